@@ -1,0 +1,43 @@
+// Echo: the RFC 862 echo service.
+
+package tcp
+
+import (
+	"context"
+	"net"
+	"time"
+)
+
+// echoBufferSize is the most that one Read of the echo loop takes in. 64 KiB matches the
+// largest chunk loopback TCP usually delivers at once, so a bulk transfer needs few loops.
+const echoBufferSize = 64 << 10
+
+// Echo is the echo service of RFC 862: "any data received is sent back", unchanged, until
+// the peer closes its side. When the server shuts down, Echo stops reading, so a connection
+// with nothing in flight ends at once and one in the middle of a transfer ends after the
+// bytes already read have been written back.
+var Echo Handler = HandlerFunc(echo)
+
+func echo(ctx context.Context, conn net.Conn) {
+	// Shutdown cancels ctx; a read deadline in the past wakes the Read below at once.
+	stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(time.Now()) })
+	defer stop()
+
+	buf := make([]byte, echoBufferSize)
+	for {
+		// 1. Wait for whatever the peer sends next: one byte or many.
+		n, err := conn.Read(buf)
+		// 2. RFC 862: "Once a connection is established any data received is sent back."
+		if n > 0 {
+			if _, werr := conn.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		// 3. io.EOF: the peer closed its side, and we are done. The deadline set at
+		//    shutdown, a reset or any other error ends the connection too; the server
+		//    closes it when we return.
+		if err != nil {
+			return
+		}
+	}
+}
