@@ -246,7 +246,7 @@ var parserCases = []parserCase{
 
 	// Long lines: no line-length limit below the event size.
 	{name: "a data line longer than the read buffer",
-		in: "data: " + strings.Repeat("x", 3*parserBufSize) + "\n\n",
+		in:   "data: " + strings.Repeat("x", 3*parserBufSize) + "\n\n",
 		want: []Event{msg(strings.Repeat("x", 3*parserBufSize), "")}},
 }
 
