@@ -217,4 +217,3 @@ func TestThousandSubscribersEachGetAThousandEventsInOrder(t *testing.T) {
 	}
 	require.Zero(t, f.hub.Stats().Dropped)
 }
-
