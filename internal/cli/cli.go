@@ -57,7 +57,7 @@ type App struct {
 // otherwise.
 func NewServer(name, summary, defaultAddr string) *App {
 	a := newApp(name, summary)
-	a.Flags.StringVar(&a.Addr, "addr", defaultAddr, "where to listen, `host:port` (port 0 picks a free one)")
+	a.Flags.StringVar(&a.Addr, "addr", defaultAddr, "listen on `host:port` (port 0 picks a free one)")
 	a.Flags.DurationVar(&a.Grace, "grace", DefaultGrace, "how long in-flight work may finish after SIGINT or SIGTERM")
 	return a
 }
