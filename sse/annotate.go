@@ -122,11 +122,12 @@ const (
 // chunked framing off first. It leaves the HTTP reading itself (status line, header
 // fields, chunk sizes) to the HTTP annotator it is combined with (see Combine).
 type ResponseAnnotator struct {
-	state   responseState
-	line    []byte // the head or chunk-size line being read (capped)
-	chunked bool
-	length  int64 // body bytes left: Content-Length, or the current chunk's size; -1 none
-	fields  FieldAnnotator
+	state    responseState
+	line     []byte // the head or chunk-size line being read (capped)
+	chunked  bool
+	length   int64 // body bytes left: Content-Length, or the current chunk's size; -1 none
+	fields   FieldAnnotator
+	isStream bool // the response's Content-Type is text/event-stream
 }
 
 // NewResponseAnnotator returns an annotator for a stream of HTTP responses.
@@ -153,14 +154,16 @@ func (a *ResponseAnnotator) Annotate(p []byte) []tcp.Note {
 			if a.length >= 0 && int64(n) > a.length {
 				n = int(a.length)
 			}
-			notes = a.fields.feed(p[i:i+n], i, notes)
+			if a.isStream {
+				notes = a.fields.feed(p[i:i+n], i, notes)
+			}
 			i += n
 			if a.length >= 0 {
 				a.length -= int64(n)
 				if a.length == 0 && a.state == respChunkData {
 					a.state = respChunkEnd
 				} else if a.length == 0 {
-					a.state, a.length = respHead, -1
+					a.state, a.length, a.chunked, a.isStream = respHead, -1, false, false
 				}
 			}
 		case respChunkEnd:
@@ -183,6 +186,9 @@ func (a *ResponseAnnotator) endLine(line string, at int, notes []tcp.Note) []tcp
 			switch strings.ToLower(strings.TrimSpace(name)) {
 			case "transfer-encoding":
 				a.chunked = strings.Contains(strings.ToLower(value), "chunked")
+			case "content-type":
+				mt, _, _ := strings.Cut(value, ";")
+				a.isStream = strings.EqualFold(strings.TrimSpace(mt), ContentType)
 			case "content-length":
 				if n, err := strconv.ParseInt(strings.TrimSpace(value), 10, 64); err == nil {
 					a.length = n
@@ -195,9 +201,12 @@ func (a *ResponseAnnotator) endLine(line string, at int, notes []tcp.Note) []tcp
 		case a.chunked:
 			a.state = respChunkSize
 		case a.length == 0:
-			a.state, a.length = respHead, -1
+			a.state, a.length, a.isStream = respHead, -1, false
 		default:
 			a.state = respIdentity
+		}
+		if !a.isStream {
+			return notes
 		}
 		return append(notes, tcp.Note{At: at, Text: "sse stream body starts"})
 	case respChunkSize:
@@ -209,13 +218,15 @@ func (a *ResponseAnnotator) endLine(line string, at int, notes []tcp.Note) []tcp
 			a.length = -1
 		case n == 0:
 			a.state = respTrailers
-			return append(notes, tcp.Note{At: at, Text: "sse stream ends (last chunk)"})
+			if a.isStream {
+				return append(notes, tcp.Note{At: at, Text: "sse stream ends (last chunk)"})
+			}
 		default:
 			a.state, a.length = respChunkData, n
 		}
 	case respTrailers:
 		if line == "" {
-			a.state, a.chunked, a.length = respHead, false, -1
+			a.state, a.chunked, a.length, a.isStream = respHead, false, -1, false
 		}
 	}
 	return notes

@@ -47,7 +47,7 @@ func TestResponseAnnotatorReadsFieldsInsideChunks(t *testing.T) {
 }
 
 func TestResponseAnnotatorPlacesNotesAtTheLineStart(t *testing.T) {
-	resp := "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + "a\r\ndata: hi\n\n\r\n"
+	resp := "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n" + "a\r\ndata: hi\n\n\r\n"
 	notes := NewResponseAnnotator().Annotate([]byte(resp))
 	require.Len(t, notes, 3)
 	require.Equal(t, "data: hi", resp[notes[1].At:notes[1].At+8])
@@ -63,4 +63,11 @@ func TestFieldAnnotatorCapsLongValues(t *testing.T) {
 	require.Len(t, got, 1)
 	require.Contains(t, got[0], "(500 bytes)")
 	require.Less(t, len(got[0]), 120)
+}
+
+func TestResponseAnnotatorSkipsBodiesThatAreNotEventStreams(t *testing.T) {
+	json := "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 9\r\n\r\n{\"id\":1}\n"
+	stream := "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n:hi\n\n\r\n"
+	require.Equal(t, []string{"sse stream body starts", `sse comment "hi"`, "sse blank line: dispatch the event"},
+		texts(NewResponseAnnotator(), json, stream))
 }
