@@ -131,6 +131,11 @@ func (h *Hub) Publish(topicName string, ev Event) (*Message, error) {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	return h.publishLocked(topicName, ev)
+}
+
+// publishLocked is Publish with the hub's lock held.
+func (h *Hub) publishLocked(topicName string, ev Event) (*Message, error) {
 	t := h.topicLocked(topicName)
 
 	// 1. Number the event and encode it once, for every subscriber alike.
