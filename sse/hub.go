@@ -19,9 +19,11 @@ const DefaultHistory = 1000
 // DefaultQueueLen is how many events may wait for one subscriber when Hub.QueueLen is
 // zero. A subscriber that falls this far behind is dropped rather than let the publisher
 // wait or the memory grow: its client reconnects with Last-Event-ID and catches up from
-// the history, which is the cheap way to resend. 256 events covers bursts far longer than
-// one round trip on a healthy connection.
-const DefaultQueueLen = 256
+// the history, which is the cheap way to resend. 128 events is two full write batches
+// (maxBatch) behind, far more than a healthy connection lags, and the queue's buffer
+// (1 KiB of pointers, allocated with the subscription) stays small next to the
+// connection's own buffers.
+const DefaultQueueLen = 128
 
 // ErrSlowSubscriber is a dropped subscription's error: it fell more than the hub's queue
 // length behind.

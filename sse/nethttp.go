@@ -34,7 +34,7 @@ func NewNetHTTPStream(w http.ResponseWriter) (*Stream, error) {
 		w.Header().Set(f[0], f[1])
 	}
 	w.WriteHeader(http.StatusOK)
-	st := &Stream{w: netHTTPWriter{w: w, rc: http.NewResponseController(w)}}
+	st := &Stream{w: netHTTPWriter{w: w, rc: http.NewResponseController(w)}, deadlines: true}
 	return st, st.w.Flush()
 }
 

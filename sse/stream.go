@@ -60,44 +60,50 @@ var errDeadlineUnsupported = errors.New("sse: write deadline not supported")
 // first. It is not safe for concurrent use.
 type Stream struct {
 	w            responseWriter
-	buf          []byte
+	deadlines    bool          // w can bound a write (net/http); http1 bounds every write itself
+	pending      []byte        // events gathered for the next flush: one Write, one HTTP chunk
 	WriteTimeout time.Duration // bound on each write and flush (0: DefaultWriteTimeout)
 }
 
 // Send writes ev and flushes it to the client.
 func (s *Stream) Send(ev Event) error {
-	b, err := AppendEvent(s.buf[:0], ev)
+	b, err := AppendEvent(s.pending, ev)
 	if err != nil {
 		return err
 	}
-	s.buf = b
-	return s.writeFlush(b)
+	s.pending = b
+	return s.flush()
 }
 
 // Comment writes text as comment lines and flushes them.
 func (s *Stream) Comment(text string) error {
-	s.buf = AppendComment(s.buf[:0], text)
-	return s.writeFlush(s.buf)
+	s.pending = AppendComment(s.pending, text)
+	return s.flush()
 }
 
-func (s *Stream) writeFlush(p []byte) error {
-	if err := s.write(p); err != nil {
-		return err
+// queue adds bytes to what the next flush sends.
+func (s *Stream) queue(p []byte) { s.pending = append(s.pending, p...) }
+
+// flush writes what is queued in one Write, under the write timeout, and pushes it to the
+// client. Over HTTP/1.1 without a length, that is one chunk (RFC 9112 §7.1).
+func (s *Stream) flush() error {
+	if s.deadlines {
+		timeout := s.WriteTimeout
+		if timeout <= 0 {
+			timeout = DefaultWriteTimeout
+		}
+		if err := s.w.SetWriteDeadline(time.Now().Add(timeout)); err != nil {
+			return err
+		}
+	}
+	if len(s.pending) > 0 {
+		_, err := s.w.Write(s.pending)
+		s.pending = s.pending[:0]
+		if err != nil {
+			return err
+		}
 	}
 	return s.w.Flush()
-}
-
-// write writes p under the write timeout.
-func (s *Stream) write(p []byte) error {
-	timeout := s.WriteTimeout
-	if timeout <= 0 {
-		timeout = DefaultWriteTimeout
-	}
-	if err := s.w.SetWriteDeadline(time.Now().Add(timeout)); err != nil && !errors.Is(err, errDeadlineUnsupported) {
-		return err
-	}
-	_, err := s.w.Write(p)
-	return err
 }
 
 // A Handler serves one topic of a Hub as an event stream: GET only, with the
@@ -149,27 +155,21 @@ func (h *Handler) serve(ctx context.Context, st *Stream, sub *Subscription) erro
 
 	// 2. What the client has to catch up on comes first.
 	if h.Retry > 0 {
-		st.buf = append(st.buf[:0], "retry: "...)
-		st.buf = strconv.AppendInt(st.buf, h.Retry.Milliseconds(), 10)
-		st.buf = append(st.buf, "\n\n"...)
-		if err := st.write(st.buf); err != nil {
-			return err
-		}
+		st.queue([]byte("retry: " + strconv.FormatInt(h.Retry.Milliseconds(), 10) + "\n\n"))
 	}
 	if sub.Gap != nil {
 		data, _ := json.Marshal(sub.Gap)
-		b, _ := AppendEvent(st.buf[:0], Event{Type: GapEventType, Data: string(data)})
-		st.buf = b
-		if err := st.write(b); err != nil {
-			return err
+		st.pending, _ = AppendEvent(st.pending, Event{Type: GapEventType, Data: string(data)})
+	}
+	for i, m := range sub.Replay {
+		st.queue(m.Wire)
+		if (i+1)%maxBatch == 0 {
+			if err := st.flush(); err != nil {
+				return err
+			}
 		}
 	}
-	for _, m := range sub.Replay {
-		if err := st.write(m.Wire); err != nil {
-			return err
-		}
-	}
-	if err := st.w.Flush(); err != nil {
+	if err := st.flush(); err != nil {
 		return err
 	}
 
@@ -189,7 +189,8 @@ func (h *Handler) serve(ctx context.Context, st *Stream, sub *Subscription) erro
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-tick:
-			if err := st.writeFlush(heartbeatComment); err != nil {
+			st.queue(heartbeatComment)
+			if err := st.flush(); err != nil {
 				return err
 			}
 		case m, ok := <-sub.C():
@@ -206,24 +207,20 @@ func (h *Handler) serve(ctx context.Context, st *Stream, sub *Subscription) erro
 // sendBatch writes m and the events already queued behind it (up to maxBatch), then
 // flushes once.
 func (h *Handler) sendBatch(st *Stream, sub *Subscription, m *Message) error {
-	if err := st.write(m.Wire); err != nil {
-		return err
-	}
+	st.queue(m.Wire)
 	for n := 1; n < maxBatch; n++ {
 		var next *Message
 		var ok bool
 		select {
 		case next, ok = <-sub.C():
 		default:
-			return st.w.Flush() // nothing more waiting: send what we have now
+			return st.flush() // nothing more waiting: send what we have now
 		}
 		if !ok {
-			st.w.Flush()
+			st.flush()
 			return sub.Err()
 		}
-		if err := st.write(next.Wire); err != nil {
-			return err
-		}
+		st.queue(next.Wire)
 	}
-	return st.w.Flush()
+	return st.flush()
 }
