@@ -135,7 +135,6 @@ func (c *Conn) Write(p []byte) (int, error) {
 	return total, nil
 }
 
-
 func (c *Conn) delay(r *rand.Rand) {
 	if c.cfg.MaxDelay > 0 {
 		time.Sleep(time.Duration(r.Int64N(int64(c.cfg.MaxDelay) + 1)))
