@@ -104,3 +104,17 @@ func eventsFromBytes(in []byte) []Event {
 	}
 	return events
 }
+
+// FuzzResponseAnnotator checks that the trace reader of event-stream responses never
+// panics and notes the same lines however the bytes are split into chunks.
+func FuzzResponseAnnotator(f *testing.F) {
+	f.Add([]byte("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n13\r\nid: 1\ndata: hello\n\n\r\n0\r\n\r\n"), uint16(40))
+	f.Add([]byte("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\ndata: x\r\rretry: 5\n: c\n"), uint16(3))
+	f.Add([]byte("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Length: 5\r\n\r\n:x\n\nHTTP/1.1 204 No Content\r\n\r\n"), uint16(9))
+	f.Fuzz(func(t *testing.T, in []byte, cut uint16) {
+		whole := texts(NewResponseAnnotator(), string(in))
+		c := int(cut) % (len(in) + 1)
+		split := texts(NewResponseAnnotator(), string(in[:c]), string(in[c:]))
+		require.Equal(t, whole, split)
+	})
+}
