@@ -152,3 +152,17 @@ func TestShutdownEndsEveryStreamAndLeavesNoGoroutine(t *testing.T) {
 	require.Equal(t, 0, hub.Stats().Subscribers)
 	require.ErrorIs(t, <-served, tcp.ErrServerClosed)
 }
+
+func TestHTTP1StreamNoticesTheClientGoingAway(t *testing.T) {
+	leakcheck.Check(t)
+	hub := &Hub{}
+	_, addr := startHTTP1(t, sseMux(hub, &Handler{Heartbeat: -1}))
+	c, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	fmt.Fprint(c, "GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+	_, err = http1.ReadResponse(bufio.NewReader(c), "GET")
+	require.NoError(t, err)
+	require.Equal(t, 1, hub.Stats().Subscribers)
+	c.Close() // no heartbeat, no event: only the closed connection tells the server
+	require.Eventually(t, func() bool { return hub.Stats().Subscribers == 0 }, 10*time.Second, 5*time.Millisecond)
+}
