@@ -72,7 +72,10 @@ const minFailureBackoff = 100 * time.Millisecond
 // returns an error (ErrStop: nil; any other: that error), the server answers 204 No
 // Content (nil: WHATWG HTML §9.2: "a client can be told to stop reconnecting using the
 // HTTP 204 No Content response code"), a response is not an event stream (an error
-// wrapping ErrNotEventStream), or, with NoReconnect, the first stream ends (nil).
+// wrapping ErrNotEventStream), an event exceeds MaxEventSize (an error wrapping
+// ErrEventTooLarge), the URL cannot be used, or, with NoReconnect, the first stream ends
+// (nil). Anything else — a refused connection, a stream that ends or breaks — is
+// followed by a reconnection.
 func (c *Client) Run(ctx context.Context, fn func(Event) error) error {
 	for {
 		err := c.connectOnce(ctx, fn)
@@ -81,7 +84,8 @@ func (c *Client) Run(ctx context.Context, fn func(Event) error) error {
 			return nil
 		case errors.Is(err, errNoContent):
 			return nil
-		case errors.Is(err, ErrNotEventStream), errors.Is(err, ErrEventTooLarge), errors.Is(err, errHandler):
+		case errors.Is(err, ErrNotEventStream), errors.Is(err, ErrEventTooLarge),
+			errors.Is(err, errHandler), errors.Is(err, errBadURL):
 			return err
 		case ctx.Err() != nil:
 			return ctx.Err()
@@ -110,6 +114,7 @@ func (c *Client) Run(ctx context.Context, fn func(Event) error) error {
 var (
 	errNoContent = errors.New("sse: 204 No Content: told to stop")
 	errHandler   = errors.New("sse: event function failed")
+	errBadURL    = errors.New("sse: bad stream URL")
 )
 
 // connectOnce makes one request and reads its stream to the end. It returns io.EOF when
@@ -120,7 +125,7 @@ func (c *Client) connectOnce(ctx context.Context, fn func(Event) error) error {
 	defer cancel()
 	req, err := http1.NewRequest(ctx, "GET", c.URL, nil)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrNotEventStream, err)
+		return fmt.Errorf("%w: %w", errBadURL, err)
 	}
 	req.Header.Set("Accept", ContentType)
 	req.Header.Set("Cache-Control", "no-cache")
