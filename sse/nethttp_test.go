@@ -217,3 +217,33 @@ func TestThousandSubscribersEachGetAThousandEventsInOrder(t *testing.T) {
 	}
 	require.Zero(t, f.hub.Stats().Dropped)
 }
+
+func TestLargeEventsAreReplayedWhole(t *testing.T) {
+	leakcheck.Check(t)
+	f := newNetHTTPFixture(t, &Handler{Heartbeat: -1})
+	big := strings.Repeat("b", 1<<20)
+	for range 3 {
+		_, err := f.hub.Publish("", Event{Data: big})
+		require.NoError(t, err)
+	}
+	_, p := f.open(t, context.Background(), "", "0")
+	for i := 1; i <= 3; i++ {
+		e := next(t, p)
+		require.Equal(t, strconv.Itoa(i), e.ID)
+		require.Equal(t, len(big), len(e.Data))
+	}
+}
+
+func TestStreamLetsGoOfABufferGrownForOneLargeEvent(t *testing.T) {
+	st := &Stream{w: discardWriter{}}
+	require.NoError(t, st.Send(Event{Data: strings.Repeat("x", 1<<20)}))
+	require.LessOrEqual(t, cap(st.pending), 4*maxPendingBytes)
+	require.NoError(t, st.Send(Event{Data: "small"}))
+	require.LessOrEqual(t, cap(st.pending), 4*maxPendingBytes)
+}
+
+type discardWriter struct{}
+
+func (discardWriter) Write(p []byte) (int, error)      { return len(p), nil }
+func (discardWriter) Flush() error                     { return nil }
+func (discardWriter) SetWriteDeadline(time.Time) error { return errDeadlineUnsupported }

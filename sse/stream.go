@@ -28,6 +28,12 @@ const DefaultWriteTimeout = 10 * time.Second
 // in one flush saves a system call and an HTTP chunk header for each.
 const maxBatch = 64
 
+// maxPendingBytes is how many bytes of events a stream gathers before it flushes even if
+// more are queued: enough for a batch of small events in one chunk, without holding
+// megabytes when the events are large. A buffer that grew far beyond it for one large
+// event is let go after the flush, so an idle stream keeps no more than this.
+const maxPendingBytes = 64 << 10
+
 // heartbeatComment is what a quiet stream sends. A parser ignores it.
 var heartbeatComment = AppendComment(nil, "heartbeat")
 
@@ -59,10 +65,12 @@ var errDeadlineUnsupported = errors.New("sse: write deadline not supported")
 // at once. A Stream is made by NewNetHTTPStream or NewHTTP1Stream, which send the header
 // first. It is not safe for concurrent use.
 type Stream struct {
-	w            responseWriter
-	deadlines    bool          // w can bound a write (net/http); http1 bounds every write itself
-	pending      []byte        // events gathered for the next flush: one Write, one HTTP chunk
-	WriteTimeout time.Duration // bound on each write and flush (0: DefaultWriteTimeout)
+	w         responseWriter
+	deadlines bool   // w can bound a write (net/http); http1 bounds every write itself
+	pending   []byte // events gathered for the next flush: one Write, one HTTP chunk
+	// WriteTimeout bounds each write and flush over net/http (0: DefaultWriteTimeout); over
+	// http1, the server's own WriteTimeout bounds every write instead.
+	WriteTimeout time.Duration
 }
 
 // Send writes ev and flushes it to the client.
@@ -92,18 +100,27 @@ func (s *Stream) flush() error {
 		if timeout <= 0 {
 			timeout = DefaultWriteTimeout
 		}
-		if err := s.w.SetWriteDeadline(time.Now().Add(timeout)); err != nil {
+		err := s.w.SetWriteDeadline(time.Now().Add(timeout))
+		if err != nil && !errors.Is(err, errDeadlineUnsupported) {
 			return err
 		}
 	}
 	if len(s.pending) > 0 {
 		_, err := s.w.Write(s.pending)
 		s.pending = s.pending[:0]
+		if cap(s.pending) > 4*maxPendingBytes {
+			s.pending = nil
+		}
 		if err != nil {
 			return err
 		}
 	}
 	return s.w.Flush()
+}
+
+// full reports whether the stream should flush before queueing more.
+func (s *Stream) full(events int) bool {
+	return events >= maxBatch || len(s.pending) >= maxPendingBytes
 }
 
 // A Handler serves one topic of a Hub as an event stream: GET only, with the
@@ -161,12 +178,14 @@ func (h *Handler) serve(ctx context.Context, st *Stream, sub *Subscription) erro
 		data, _ := json.Marshal(sub.Gap)
 		st.pending, _ = AppendEvent(st.pending, Event{Type: GapEventType, Data: string(data)})
 	}
-	for i, m := range sub.Replay {
+	batch := 0
+	for _, m := range sub.Replay {
 		st.queue(m.Wire)
-		if (i+1)%maxBatch == 0 {
+		if batch++; st.full(batch) {
 			if err := st.flush(); err != nil {
 				return err
 			}
+			batch = 0
 		}
 	}
 	if err := st.flush(); err != nil {
@@ -204,11 +223,11 @@ func (h *Handler) serve(ctx context.Context, st *Stream, sub *Subscription) erro
 	}
 }
 
-// sendBatch writes m and the events already queued behind it (up to maxBatch), then
-// flushes once.
+// sendBatch writes m and the events already queued behind it (up to maxBatch events or
+// maxPendingBytes), then flushes once.
 func (h *Handler) sendBatch(st *Stream, sub *Subscription, m *Message) error {
 	st.queue(m.Wire)
-	for n := 1; n < maxBatch; n++ {
+	for n := 1; !st.full(n); n++ {
 		var next *Message
 		var ok bool
 		select {
