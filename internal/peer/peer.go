@@ -81,7 +81,7 @@ func Chromium(t testing.TB, url string, extra ...string) {
 	args := append(append([]string{}, ChromiumFlags...), "--user-data-dir="+t.TempDir())
 	args = append(append(args, extra...), url)
 	cmd := exec.Command(bin, args...)
-	// Chromium starts helper processes (zygote, renderers, crash handler) that outlive a
+	// Chromium starts child processes (zygote, renderers, crash handler) that outlive a
 	// killed browser process and keep writing to the profile: put them all in one
 	// process group, so that the cleanup can stop every one before the profile is removed.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -104,6 +104,6 @@ func Chromium(t testing.TB, url string, extra ...string) {
 	})
 }
 
-// chromiumStopTimeout bounds the wait for Chromium's helper processes to exit once
+// chromiumStopTimeout bounds the wait for Chromium's child processes to exit once
 // killed; they go within milliseconds, but a loaded CI machine can be slow.
 const chromiumStopTimeout = 10 * time.Second
