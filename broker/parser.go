@@ -201,6 +201,9 @@ func (p *Parser) parse(buf []byte) error {
 			if n := len(p.args); n > 0 && p.args[n-1] == '\r' {
 				p.args = p.args[:n-1]
 			}
+			if p.verbLen+1+len(p.args) > p.MaxControlLine { // exact, now the CR is gone
+				return p.controlLineTooLong()
+			}
 			i += end + 1
 			if err := p.controlLine(buf, i); err != nil {
 				return err
