@@ -82,7 +82,7 @@ func (c *client) enqueueMsg(sid, subject, reply []byte, hdrLen int, payload []by
 // that is written. The publisher that found it carries on. The caller holds outMu.
 func (c *client) slowConsumerLocked() {
 	c.out = append(c.out[:0], errLine(&ProtocolError{Text: errTextSlowConsumer})...)
-	c.closing = true
+	c.closing, c.slow = true, true
 	c.srv.slowConsumers.Add(1)
 	c.srv.opts.Logger.Warn("broker: slow consumer cut off", "conn", c.id,
 		"max_pending", c.srv.opts.MaxPending)
@@ -166,11 +166,12 @@ func (c *client) flushLoop() {
 // write (it would land inside a message), so the connection just closes.
 func (c *client) writeFailed(err error) {
 	c.outMu.Lock()
-	c.closing = true
+	wasSlow := c.slow
+	c.closing, c.slow = true, true
 	c.out = nil
 	c.outMu.Unlock()
 	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded) {
+	if !wasSlow && (errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded)) {
 		c.srv.slowConsumers.Add(1)
 		c.srv.opts.Logger.Warn("broker: slow consumer cut off: write stalled", "conn", c.id,
 			"write_deadline", c.srv.opts.WriteDeadline)

@@ -55,6 +55,7 @@ type client struct {
 	outMu   sync.Mutex
 	out     []byte
 	closing bool // no more output is accepted; the flusher ends once out is written
+	slow    bool // cut off as a slow consumer (counted once)
 	kick    chan struct{}
 	flushed chan struct{} // closed when the flusher has ended
 
