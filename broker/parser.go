@@ -170,9 +170,7 @@ func (p *Parser) parse(buf []byte) error {
 				continue
 			}
 			if !isVerbByte(c) || p.verbLen == maxVerb {
-				p.verb[p.verbLen] = c
-				p.verbLen++
-				return p.unknownOp()
+				return p.unknownOp(buf[i:])
 			}
 			p.verb[p.verbLen] = c
 			p.verbLen++
@@ -335,7 +333,7 @@ func (p *Parser) endVerb() error {
 		}
 	}
 	if op == OpNone {
-		return p.unknownOp()
+		return p.unknownOp(nil)
 	}
 	p.cmd.Op = op
 	return nil
@@ -508,9 +506,21 @@ func parseCount(b []byte) int {
 	return n
 }
 
-func (p *Parser) unknownOp() error {
+func (p *Parser) unknownOp(rest []byte) error {
+	// Quote the word as the person typed it: the verb so far and the rest of it in this
+	// chunk, up to the first space or line end.
+	word := append([]byte(nil), p.verb[:p.verbLen]...)
+	for _, c := range rest[:min(len(rest), errorQuoteLimit)] {
+		if c == ' ' || c == '\t' || c == '\r' || c == '\n' {
+			break
+		}
+		word = append(word, c)
+		if !isVerbByte(c) {
+			break // garbage: one byte says enough
+		}
+	}
 	return &ProtocolError{Text: errTextUnknownOp, Fatal: true,
-		Detail: fmt.Sprintf("got %s, expected %s", quote(p.verb[:p.verbLen]), verbList(p.side))}
+		Detail: fmt.Sprintf("got %s, expected %s", quote(word), verbList(p.side))}
 }
 
 func (p *Parser) controlLineTooLong() error {

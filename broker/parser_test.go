@@ -140,7 +140,7 @@ func TestParserRefusesWhatBreaksTheProtocol(t *testing.T) {
 	}{
 		{"an unknown verb", "SUBB foo 1\r\n", ServerSide, errTextUnknownOp, `got "SUBB", expected CONNECT, PUB`},
 		{"binary garbage", "\x00\x01\x02", ServerSide, errTextUnknownOp, `got "\x00"`},
-		{"a verb longer than any", "CONNECTED\r\n", ServerSide, errTextUnknownOp, `"CONNECTE"`},
+		{"a verb longer than any", "CONNECTED\r\n", ServerSide, errTextUnknownOp, `"CONNECT`},
 		{"a server verb sent by a client", "MSG a 1 1\r\nx\r\n", ServerSide, errTextUnknownOp, `got "MSG"`},
 		{"a client verb sent by a server", "PUB a 1\r\nx\r\n", ClientSide, errTextUnknownOp, `got "PUB"`},
 		{"a control line over 4 KiB", long, ServerSide, errTextControlLine, ""},
