@@ -114,12 +114,82 @@ func (c *client) kickFlusher() {
 	}
 }
 
-// kickAll wakes the flusher of every client given output during the last chunk.
+// Writes by the publisher's own goroutine.
+const (
+	// directWriteBudget bounds how long a reader may spend writing another client's
+	// output itself. A socket with room takes the bytes at once; a full one would block,
+	// and a publisher must never wait for a subscriber, so the write stops there and the
+	// client's flusher takes over.
+	directWriteBudget = time.Millisecond
+
+	// directWriteMax: a larger backlog is left to the flusher, so that a reader does not
+	// spend its time pushing bulk data into other clients' sockets.
+	directWriteMax = 64 << 10
+)
+
+// kickAll runs after each chunk of input: every client given output during it has that
+// output written now, by this goroutine, or else its flusher is woken.
 func (c *client) kickAll() {
 	for to := range c.toKick {
-		to.kickFlusher()
+		if !to.writeNow() {
+			to.kickFlusher()
+		}
 	}
 	clear(c.toKick)
+}
+
+// writeNow writes a client's queued output from the calling goroutine, saving the hand-off
+// to its flusher: in a request-reply round trip, two such hand-offs (a goroutine woken on
+// the other core) cost as much as the rest of the broker's work. It reports false, leaving
+// the work to the flusher, when the flusher is writing, the client is closing or has
+// stalled before, or the backlog is large.
+func (c *client) writeNow() bool {
+	c.outMu.Lock()
+	if c.writing || c.closing || c.stalled || len(c.out) == 0 || len(c.out) > directWriteMax {
+		c.outMu.Unlock()
+		return false
+	}
+	batch := c.takeLocked()
+	c.outMu.Unlock()
+
+	c.conn.SetWriteDeadline(time.Now().Add(directWriteBudget))
+	n, err := c.conn.Write(batch)
+
+	c.outMu.Lock()
+	c.writing = false
+	if err != nil && n < len(batch) {
+		// The socket is full (or broken): what is left goes back in front of what was
+		// queued since, and from now on the flusher writes for this client.
+		rest := make([]byte, 0, len(batch)-n+len(c.out))
+		c.out = append(append(rest, batch[n:]...), c.out...)
+		c.stalled = true
+		c.outMu.Unlock()
+		return false
+	}
+	c.giveBackLocked(batch)
+	more := len(c.out) > 0 || c.closing
+	c.outMu.Unlock()
+	if more {
+		c.kickFlusher()
+	}
+	return true
+}
+
+// takeLocked takes the queued output for writing, leaving an empty buffer for publishers
+// to fill meanwhile. The caller holds outMu.
+func (c *client) takeLocked() []byte {
+	batch := c.out
+	c.out, c.spare = c.spare[:0], nil
+	c.writing = true
+	return batch
+}
+
+// giveBackLocked keeps a written batch's memory for reuse, unless a burst made it large.
+func (c *client) giveBackLocked(batch []byte) {
+	c.writing = false
+	if cap(batch) <= keptBufferMax {
+		c.spare = batch[:0]
+	}
 }
 
 // flushLoop is the client's writer. It sleeps until woken, takes everything queued at
@@ -129,34 +199,37 @@ func (c *client) kickAll() {
 func (c *client) flushLoop() {
 	defer close(c.flushed)
 	defer c.conn.SetReadDeadline(time.Now())
-	var spare []byte
 	for {
-		// 1. Wait for output, or for the end.
+		// 1. Wait for output, or for the end, while no one else is writing.
 		c.outMu.Lock()
-		for len(c.out) == 0 && !c.closing {
+		for c.writing || len(c.out) == 0 && !c.closing {
 			c.outMu.Unlock()
 			<-c.kick
 			c.outMu.Lock()
 		}
+		if len(c.out) == 0 { // closing, and all is written
+			c.outMu.Unlock()
+			return
+		}
 		// 2. Swap buffers: publishers go on appending to the empty one.
-		batch, closing := c.out, c.closing
-		c.out = spare[:0]
+		closing := c.closing
+		batch := c.takeLocked()
 		c.outMu.Unlock()
 
 		// 3. Write, within the deadline: a client that stops reading is a slow consumer.
-		if len(batch) > 0 {
-			c.conn.SetWriteDeadline(time.Now().Add(c.srv.opts.WriteDeadline))
-			if _, err := c.conn.Write(batch); err != nil {
-				c.writeFailed(err)
-				return
-			}
-		}
-		if closing {
+		c.conn.SetWriteDeadline(time.Now().Add(c.srv.opts.WriteDeadline))
+		if _, err := c.conn.Write(batch); err != nil {
+			c.writeFailed(err)
 			return
 		}
-		spare = batch[:0]
-		if cap(spare) > keptBufferMax {
-			spare = nil
+		c.outMu.Lock()
+		c.giveBackLocked(batch)
+		if len(c.out) == 0 {
+			c.stalled = false // caught up: direct writes may try again
+		}
+		c.outMu.Unlock()
+		if closing {
+			return
 		}
 	}
 }
@@ -167,7 +240,7 @@ func (c *client) flushLoop() {
 func (c *client) writeFailed(err error) {
 	c.outMu.Lock()
 	wasSlow := c.slow
-	c.closing, c.slow = true, true
+	c.closing, c.slow, c.writing = true, true, false
 	c.out = nil
 	c.outMu.Unlock()
 	var ne net.Error
