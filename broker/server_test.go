@@ -475,3 +475,29 @@ func TestTraceNamesEachOperationAndPayload(t *testing.T) {
 		assert.Contains(t, trace, want)
 	}
 }
+
+func TestPublishPathDoesNotAllocateInSteadyState(t *testing.T) {
+	srv := NewServer(Options{Logger: discardLogger()})
+	newClient := func() *client {
+		return &client{srv: srv, subs: map[string]*subscription{}, kick: make(chan struct{}, 1),
+			toKick: map[*client]struct{}{}}
+	}
+	sub, pub := newClient(), newClient()
+	for i, subject := range []string{"orders.eu", "orders.*", "orders.>"} {
+		srv.subs.Insert(&subscription{client: sub, subject: subject, sid: []byte{byte('1' + i)}})
+	}
+	srv.subs.Insert(&subscription{client: sub, subject: "orders.eu", queue: "q", sid: []byte("9")})
+	pub.parser = NewParser(ServerSide, pub.handle)
+	chunk := bytes.Repeat([]byte("PUB orders.eu _INBOX.x 16\r\n0123456789abcdef\r\n"), 32)
+	delivered := 0
+	round := func() {
+		require.NoError(t, pub.parser.Parse(chunk))
+		delivered = bytes.Count(sub.out, []byte("MSG orders.eu "))
+		clear(pub.toKick)
+		sub.out = sub.out[:0] // as the flusher would have written it
+	}
+	round() // the match cache and the buffers warm up
+	allocs := testing.AllocsPerRun(50, round)
+	assert.Zero(t, allocs)
+	assert.Equal(t, 4*32, delivered, "three plain subscriptions and one queue group, 32 messages")
+}

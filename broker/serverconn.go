@@ -166,15 +166,18 @@ func (c *client) handle(cmd *Command) error {
 		c.pingsOut.Store(0)
 		return nil
 	}
-	var pe *ProtocolError
-	if errors.As(err, &pe) && !pe.Fatal {
-		c.enqueueErr(pe)
-		return nil
+	if err != nil {
+		var pe *ProtocolError
+		if errors.As(err, &pe) && !pe.Fatal {
+			c.enqueueErr(pe)
+			return nil
+		}
+		return err
 	}
-	if err == nil && c.opts.Verbose {
+	if c.opts.Verbose {
 		c.enqueue(okLine)
 	}
-	return err
+	return nil
 }
 
 var (
