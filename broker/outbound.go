@@ -160,8 +160,11 @@ func (c *client) writeNow() bool {
 	if err != nil && n < len(batch) {
 		// The socket is full (or broken): what is left goes back in front of what was
 		// queued since, and from now on the flusher writes for this client.
-		rest := make([]byte, 0, len(batch)-n+len(c.out))
-		c.out = append(append(rest, batch[n:]...), c.out...)
+		// Both moves reuse the buffers there are: the unwritten tail slides to the
+		// start of its own buffer, and the other buffer becomes the spare.
+		rest := append(batch[:0], batch[n:]...)
+		rest = append(rest, c.out...)
+		c.out, c.spare = rest, c.out[:0]
 		c.stalled = true
 		c.outMu.Unlock()
 		return false
@@ -184,10 +187,13 @@ func (c *client) takeLocked() []byte {
 	return batch
 }
 
-// giveBackLocked keeps a written batch's memory for reuse, unless a burst made it large.
+// giveBackLocked keeps a written batch's memory for reuse. A buffer larger than
+// keptBufferMax is kept only while the traffic fills at least half of it: under sustained
+// load it is reused instead of being grown again from nothing for every batch, and once the
+// burst is over it goes back to the garbage collector.
 func (c *client) giveBackLocked(batch []byte) {
 	c.writing = false
-	if cap(batch) <= keptBufferMax {
+	if cap(batch) <= keptBufferMax || len(batch) >= cap(batch)/2 {
 		c.spare = batch[:0]
 	}
 }
