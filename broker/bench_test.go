@@ -86,35 +86,40 @@ func benchFanout(b *testing.B, subs int) {
 func BenchmarkPubSubOneToOne(b *testing.B)  { benchFanout(b, 1) }
 func BenchmarkPubSubOneToFive(b *testing.B) { benchFanout(b, 5) }
 
-// BenchmarkRequestReply measures round trips: a raw requester and a raw responder, one
-// request in flight.
+// BenchmarkRequestReply measures round trips as NATS clients make them: one request in
+// flight, each with its own reply subject under the requester's wildcard inbox (so every
+// answer is published to a subject never seen before), and a responder that answers each.
 func BenchmarkRequestReply(b *testing.B) {
 	addr := benchServer(b)
 	resp, rr := benchRaw(b, addr, "SUB svc 1\r\n")
-	req, qr := benchRaw(b, addr, "SUB inbox 1\r\n")
+	req, qr := benchRaw(b, addr, "SUB _INBOX.bench.* 1\r\n")
 	payload := bytes.Repeat([]byte("x"), benchPayload)
-	reqMsg := []byte(fmt.Sprintf("PUB svc inbox %d\r\n%s\r\n", benchPayload, payload))
-	respMsg := []byte(fmt.Sprintf("PUB inbox %d\r\n%s\r\n", benchPayload, payload))
-	reqLen := len("MSG svc 1 inbox 128\r\n") + benchPayload + 2
-	respLen := len("MSG inbox 1 128\r\n") + benchPayload + 2
-	go func() { // the responder answers each request
-		buf := make([]byte, reqLen)
+	go func() { // the responder: our own parser reads each MSG and answers its reply subject
+		var answer []byte
+		p := NewParser(ClientSide, func(c *Command) error {
+			answer = fmt.Appendf(answer[:0], "PUB %s %d\r\n%s\r\n", c.Reply, len(c.Payload), c.Payload)
+			_, err := resp.Write(answer)
+			return err
+		})
+		buf := make([]byte, 4096)
 		for {
-			if _, err := io.ReadFull(rr, buf); err != nil {
-				return
-			}
-			if _, err := resp.Write(respMsg); err != nil {
+			n, err := rr.Read(buf)
+			if err != nil || p.Parse(buf[:n]) != nil {
 				return
 			}
 		}
 	}()
-	buf := make([]byte, respLen)
+	buf := make([]byte, 4096)
+	var request []byte
 	b.ResetTimer()
-	for range b.N {
-		if _, err := req.Write(reqMsg); err != nil {
+	for i := range b.N {
+		request = fmt.Appendf(request[:0], "PUB svc _INBOX.bench.%d %d\r\n%s\r\n", i, benchPayload, payload)
+		if _, err := req.Write(request); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := io.ReadFull(qr, buf); err != nil {
+		// MSG _INBOX.bench.<i> 1 128\r\n<payload>\r\n
+		want := len(fmt.Sprintf("MSG _INBOX.bench.%d 1 %d\r\n", i, benchPayload)) + benchPayload + 2
+		if _, err := io.ReadFull(qr, buf[:want]); err != nil {
 			b.Fatal(err)
 		}
 	}

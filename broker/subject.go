@@ -69,22 +69,40 @@ func splitSubject(subject string) []string {
 
 // subjectMatches reports whether a subscription's pattern matches a literal subject. It is
 // the reference the index must agree with, and what the match cache uses to find the
-// entries a new or removed subscription makes stale.
+// entries a new or removed subscription makes stale: on a full cache that is a thousand
+// calls per SUB, so it walks both strings in place and allocates nothing.
 func subjectMatches(pattern, subject string) bool {
-	pt, st := splitSubject(pattern), splitSubject(subject)
-	if pt == nil || st == nil {
-		return false
-	}
-	for i, p := range pt {
-		if p == wildcardRest && i == len(pt)-1 {
-			return len(st) > i // ">" needs at least one token to match
+	for {
+		ptok, prest, pmore := nextToken(pattern)
+		stok, srest, smore := nextToken(subject)
+		if ptok == "" || stok == "" {
+			return false // an empty token matches nothing
 		}
-		if i >= len(st) {
+		if ptok == wildcardRest && !pmore {
+			// ">" takes this token and all that follow: one or more, never zero.
+			return !smore || noEmptyTokens(srest)
+		}
+		if ptok != wildcardOne && ptok != stok {
 			return false
 		}
-		if p != wildcardOne && p != st[i] {
-			return false
+		if !pmore || !smore {
+			return pmore == smore // both must end together
 		}
+		pattern, subject = prest, srest
 	}
-	return len(pt) == len(st)
+}
+
+// nextToken cuts the first token off s; more reports whether a separator followed it.
+func nextToken(s string) (tok, rest string, more bool) {
+	i := strings.IndexByte(s, tokenSeparator)
+	if i < 0 {
+		return s, "", false
+	}
+	return s[:i], s[i+1:], true
+}
+
+// noEmptyTokens reports whether every token of s has at least one character.
+func noEmptyTokens(s string) bool {
+	return s != "" && s[0] != tokenSeparator && s[len(s)-1] != tokenSeparator &&
+		!strings.Contains(s, "..")
 }

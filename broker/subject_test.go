@@ -37,6 +37,11 @@ func TestSubjectMatching(t *testing.T) {
 		{"foo.bar", "foo..bar", false},
 		{"foo.*", "foo.", false},
 		{"*", "", false},
+		{"foo.>", "foo.bar.", false},
+		{"foo.>", "foo..bar", false},
+		{"", "", false},
+		{"foo.*.baz", "foo.bar", false},
+		{"foo.bar", "foo.bar.baz", false},
 	} {
 		t.Run(fmt.Sprintf("%s against %s is %v", tc.pattern, tc.subject, tc.want), func(t *testing.T) {
 			assert.Equal(t, tc.want, subjectMatches(tc.pattern, tc.subject))
@@ -162,6 +167,13 @@ func TestIndexIsSafeForConcurrentUse(t *testing.T) {
 	}
 	wg.Wait()
 	assert.Zero(t, l.Count())
+}
+
+func TestSubjectMatchingDoesNotAllocate(t *testing.T) {
+	allocs := testing.AllocsPerRun(100, func() {
+		subjectMatches("orders.*.>", "orders.eu.paris.north")
+	})
+	assert.Zero(t, allocs)
 }
 
 func BenchmarkMatchCached(b *testing.B) {

@@ -234,7 +234,7 @@ func (l *sublist) Match(subject []byte) *matchResult {
 	toks := splitSubject(key)
 	r = emptyResult
 	if toks != nil {
-		b := resultBuilder{groups: map[string]*queueMatch{}}
+		var b resultBuilder
 		b.collect(&l.root, toks)
 		r = b.result()
 	}
@@ -290,6 +290,9 @@ func (b *resultBuilder) add(n *node) {
 		b.plain = append(b.plain, s)
 	}
 	for name, members := range n.queues {
+		if b.groups == nil {
+			b.groups = map[string]*queueMatch{}
+		}
 		g := b.groups[name]
 		if g == nil {
 			g = &queueMatch{name: name}
