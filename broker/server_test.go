@@ -456,9 +456,7 @@ func TestTraceNamesEachOperationAndPayload(t *testing.T) {
 	var out syncBuffer
 	_, addr := startServer(t, Options{Tracer: tcp.NewTracer(&out)})
 	c := dialRaw(t, addr)
-	c.send("SUB t 1\r\nPUB t ")
-	c.send("5\r\nhel")
-	c.send("lo\r\n")
+	c.send("SUB t 1\r\nPUB t 5\r\nhello\r\n")
 	assert.Equal(t, []string{"MSG t 1 5", "hello"}, c.sync())
 	c.conn.Close()
 	require.Eventually(t, func() bool { return strings.Contains(out.String(), "closed after") }, waitTimeout, time.Millisecond)

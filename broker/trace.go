@@ -34,9 +34,31 @@ func (a *annotator) Annotate(p []byte) []tcp.Note {
 		return nil
 	}
 	a.notes = nil
+	switch pr := a.parser; pr.state {
+	case statePayload: // a payload cut by the last read goes on here
+		left := pr.need
+		if pr.payloadOwn {
+			left -= len(pr.msg)
+		}
+		a.notes = append(a.notes, tcp.Note{At: 0, Text: fmt.Sprintf("%s payload continues: %d more bytes",
+			pr.cmd.Op, left)})
+	case statePayloadEnd, statePayloadLF:
+		a.notes = append(a.notes, tcp.Note{At: 0, Text: fmt.Sprintf("end of the %s payload", pr.cmd.Op)})
+	}
 	if err := a.parser.Parse(p); err != nil {
 		a.failed = true
 		a.notes = append(a.notes, tcp.Note{At: 0, Text: "not the protocol: " + err.Error()})
+		return a.notes
+	}
+	// An operation whose line began in this chunk and goes on in the next: say so where
+	// it begins, so the reader is not left with unexplained bytes.
+	if st := a.parser.state; (st == stateVerb || st == stateArgs) && a.parser.cmd.Start >= 0 {
+		what := "an operation"
+		if st == stateArgs {
+			what = a.parser.cmd.Op.String()
+		}
+		a.notes = append(a.notes, tcp.Note{At: a.parser.cmd.Start,
+			Text: what + " begins; its line goes on in the next read"})
 	}
 	return a.notes
 }
