@@ -71,8 +71,8 @@ type client struct {
 	authTimer     *time.Timer
 
 	// toKick collects, while one chunk of input is processed, the clients that were
-	// given output; each flusher is woken once at the end of the chunk, not once per
-	// message. Only the reader goroutine uses it.
+	// given output; at the end of the chunk each is written to (or its flusher woken)
+	// once, not once per message. Only the reader goroutine uses it.
 	toKick map[*client]struct{}
 }
 
