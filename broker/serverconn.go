@@ -233,8 +233,12 @@ func (c *client) processPub(cmd *Command) error {
 	for _, sub := range r.plain {
 		c.deliver(sub, cmd)
 	}
+	var skip *client
+	if c.noEcho.Load() {
+		skip = c // a queue group's turn does not fall on a member that would drop it
+	}
 	for _, g := range r.groups {
-		if sub := g.pick(); sub != nil {
+		if sub := g.pick(skip); sub != nil {
 			c.deliver(sub, cmd)
 		}
 	}

@@ -134,12 +134,17 @@ func TestQueueGroupPickIsRoundRobin(t *testing.T) {
 	g := &queueMatch{members: []*subscription{{sid: []byte("1")}, {sid: []byte("2")}, {sid: []byte("3")}}}
 	counts := map[string]int{}
 	for range 300 {
-		counts[string(g.pick().sid)]++
+		counts[string(g.pick(nil).sid)]++
 	}
 	assert.Equal(t, map[string]int{"1": 100, "2": 100, "3": 100}, counts)
 	g.members[1].removed.Store(true)
 	for range 10 {
-		assert.NotEqual(t, "2", string(g.pick().sid), "a removed member is skipped")
+		assert.NotEqual(t, "2", string(g.pick(nil).sid), "a removed member is skipped")
+	}
+	self := &client{}
+	g.members[0].client = self
+	for range 10 {
+		assert.Equal(t, "3", string(g.pick(self).sid), "the publisher's own member is skipped")
 	}
 }
 

@@ -56,12 +56,13 @@ type queueMatch struct {
 }
 
 // pick returns the member whose turn it is. Members that have just been removed are
-// skipped, so that a group keeps getting its message while one member leaves.
-func (q *queueMatch) pick() *subscription {
+// skipped, so that a group keeps getting its message while one member leaves, and so are
+// the members of client skip (a publisher that asked not to receive its own messages).
+func (q *queueMatch) pick(skip *client) *subscription {
 	n := uint64(len(q.members))
 	start := q.next.Add(1) - 1
 	for i := range n {
-		if s := q.members[(start+i)%n]; !s.removed.Load() {
+		if s := q.members[(start+i)%n]; !s.removed.Load() && (skip == nil || s.client != skip) {
 			return s
 		}
 	}
