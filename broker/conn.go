@@ -4,16 +4,11 @@
 package broker
 
 import (
-	"bufio"
-	"bytes"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -48,18 +43,6 @@ type Msg struct {
 	Reply   string // where an answer goes ("" when none is expected)
 	Header  Header // nil when the message has none
 	Data    []byte
-}
-
-// Header holds a message's headers (NATS/1.0 header block): names as sent, values in order.
-// A status line ("NATS/1.0 503") is kept under the name "Status".
-type Header map[string][]string
-
-// Get returns the first value of name, or "".
-func (h Header) Get(name string) string {
-	if v := h[name]; len(v) > 0 {
-		return v[0]
-	}
-	return ""
 }
 
 // Option changes how Connect connects.
@@ -478,75 +461,6 @@ func (c *Conn) Flush(timeout time.Duration) error {
 	}
 }
 
-// Request publishes data to subject with a unique reply subject and waits up to timeout
-// for the first answer: request-reply, the broker's RPC.
-func (c *Conn) Request(subject string, data []byte, timeout time.Duration) (*Msg, error) {
-	// 1. One wildcard subscription serves all of this connection's requests:
-	//    _INBOX.<random>.* ; each request gets its own last token.
-	if err := c.ensureInbox(); err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
-		return nil, ErrClosed
-	}
-	c.nextReq++
-	token := strconv.FormatUint(c.nextReq, 10)
-	ch := make(chan *Msg, 1)
-	c.requests[token] = ch
-	c.mu.Unlock()
-	defer func() {
-		c.mu.Lock()
-		delete(c.requests, token)
-		c.mu.Unlock()
-	}()
-
-	// 2. Publish with that reply subject, and wait for the answer.
-	if err := c.PublishRequest(subject, c.inbox+token, data); err != nil {
-		return nil, err
-	}
-	t := time.NewTimer(timeout)
-	defer t.Stop()
-	select {
-	case m, ok := <-ch:
-		if !ok {
-			return nil, ErrClosed
-		}
-		if strings.HasPrefix(m.Header.Get("Status"), "503") && len(m.Data) == 0 {
-			return nil, ErrNoResponders
-		}
-		return m, nil
-	case <-t.C:
-		return nil, ErrTimeout
-	}
-}
-
-// ensureInbox subscribes to this connection's inbox the first time a request is made;
-// later requests wait for that SUB to be queued, so it always reaches the server first.
-func (c *Conn) ensureInbox() error {
-	c.inboxOnce.Do(func() {
-		b := make([]byte, 12)
-		rand.Read(b)
-		inbox := inboxPrefix + hex.EncodeToString(b) + "."
-		c.mu.Lock()
-		c.inbox = inbox
-		c.mu.Unlock()
-		_, c.inboxErr = c.Subscribe(inbox+"*", func(m *Msg) {
-			c.mu.Lock()
-			ch := c.requests[strings.TrimPrefix(m.Subject, inbox)]
-			c.mu.Unlock()
-			if ch != nil {
-				select {
-				case ch <- m:
-				default: // a second answer to the same request: only the first counts
-				}
-			}
-		})
-	})
-	return c.inboxErr
-}
-
 // Close sends what is queued, closes the connection and waits for its goroutines.
 func (c *Conn) Close() error {
 	c.wmu.Lock()
@@ -572,43 +486,3 @@ func (c *Conn) Err() error {
 
 // MaxPayload returns the server's max_payload.
 func (c *Conn) MaxPayload() int { return c.info.MaxPayload }
-
-// headerVersion is the first line of every header block (NATS headers, like HTTP/1's).
-const headerVersion = "NATS/1.0"
-
-// appendHeader writes h as a header block: NATS/1.0, then Name: value lines, then an
-// empty line.
-func appendHeader(b []byte, h Header) []byte {
-	b = append(b, headerVersion...)
-	b = append(b, "\r\n"...)
-	for name, values := range h {
-		for _, v := range values {
-			b = append(b, name...)
-			b = append(b, ": "...)
-			b = append(b, v...)
-			b = append(b, "\r\n"...)
-		}
-	}
-	return append(b, "\r\n"...)
-}
-
-// parseHeader reads a header block; a status after NATS/1.0 is kept as "Status".
-func parseHeader(b []byte) Header {
-	h := Header{}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	first := true
-	for sc.Scan() {
-		line := strings.TrimRight(sc.Text(), "\r")
-		if first {
-			first = false
-			if status := strings.TrimSpace(strings.TrimPrefix(line, headerVersion)); status != "" {
-				h["Status"] = []string{status}
-			}
-			continue
-		}
-		if name, value, ok := strings.Cut(line, ":"); ok {
-			h[name] = append(h[name], strings.TrimSpace(value))
-		}
-	}
-	return h
-}
