@@ -29,9 +29,9 @@
 //     write stalls past WriteDeadline, is cut off with -ERR 'Slow Consumer'. Silent
 //     clients are PINGed and dropped when stale; -auth's token or user/password is checked
 //     in CONNECT before anything else.
-//   - [Conn] (conn.go, request.go, header.go): the Go client, the server's counterpart on the same Parser:
-//     [Connect], [Conn.Publish], [Conn.Subscribe], [Conn.QueueSubscribe], [Conn.Request],
-//     [Conn.Flush], [Conn.Close].
+//   - [Conn] (conn.go, request.go, header.go): the Go client, the server's counterpart on
+//     the same Parser: [Connect], [Conn.Publish], [Conn.Subscribe], [Conn.QueueSubscribe],
+//     [Conn.Request], [Conn.Flush], [Conn.Close].
 //   - [NewAnnotator] (trace.go): the broker's reading of the bytes for tcp's tracer, which
 //     names each operation and each payload boundary in `broker -trace`.
 //
