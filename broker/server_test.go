@@ -328,10 +328,16 @@ func TestSilentClientsArePingedAndStaleOnesDropped(t *testing.T) {
 	stale := dialRaw(t, addr)
 	stale.expectClosed("PING", "PING", "-ERR 'Stale Connection'")
 
+	// Answering every PING keeps a client connected. (A server of its own, with room for
+	// a slow test machine: only ten unanswered PINGs in a row would drop this client.)
+	_, addr = startServer(t, Options{PingInterval: 20 * time.Millisecond, MaxPingsOut: 10})
 	alive := dialRaw(t, addr)
-	for range 5 { // answering every PING keeps a client connected
+	for range 5 {
 		alive.expect("PING")
 		alive.send("PONG\r\n")
+	}
+	for _, l := range alive.sync() { // still connected: our PING is answered
+		assert.Equal(t, "PING", l, "only the server's own PINGs may come first")
 	}
 }
 
@@ -351,7 +357,7 @@ func TestConnectionLimitRefusesTheClientBeyondIt(t *testing.T) {
 
 func TestSlowConsumerIsCutOffWhileThePublisherIsAnswered(t *testing.T) {
 	leakcheck.Check(t)
-	const maxPending = 2 << 20
+	const maxPending = 4 << 20
 	srv, addr := startServer(t, Options{MaxPending: maxPending})
 	slow, fast, pub := dialRaw(t, addr), dialRaw(t, addr), dialRaw(t, addr)
 	// A small receive window, so that the kernel cannot absorb the flood for it.
@@ -371,7 +377,7 @@ func TestSlowConsumerIsCutOffWhileThePublisherIsAnswered(t *testing.T) {
 	// Publish far more than the slow subscriber's socket buffers and MaxPending hold; the
 	// publisher's PING after each batch is answered all the same.
 	payload := strings.Repeat("x", 32<<10)
-	const batches, perBatch = 64, 8 // 16 MiB in all, 256 KiB between PINGs
+	const batches, perBatch = 96, 8 // 24 MiB in all, 256 KiB between PINGs
 	for range batches {
 		var b strings.Builder
 		for range perBatch {
