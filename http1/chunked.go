@@ -162,18 +162,24 @@ func (cr *chunkedReader) readSizeLine() error {
 		return err
 	}
 	// 1. chunk-size = 1*HEXDIG, bounded so that it cannot overflow.
+	var size int64
 	digits := 0
-	for digits < len(line) && isHex(line[digits]) {
-		digits++
+	for ; digits < len(line); digits++ {
+		v := hexValue[line[digits]]
+		if v < 0 {
+			break
+		}
+		size = size<<4 | int64(v)
 	}
 	if digits == 0 || digits > maxChunkSizeDigits {
 		return chunkError("invalid chunk size", line)
 	}
-	size, _ := strconv.ParseInt(string(line[:digits]), 16, 64)
 	// 2. Extensions: checked for grammar, then ignored (RFC 9112 §7.1.1: a recipient MUST
 	//    ignore extensions it does not understand).
-	if err := checkChunkExtensions(line[digits:]); err != nil {
-		return err
+	if digits < len(line) {
+		if err := checkChunkExtensions(line[digits:]); err != nil {
+			return err
+		}
 	}
 	if cr.onSize != nil {
 		cr.onSize(size)
@@ -287,9 +293,22 @@ func (cr *chunkedReader) readTrailer() error {
 	}
 }
 
-func isHex(c byte) bool {
-	return isDigit(c) || ('a' <= c && c <= 'f') || ('A' <= c && c <= 'F')
-}
+// hexValue maps a hex digit to its value and every other byte to -1.
+var hexValue = func() (t [256]int8) {
+	for c := range t {
+		switch {
+		case '0' <= c && c <= '9':
+			t[c] = int8(c - '0')
+		case 'a' <= c && c <= 'f':
+			t[c] = int8(c - 'a' + 10)
+		case 'A' <= c && c <= 'F':
+			t[c] = int8(c - 'A' + 10)
+		default:
+			t[c] = -1
+		}
+	}
+	return t
+}()
 
 // chunkedWriter encodes a body as chunks; Close writes the last chunk and the empty trailer.
 type chunkedWriter struct {

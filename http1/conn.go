@@ -127,14 +127,7 @@ func (c *conn) readRequest(first bool) (*Request, error) {
 	if c.headerTO > 0 {
 		c.nc.SetReadDeadline(time.Now().Add(c.headerTO))
 	}
-	n, err := readHead(c.br, c.maxHeader, true)
-	if err != nil {
-		return nil, err
-	}
-	b, _ := c.br.Peek(n)
-	err = parseRequestHead(b, &c.head, c.maxFields)
-	c.br.Discard(n)
-	if err != nil {
+	if err := readHead(c.br, &c.head, true, c.maxHeader, c.maxFields); err != nil {
 		return nil, err
 	}
 	f, err := requestFraming(&c.head, c.maxBody)
