@@ -7,9 +7,9 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/binary"
-	"math/bits"
 	"errors"
 	"io"
+	"math/bits"
 )
 
 // Limits on a message head, each overridable on Server and Client.
@@ -421,7 +421,7 @@ func controlIndex(b []byte) int {
 	for ; i+8 <= len(b); i += 8 {
 		x := binary.LittleEndian.Uint64(b[i:])
 		d := x ^ (0x7f * ones)
-		if m := ((x - 0x20*ones) &^ x | (d-ones)&^d) & highs; m != 0 {
+		if m := ((x-0x20*ones)&^x | (d-ones)&^d) & highs; m != 0 {
 			return i + bits.TrailingZeros64(m)/8
 		}
 	}
