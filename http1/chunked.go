@@ -198,53 +198,55 @@ func (cr *chunkedReader) readSizeLine() error {
 }
 
 // checkChunkExtensions checks chunk-ext = *( BWS ";" BWS chunk-ext-name
-// [ BWS "=" BWS chunk-ext-val ] ), where a value is a token or a quoted-string.
+// [ BWS "=" BWS chunk-ext-val ] ), where a name is a token and a value a token or a
+// quoted-string (RFC 9112 §7.1.1). BWS stands between the parts only: whitespace at the end
+// of the line is refused, as it is no part of the grammar.
 func checkChunkExtensions(ext []byte) error {
-	bad := func() error { return chunkError("invalid chunk extension", ext) }
 	rest := ext
-	skipBWS := func() {
+	bws := func() {
 		for len(rest) > 0 && (rest[0] == ' ' || rest[0] == '\t') {
 			rest = rest[1:]
 		}
 	}
-	token := func() []byte {
+	token := func() bool {
 		i := 0
 		for i < len(rest) && tokenTable[rest[i]] {
 			i++
 		}
-		t := rest[:i]
 		rest = rest[i:]
-		return t
+		return i > 0
 	}
-	for {
-		skipBWS()
-		if len(rest) == 0 {
-			return nil
-		}
-		if rest[0] != ';' {
-			return bad()
+	for len(rest) > 0 {
+		// 1. BWS ";" BWS chunk-ext-name
+		bws()
+		if len(rest) == 0 || rest[0] != ';' {
+			return chunkError("invalid chunk extension", ext)
 		}
 		rest = rest[1:]
-		skipBWS()
-		if len(token()) == 0 {
-			return bad()
+		bws()
+		if !token() {
+			return chunkError("invalid chunk extension name", ext)
 		}
-		skipBWS()
+		// 2. [ BWS "=" BWS chunk-ext-val ]
+		save := rest
+		bws()
 		if len(rest) == 0 || rest[0] != '=' {
+			rest = save // the next ";" (or trailing whitespace, refused above)
 			continue
 		}
 		rest = rest[1:]
-		skipBWS()
+		bws()
 		if len(rest) > 0 && rest[0] == '"' {
 			n, ok := quotedStringLen(rest)
 			if !ok {
-				return bad()
+				return chunkError("invalid chunk extension value", ext)
 			}
 			rest = rest[n:]
-		} else if len(token()) == 0 {
-			return bad()
+		} else if !token() {
+			return chunkError("invalid chunk extension value", ext)
 		}
 	}
+	return nil
 }
 
 // quotedStringLen returns the length of the quoted-string at the start of b

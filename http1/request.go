@@ -67,6 +67,13 @@ func (r *Request) WithContext(ctx context.Context) *Request {
 	return &r2
 }
 
+// bodyFailed reports whether reading a server request's body failed: its framing was
+// broken, so the connection cannot carry another request.
+func (r *Request) bodyFailed() bool {
+	rb, ok := r.Body.(*requestBody)
+	return ok && rb.b.err != nil && rb.b.err != io.EOF
+}
+
 // Path returns the path of the target, percent-decoded ("/a b" for "/a%20b?x=1"). A path that
 // cannot be decoded is returned as sent.
 func (r *Request) Path() string {

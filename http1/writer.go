@@ -194,7 +194,8 @@ func (w *response) sendHead(final bool) {
 	c, r := w.c, w.req
 	bw := c.bw
 	// 1. Decide the framing (RFC 9112 §6.3) and whether the connection stays open.
-	if r.closeAfter || c.ctx.Err() != nil || w.header.HasToken("Connection", "close") {
+	if r.closeAfter || c.ctx.Err() != nil || w.header.HasToken("Connection", "close") ||
+		r.bodyFailed() {
 		w.closeAfter = true
 	}
 	var length int64 = -1
