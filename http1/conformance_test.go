@@ -85,7 +85,7 @@ var conformanceCases = []conformanceCase{
 	refused("RFC 9112 §3.2", "a control character in the target is refused", "GET /\x01 HTTP/1.1\r\nHost: x\r\n\r\n", 400),
 	refused("RFC 9112 §3.2", "a DEL in the target is refused", "GET /\x7f HTTP/1.1\r\nHost: x\r\n\r\n", 400),
 	refused("RFC 9112 §3.2", "a raw non-ASCII byte in the target is refused", "GET /caf\xc3\xa9 HTTP/1.1\r\nHost: x\r\n\r\n", 400),
-	refused("RFC 9112 §3", "a target longer than the header limit is answered with 414", "GET /" + strings.Repeat("a", DefaultMaxHeaderBytes) + " HTTP/1.1\r\nHost: x\r\n\r\n", 414),
+	refused("RFC 9112 §3", "a target longer than the header limit is answered with 414", "GET /"+strings.Repeat("a", DefaultMaxHeaderBytes)+" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
 	// Line endings (RFC 9112 §2.2).
 	ok("RFC 9112 §2.2", "an empty line before the request line is ignored", "\r\n"+get11+"\r\n", ""),
 	ok("RFC 9112 §2.2", "a bare LF before the request line is ignored", "\n"+get11+"\r\n", ""),
