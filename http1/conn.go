@@ -175,6 +175,9 @@ func (c *conn) newRequest(f framing) *Request {
 		r.Header.fields[i] = field{sub(rf.name), sub(rf.value)}
 	}
 	r.Host = r.Header.Get("Host")
+	if r.Method == "CONNECT" {
+		r.Host = r.Target // RFC 9112 §3.2.3: the authority-form target names the host
+	}
 	// RFC 9112 §3.2.2: with an absolute-form target the server MUST ignore Host and use
 	// the target's authority.
 	if hasSchemePrefix([]byte(r.Target)) {

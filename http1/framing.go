@@ -287,12 +287,7 @@ func lastCodingIsChunked(v []byte) bool {
 // isHostValue checks Host = uri-host [ ":" port ] (RFC 9110 §7.2) loosely: the characters
 // of a reg-name, an IP literal in brackets, or an empty value.
 func isHostValue(v []byte) bool {
-	for _, c := range v {
-		if !hostTable[c] {
-			return false
-		}
-	}
-	return true
+	return isHostChars(v)
 }
 
 // equalFoldBytes is equalFold for a byte slice against a constant, without converting.

@@ -295,8 +295,10 @@ func parseVersion(v []byte) (minor int, err error) {
 func checkTargetForm(method, target []byte) error {
 	switch {
 	case string(method) == "CONNECT":
-		// RFC 9112 §3.2.3: authority-form, only for CONNECT: host:port.
-		if target[0] == '/' || bytes.IndexByte(target, ':') < 0 || bytes.Contains(target, []byte("/")) {
+		// RFC 9112 §3.2.3: authority-form, only for CONNECT: uri-host ":" port.
+		colon := bytes.LastIndexByte(target, ':')
+		if colon <= 0 || colon == len(target)-1 || !isHostChars(target[:colon]) ||
+			!isDigits(target[colon+1:]) {
 			return badRequest("CONNECT needs host:port", target)
 		}
 	case target[0] == '/': // RFC 9112 §3.2.1: origin-form
@@ -543,3 +545,22 @@ func isTargetChars(b []byte) bool {
 }
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+func isDigits(b []byte) bool {
+	for _, c := range b {
+		if !isDigit(c) {
+			return false
+		}
+	}
+	return len(b) > 0
+}
+
+// isHostChars reports whether b is made of the characters of a Host value only.
+func isHostChars(b []byte) bool {
+	for _, c := range b {
+		if !hostTable[c] {
+			return false
+		}
+	}
+	return true
+}
