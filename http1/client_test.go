@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -133,4 +134,69 @@ func TestClientCancelStopsAStreamingBody(t *testing.T) {
 	cancel()
 	_, err = resp.Body.Read(b)
 	assert.ErrorIs(t, err, context.Canceled)
+}
+
+func TestClientSpeaksHTTP10ToANetHTTPServer(t *testing.T) {
+	leakcheck.Check(t)
+	srv := startNetHTTP(t, func(w http.ResponseWriter, r *http.Request) {
+		assert.Equal(t, "HTTP/1.0", r.Proto)
+		io.WriteString(w, "old")
+	})
+	c := &Client{}
+	defer c.CloseIdleConnections()
+	req, err := NewRequest(context.Background(), "GET", srv.URL+"/", nil)
+	require.NoError(t, err)
+	req.Proto = "HTTP/1.0"
+	resp, err := c.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	assert.Equal(t, "old", string(body))
+	assert.True(t, resp.Close, "net/http closes an HTTP/1.0 connection without keep-alive")
+}
+
+func TestClientSkipsInterimResponses(t *testing.T) {
+	leakcheck.Check(t)
+	srv := startNetHTTP(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Link", "</a.css>; rel=preload")
+		w.WriteHeader(http.StatusEarlyHints)
+		io.WriteString(w, "final")
+	})
+	c := &Client{}
+	defer c.CloseIdleConnections()
+	resp, err := c.Get(context.Background(), srv.URL+"/")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	assert.Equal(t, 200, resp.StatusCode)
+	body, _ := io.ReadAll(resp.Body)
+	assert.Equal(t, "final", string(body))
+}
+
+func TestClientTimeoutEndsAHangingExchange(t *testing.T) {
+	leakcheck.Check(t)
+	srv := startNetHTTP(t, func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done() // never answers
+	})
+	c := &Client{Timeout: 200 * time.Millisecond}
+	defer c.CloseIdleConnections()
+	_, err := c.Get(context.Background(), srv.URL+"/")
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+}
+
+func TestClientRetriesARequestOnAConnectionTheServerClosedWhileIdle(t *testing.T) {
+	leakcheck.Check(t)
+	srv := startNetHTTP(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	c := &Client{}
+	defer c.CloseIdleConnections()
+	get := func() {
+		resp, err := c.Get(context.Background(), srv.URL+"/")
+		require.NoError(t, err)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		assert.Equal(t, "ok", string(body))
+	}
+	get()
+	srv.CloseClientConnections() // the pooled connection dies while idle
+	get()
 }

@@ -74,6 +74,13 @@ func (r *Request) bodyFailed() bool {
 	return ok && rb.b.err != nil && rb.b.err != io.EOF
 }
 
+// expectPending reports whether the client waits for a 100 Continue that was never sent: it
+// may or may not send its body, so nothing after this request can be read reliably.
+func (r *Request) expectPending() bool {
+	rb, ok := r.Body.(*requestBody)
+	return ok && rb.expect
+}
+
 // Path returns the path of the target, percent-decoded ("/a b" for "/a%20b?x=1"). A path that
 // cannot be decoded is returned as sent.
 func (r *Request) Path() string {

@@ -169,3 +169,25 @@ func TestShutdownFinishesInFlightRequests(t *testing.T) {
 	assert.True(t, resp.Close, "a response during shutdown says Connection: close")
 	require.NoError(t, <-shut)
 }
+
+func TestServerAnswersNetHTTPClientHEADAndChunkedResponses(t *testing.T) {
+	leakcheck.Check(t)
+	_, addr := startServer(t, HandlerFunc(func(w ResponseWriter, r *Request) {
+		io.WriteString(w, "abc")
+		w.Flush()
+		io.WriteString(w, "def")
+	}))
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr}
+	resp, err := client.Head("http://" + addr + "/")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, 200, resp.StatusCode)
+	resp, err = client.Get("http://" + addr + "/")
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, []string{"chunked"}, resp.TransferEncoding)
+	assert.Equal(t, "abcdef", string(body))
+}

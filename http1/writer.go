@@ -195,7 +195,7 @@ func (w *response) sendHead(final bool) {
 	bw := c.bw
 	// 1. Decide the framing (RFC 9112 §6.3) and whether the connection stays open.
 	if r.closeAfter || c.ctx.Err() != nil || w.header.HasToken("Connection", "close") ||
-		r.bodyFailed() {
+		r.bodyFailed() || r.expectPending() {
 		w.closeAfter = true
 	}
 	var length int64 = -1
