@@ -30,10 +30,9 @@ func main() {
 	case *maxBody <= 0:
 		app.Fail("-max-body-bytes must be positive")
 	}
-	if *dir != "" {
-		if st, err := os.Stat(*dir); err != nil || !st.IsDir() {
-			app.Fail("-dir " + *dir + " is not a directory")
-		}
+	routes, err := newRoutes(&http1.Messages{}, *dir)
+	if err != nil {
+		app.Fail("-dir: " + err.Error())
 	}
 
 	tracer := app.Tracer()
@@ -41,7 +40,7 @@ func main() {
 		tracer.Annotators = http1.ServerAnnotators
 	}
 	srv := &http1.Server{
-		Handler:           newRoutes(&http1.Messages{}, *dir),
+		Handler:           routes,
 		Tracer:            tracer,
 		Logger:            app.Log,
 		MaxHeaderBytes:    *maxHeader,
