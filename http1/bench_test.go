@@ -80,7 +80,7 @@ func BenchmarkParseRequest(b *testing.B) {
 
 // parseRequestFrom is the server's read path without the connection: head, framing, body.
 func parseRequestFrom(r *bufio.Reader, h *head, bd *body, buf []byte, limits *bodyLimits) error {
-	if err := readHead(r, h, true, DefaultMaxHeaderBytes, DefaultMaxHeaderFields); err != nil {
+	if err := readHead(r, h, true, DefaultMaxHeaderBytes, DefaultMaxHeaderFields, nil); err != nil {
 		return err
 	}
 	f, err := requestFraming(h, DefaultMaxBodyBytes)

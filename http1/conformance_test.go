@@ -292,7 +292,7 @@ type parseOutcome struct {
 func parseOne(r io.Reader) parseOutcome {
 	br := bufio.NewReaderSize(r, DefaultMaxHeaderBytes)
 	var h head
-	if err := readHead(br, &h, true, DefaultMaxHeaderBytes, DefaultMaxHeaderFields); err != nil {
+	if err := readHead(br, &h, true, DefaultMaxHeaderBytes, DefaultMaxHeaderFields, nil); err != nil {
 		return parseOutcome{status: ErrorStatus(err)}
 	}
 	f, err := requestFraming(&h, DefaultMaxBodyBytes)

@@ -17,7 +17,7 @@ import (
 func parseDetailed(r io.Reader) (*head, []byte, error) {
 	br := bufio.NewReaderSize(r, DefaultMaxHeaderBytes)
 	h := &head{}
-	if err := readHead(br, h, true, DefaultMaxHeaderBytes, DefaultMaxHeaderFields); err != nil {
+	if err := readHead(br, h, true, DefaultMaxHeaderBytes, DefaultMaxHeaderFields, nil); err != nil {
 		return h, nil, err
 	}
 	f, err := requestFraming(h, DefaultMaxBodyBytes)

@@ -72,9 +72,16 @@ func (h *head) reset() {
 // empty line: whatever follows (a body, the next pipelined request) stays in br. br must be
 // able to buffer maxBytes. With isRequest the start line is a request line, and one that
 // alone does not fit is reported as ErrURITooLong rather than ErrHeaderTooLarge.
-func readHead(br *bufio.Reader, h *head, isRequest bool, maxBytes, maxFields int) error {
+//
+// beforeWait, when not nil, is called once, the first time readHead has to wait for more
+// bytes: the server starts its header timeout there.
+func readHead(br *bufio.Reader, h *head, isRequest bool, maxBytes, maxFields int, beforeWait func()) error {
 	// 1. RFC 9112 §2.2: a server SHOULD ignore at least one empty line (CRLF) received
 	//    prior to the request-line.
+	if beforeWait != nil && br.Buffered() < 2 {
+		beforeWait()
+		beforeWait = nil
+	}
 	if err := skipEmptyLines(br); err != nil {
 		return err
 	}
@@ -99,6 +106,10 @@ func readHead(br *bufio.Reader, h *head, isRequest bool, maxBytes, maxFields int
 				return ErrURITooLong
 			}
 			return ErrHeaderTooLarge
+		}
+		if beforeWait != nil {
+			beforeWait()
+			beforeWait = nil
 		}
 		if _, err := br.Peek(len(b) + 1); err != nil {
 			if errors.Is(err, bufio.ErrBufferFull) {

@@ -9,6 +9,8 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/wirelab/wirelab/tcp"
 )
@@ -57,8 +59,12 @@ type response struct {
 	closeMarked bool // "Connection: close" was written
 }
 
-func newResponse(c *conn, r *Request) *response {
-	return &response{c: c, req: r, declared: -1}
+// newResponse readies the connection's response writer for r, keeping its storage.
+func (c *conn) newResponse(r *Request) *response {
+	w := &c.ex.resp
+	w.header.Reset()
+	*w = response{c: c, req: r, declared: -1, header: w.header, held: w.held[:0]}
+	return w
 }
 
 // reset forgets what the handler set (after a panic, before the 500).
@@ -231,14 +237,14 @@ func (w *response) sendHead(final bool) {
 	// 3. Date (RFC 9110 §6.6.1: an origin server with a clock MUST send it), framing,
 	//    and Connection.
 	if !hasDate {
-		writeField(bw, "Date", httpDate())
+		writeField(bw, "Date", c.responseDate())
 	}
 	switch {
 	case w.chunked:
 		writeField(bw, "Transfer-Encoding", "chunked")
 	case length >= 0 && (w.status != StatusNotModified || w.declared >= 0) && w.status != StatusNoContent:
 		bw.WriteString("Content-Length: ")
-		bw.Write(strconv.AppendInt(make([]byte, 0, 20), length, 10))
+		bw.Write(strconv.AppendInt(bw.AvailableBuffer(), length, 10))
 		bw.WriteString("\r\n")
 	}
 	switch {
@@ -256,13 +262,27 @@ func (w *response) sendHead(final bool) {
 	w.held = w.held[:0]
 }
 
+// writeStatusLine writes "HTTP/1.1 200 OK" and CRLF.
 func writeStatusLine(bw *bufio.Writer, status int) {
+	if status >= 0 && status < len(statusLines) && statusLines[status] != "" {
+		bw.WriteString(statusLines[status])
+		return
+	}
 	bw.WriteString("HTTP/1.1 ")
-	bw.Write(strconv.AppendInt(make([]byte, 0, 3), int64(status), 10))
+	bw.Write(strconv.AppendInt(bw.AvailableBuffer(), int64(status), 10))
 	bw.WriteByte(' ')
 	bw.WriteString(StatusText(status))
 	bw.WriteString("\r\n")
 }
+
+// statusLines holds the status line of every status code with a known reason, ready to
+// write: one copy instead of a map lookup and a number to format per response.
+var statusLines = func() (lines [600]string) {
+	for code, text := range statusText {
+		lines[code] = "HTTP/1.1 " + strconv.Itoa(code) + " " + text + "\r\n"
+	}
+	return lines
+}()
 
 // Hijack hands the connection to the handler: the server writes nothing more on it and
 // reads nothing more from it. Whatever was written so far (a 101 head, say) is flushed
@@ -284,7 +304,8 @@ func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	c.mu.Lock()
 	c.hijacked = true
 	c.mu.Unlock()
-	hc := &hijackedConn{Conn: c.nc, closed: make(chan struct{})}
+	c.rdlKnown = false
+	hc := &hijackedConn{Conn: c.nc, closed: make(chan struct{}), writeTO: c.writeTO}
 	c.hijackedConn = hc
 	return hc, bufio.NewReadWriter(c.br, c.bw), nil
 }
@@ -293,8 +314,30 @@ func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // Close, so that Shutdown still accounts for it.
 type hijackedConn struct {
 	net.Conn
-	once   sync.Once
-	closed chan struct{}
+	once    sync.Once
+	closed  chan struct{}
+	writeTO time.Duration // the server's write timeout bounds every write…
+	// …until the caller sets write deadlines of its own.
+	ownWriteDeadline atomic.Bool
+}
+
+func (hc *hijackedConn) Write(p []byte) (int, error) {
+	if hc.writeTO > 0 && !hc.ownWriteDeadline.Load() {
+		hc.Conn.SetWriteDeadline(time.Now().Add(hc.writeTO))
+	}
+	return hc.Conn.Write(p)
+}
+
+// SetWriteDeadline hands write deadlines to the caller: the server's timeout stops applying.
+func (hc *hijackedConn) SetWriteDeadline(t time.Time) error {
+	hc.ownWriteDeadline.Store(true)
+	return hc.Conn.SetWriteDeadline(t)
+}
+
+// SetDeadline sets both deadlines; see SetWriteDeadline.
+func (hc *hijackedConn) SetDeadline(t time.Time) error {
+	hc.ownWriteDeadline.Store(true)
+	return hc.Conn.SetDeadline(t)
 }
 
 func (hc *hijackedConn) Close() error {
