@@ -24,7 +24,7 @@ import (
 const waitTimeout = 10 * time.Second
 
 // serve starts the command's routes on a loopback port and returns the base URL.
-func serve(t *testing.T, msgs *http1.Messages, dir string) string {
+func serve(t testing.TB, msgs *http1.Messages, dir string) string {
 	t.Helper()
 	routes, err := newRoutes(msgs, dir)
 	require.NoError(t, err)
