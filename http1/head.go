@@ -186,10 +186,11 @@ func (p *headParser) parse(b []byte) (end int, err error) {
 
 // lineAt returns the line that starts at b[pos], for an error message.
 func lineAt(b []byte, pos int) []byte {
-	if i := bytes.IndexByte(b[pos:], '\n'); i >= 0 {
-		return b[pos : pos+i]
+	line := b[pos:]
+	if i := bytes.IndexByte(line, '\n'); i >= 0 {
+		line = line[:i]
 	}
-	return b[pos:]
+	return bytes.TrimSuffix(line, []byte("\r"))
 }
 
 // skipEmptyLines discards up to maxLeadingEmptyLines CRLF or LF lines before a start line.
