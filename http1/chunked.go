@@ -91,6 +91,9 @@ func (cr *chunkedReader) read(p []byte) (int, error) {
 	for {
 		switch cr.state {
 		case chunkSize:
+			if cr.advance(); cr.state != chunkSize {
+				continue
+			}
 			if err := cr.readSizeLine(); err != nil {
 				return 0, err
 			}
@@ -105,6 +108,11 @@ func (cr *chunkedReader) read(p []byte) (int, error) {
 			cr.remaining -= int64(n)
 			if cr.remaining == 0 {
 				cr.state = chunkDataCRLF
+				// If the body's end is already buffered, say so with the last data:
+				// the caller learns it without another Read.
+				if cr.advance(); cr.state == chunkDone && err == nil {
+					err = io.EOF
+				}
 			}
 			if n > 0 || err != nil {
 				return n, err
@@ -131,6 +139,55 @@ func (cr *chunkedReader) read(p []byte) (int, error) {
 			cr.state = chunkDone
 		case chunkDone:
 			return 0, io.EOF
+		}
+	}
+}
+
+// advance moves through framing that is already buffered and plainly valid — the CRLF
+// after chunk data, a size line without extensions, an empty trailer section — without
+// waiting for bytes. Anything else (an extension, a trailer, an error, bytes still to
+// come) it leaves for the careful path in read, which reports errors too.
+func (cr *chunkedReader) advance() {
+	for {
+		buf, _ := cr.br.Peek(cr.br.Buffered())
+		switch cr.state {
+		case chunkDataCRLF, chunkTrailer:
+			if len(buf) < 2 || buf[0] != '\r' || buf[1] != '\n' {
+				return
+			}
+			cr.br.Discard(2)
+			if cr.state == chunkTrailer {
+				cr.state = chunkDone
+				return
+			}
+			cr.state = chunkSize
+		case chunkSize:
+			var size int64
+			i := 0
+			for ; i < len(buf) && i <= maxChunkSizeDigits; i++ {
+				v := hexValue[buf[i]]
+				if v < 0 {
+					break
+				}
+				size = size<<4 | int64(v)
+			}
+			if i == 0 || i > maxChunkSizeDigits || i+1 >= len(buf) || buf[i] != '\r' || buf[i+1] != '\n' ||
+				size > cr.maxBody-cr.total {
+				return
+			}
+			cr.br.Discard(i + 2)
+			if cr.onSize != nil {
+				cr.onSize(size)
+			}
+			cr.total += size
+			if size == 0 {
+				cr.state = chunkTrailer
+				continue
+			}
+			cr.remaining, cr.state = size, chunkData
+			return
+		default:
+			return
 		}
 	}
 }

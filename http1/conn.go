@@ -293,10 +293,9 @@ func (c *conn) newRequest(f framing) *Request {
 		rb.expect = true
 	}
 	r.Body = rb
-	c.mu.Lock()
+	// No lock: until the handler is called, no other goroutine can know of r.
 	c.req = r
 	c.bodyDone = f.kind == bodyNone
-	c.mu.Unlock()
 	return r
 }
 

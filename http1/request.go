@@ -244,7 +244,11 @@ func writeField(bw *bufio.Writer, name, value string) {
 // checkField refuses a field that would not read back as the same single field: a name that
 // is not a token, or a value with CR, LF or another control character (header injection).
 func checkField(name, value string) error {
-	if !isToken([]byte(name)) {
+	ok := len(name) > 0
+	for i := 0; i < len(name); i++ {
+		ok = ok && tokenTable[name[i]]
+	}
+	if !ok {
 		return fmt.Errorf("http1: invalid header field name %q", name)
 	}
 	for i := 0; i < len(value); i++ {
