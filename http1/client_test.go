@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -199,4 +200,58 @@ func TestClientRetriesARequestOnAConnectionTheServerClosedWhileIdle(t *testing.T
 	get()
 	srv.CloseClientConnections() // the pooled connection dies while idle
 	get()
+}
+
+// rawServer answers one connection with the bytes of response, then closes it.
+func rawServer(t *testing.T, response string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		nc, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer nc.Close()
+		nc.SetDeadline(time.Now().Add(waitTimeout))
+		br := bufio.NewReader(nc)
+		var h head
+		if readHead(br, &h, true, DefaultMaxHeaderBytes, DefaultMaxHeaderFields, nil) == nil {
+			io.WriteString(nc, response)
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); <-done })
+	return "http://" + ln.Addr().String()
+}
+
+func TestClientReadsACloseDelimitedBody(t *testing.T) {
+	leakcheck.Check(t)
+	base := rawServer(t, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the server closes")
+	c := &Client{}
+	defer c.CloseIdleConnections()
+	resp, err := c.Get(context.Background(), base+"/")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	assert.Equal(t, int64(-1), resp.ContentLength)
+	assert.True(t, resp.Close)
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	assert.Equal(t, "until the server closes", string(body))
+}
+
+func TestClientReadsTrailers(t *testing.T) {
+	leakcheck.Check(t)
+	base := rawServer(t, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Sum\r\n\r\n"+
+		"3\r\nabc\r\n0\r\nX-Sum: 42\r\n\r\n")
+	c := &Client{}
+	defer c.CloseIdleConnections()
+	resp, err := c.Get(context.Background(), base+"/")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	assert.Equal(t, "abc", string(body))
+	assert.Equal(t, "42", resp.Trailer.Get("X-Sum"))
 }
