@@ -369,6 +369,9 @@ func (c *conn) serveRequest(r *Request) (keepAlive bool) {
 	rb.w = w
 	c.callHandler(w, r)
 	if c.hijacked {
+		// The connection is the handler's; the request's context ends now that the
+		// handler has returned, as after any other request.
+		c.stopWatch()
 		return false
 	}
 	// 1. The handler has returned: stop watching for the client, cancel the context.
@@ -463,7 +466,7 @@ func (c *conn) watchClient() {
 }
 
 func (c *conn) startWatchLocked() {
-	if c.watchDone != nil || c.req == nil {
+	if c.watchDone != nil || c.req == nil || c.hijacked {
 		return
 	}
 	if c.br.Buffered() > 0 {
@@ -494,31 +497,36 @@ func (c *conn) startWatchLocked() {
 	}()
 }
 
-// stopWatch stops the client watcher, if it runs, and cancels the request's context. The
-// handler has returned (or hijacked): from here on, nothing may start a watcher for it.
+// stopWatch is called when the handler has returned: it stops the client watcher, if it
+// runs, and cancels the request's context. From here on nothing may start a watcher.
 func (c *conn) stopWatch() {
 	c.mu.Lock()
-	done, cancel := c.watchDone, c.cancel
-	c.req = nil
-	if done == nil {
-		c.watchWanted, c.cancel = false, nil
-		c.mu.Unlock()
-		if cancel != nil {
-			cancel()
-		}
-		return
-	}
-	c.stopping = true
+	running, cancel := c.watchDone != nil, c.cancel
+	c.req, c.cancel, c.watchWanted = nil, nil, false
 	c.mu.Unlock()
-	c.nc.SetReadDeadline(aLongTimeAgo)
-	<-done
-	c.nc.SetReadDeadline(time.Time{})
-	c.rdlKnown = false
+	if running {
+		c.haltWatcher()
+	}
 	if cancel != nil {
 		cancel()
 	}
+}
+
+// haltWatcher stops a running client watcher and waits for it: a read deadline in the past
+// wakes its Peek, and the stopping mark tells it that the client has not gone.
+func (c *conn) haltWatcher() {
 	c.mu.Lock()
-	c.watchDone, c.stopping, c.watchWanted, c.cancel = nil, false, false, nil
+	done := c.watchDone
+	c.stopping = true
+	c.mu.Unlock()
+	if done != nil {
+		c.nc.SetReadDeadline(aLongTimeAgo)
+		<-done
+		c.nc.SetReadDeadline(time.Time{})
+		c.rdlKnown = false
+	}
+	c.mu.Lock()
+	c.watchDone, c.stopping = nil, false
 	c.mu.Unlock()
 }
 

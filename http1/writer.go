@@ -294,19 +294,27 @@ func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if c.hijacked {
 		return nil, nil, ErrHijacked
 	}
-	c.stopWatch()
+	// 1. No more reads by the server: mark the connection hijacked (so no client watcher
+	//    starts) and stop the one that may run. The request's context stays valid until
+	//    the handler returns.
+	c.mu.Lock()
+	c.hijacked = true
+	c.mu.Unlock()
+	c.haltWatcher()
+	// 2. Send what the handler wrote so far (a 101 head), then hand over the connection
+	//    without the server's deadlines: the caller sets its own.
+	hc := &hijackedConn{Conn: c.nc, closed: make(chan struct{}), writeTO: c.writeTO}
+	c.hijackedConn = hc
 	if w.status != 0 && !w.headSent {
 		w.sendHead(false)
 	}
 	if err := c.bw.Flush(); err != nil {
+		hc.Close() // the connection is broken; the server's goroutine may finish
 		return nil, nil, err
 	}
-	c.mu.Lock()
-	c.hijacked = true
-	c.mu.Unlock()
-	c.rdlKnown = false
-	hc := &hijackedConn{Conn: c.nc, closed: make(chan struct{}), writeTO: c.writeTO}
-	c.hijackedConn = hc
+	c.nc.SetReadDeadline(time.Time{})
+	c.nc.SetWriteDeadline(time.Time{})
+	c.rdlKnown, c.wdlKnown = false, false
 	return hc, bufio.NewReadWriter(c.br, c.bw), nil
 }
 
