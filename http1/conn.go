@@ -55,7 +55,8 @@ type conn struct {
 	rdlKnown, wdlKnown bool
 	writeTO            time.Duration
 
-	idle        atomic.Bool // waiting for the next request: Shutdown may interrupt
+	idleMu      sync.Mutex
+	idle        bool        // waiting for the next request: Shutdown may interrupt (idleMu)
 	armHeaderTO func()      // starts the header timeout; made once per connection
 	bodyEndedFn func(error) // c.bodyEnded, made once per connection
 
@@ -115,7 +116,9 @@ func (c *conn) serve() {
 	// Shutdown interrupts a connection that waits for its next request, and only then: a
 	// request being read or served is left to finish.
 	stop := context.AfterFunc(c.ctx, func() {
-		if c.idle.Load() {
+		c.idleMu.Lock()
+		defer c.idleMu.Unlock()
+		if c.idle {
 			c.nc.SetReadDeadline(aLongTimeAgo)
 		}
 	})
@@ -181,20 +184,25 @@ func (c *conn) readRequest(first bool) (*Request, error) {
 // no limit), or until the server shuts down.
 func (c *conn) waitForRequest(wait time.Duration) error {
 	c.setReadTimeout(wait)
-	// Marked idle before looking at the context, so that Shutdown either sees the mark
-	// and wakes the read, or has cancelled the context before we look.
-	c.idle.Store(true)
-	if c.ctx.Err() != nil {
-		c.idle.Store(false)
-		return errShuttingDown
+	// The idle mark and the context are looked at under idleMu, both here and by the
+	// shutdown hook in serve: either the hook sees the mark and wakes the read, or this
+	// side sees the cancelled context. A request that is already being read is never cut.
+	c.idleMu.Lock()
+	c.idle = true
+	closing := c.ctx.Err() != nil
+	c.idleMu.Unlock()
+	if !closing {
+		_, err := c.br.Peek(1)
+		c.idleMu.Lock()
+		c.idle = false
+		closing = c.ctx.Err() != nil
+		c.idleMu.Unlock()
+		if !closing {
+			return err
+		}
 	}
-	_, err := c.br.Peek(1)
-	c.idle.Store(false)
-	if c.ctx.Err() != nil {
-		c.rdlKnown = false
-		return errShuttingDown
-	}
-	return err
+	c.rdlKnown = false
+	return errShuttingDown
 }
 
 // setReadTimeout sets the read deadline to d from now (no deadline when d is zero). Moving

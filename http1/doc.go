@@ -6,7 +6,7 @@
 // CRLF, then an empty line) and a body whose end the head announces. The files follow a
 // request in that order:
 //
-//   - head.go: [readHead] waits until a whole head is buffered, parsing each line as its LF
+//   - head.go: readHead waits until a whole head is buffered, parsing each line as its LF
 //     arrives (parseRequestLine, parseFieldLine); the head is parsed in place, and a reused
 //     head struct makes parsing allocation-free.
 //   - framing.go: requestFraming decides where the body ends (Content-Length, chunked, none)
