@@ -151,10 +151,18 @@ func (w *response) writeBody(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	if w.chunked {
-		return (&chunkedWriter{w: w.c.bw}).Write(p)
+	bw := w.c.bw
+	if !w.chunked {
+		return bw.Write(p)
 	}
-	return w.c.bw.Write(p)
+	// RFC 9112 §7.1: chunk-size in hex, CRLF, the data, CRLF.
+	bw.Write(strconv.AppendInt(bw.AvailableBuffer(), int64(len(p)), 16))
+	bw.WriteString("\r\n")
+	n, err := bw.Write(p)
+	if err == nil {
+		_, err = bw.WriteString("\r\n")
+	}
+	return n, err
 }
 
 // Flush sends the head and whatever body has been written so far. Without a
