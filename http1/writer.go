@@ -146,6 +146,21 @@ func (w *response) Write(p []byte) (int, error) {
 	return w.writeBody(p)
 }
 
+// WriteString is Write for a string, without converting it (io.WriteString finds it).
+func (w *response) WriteString(s string) (int, error) {
+	if w.status == 0 && !w.c.hijacked {
+		w.WriteHeader(StatusOK)
+	}
+	// The common case, a short body held back for its Content-Length, copies s once.
+	if !w.headSent && w.declared < 0 && !w.noBody && !w.c.hijacked &&
+		len(w.held)+len(s) <= autoLengthBytes {
+		w.written += int64(len(s))
+		w.held = append(w.held, s...)
+		return len(s), nil
+	}
+	return w.Write([]byte(s))
+}
+
 // writeBody writes body bytes after the head, as a chunk when chunked.
 func (w *response) writeBody(p []byte) (int, error) {
 	if len(p) == 0 {
