@@ -47,6 +47,8 @@ type conn struct {
 	// ex is the request being served and its response writer, reused for every request
 	// of the connection (a handler may not keep them once it has returned).
 	ex exchange
+	// strings holds the strings of the requests' heads, many heads per allocation.
+	strings stringArena
 
 	// The read and write deadlines last set, so that they are moved only when it matters
 	// (see setReadTimeout). Only the connection's goroutine touches them, or whoever holds
@@ -248,10 +250,11 @@ func (w timeoutWriter) Write(p []byte) (int, error) {
 var errShuttingDown = errors.New("http1: server shutting down")
 
 // newRequest builds the handler's Request from the parsed head. One string holds the
-// whole head; every string of the Request is a piece of it, so building costs one copy.
+// whole head; every string of the Request is a piece of it, so building costs one copy,
+// into the connection's string arena.
 func (c *conn) newRequest(f framing) *Request {
 	h := &c.head
-	s := string(h.buf)
+	s := c.strings.String(h.buf)
 	sub := func(sp span) string { return s[sp.off:sp.end] }
 	r := &c.ex.req
 	fields := r.Header.fields[:0]

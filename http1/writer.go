@@ -240,8 +240,11 @@ func (w *response) sendHead(final bool) {
 	default:
 		w.closeAfter = true // HTTP/1.0 has no chunked: the body ends when we close
 	}
-	// 2. The status line and the handler's fields, in its order.
-	writeStatusLine(bw, w.status)
+	// 2. The head is assembled in the free part of the write buffer and copied in with one
+	//    Write (a head bigger than that space costs an allocation, nothing worse).
+	b := bw.AvailableBuffer()
+	b = appendStatusLine(b, w.status)
+	// 3. The handler's fields, in its order.
 	hasDate := false
 	for _, f := range w.header.fields {
 		switch {
@@ -255,30 +258,31 @@ func (w *response) sendHead(final bool) {
 		if checkField(f.name, f.value) != nil {
 			continue // a field that could split the response is never written
 		}
-		writeField(bw, f.name, f.value)
+		b = appendField(b, f.name, f.value)
 	}
-	// 3. Date (RFC 9110 §6.6.1: an origin server with a clock MUST send it), framing,
+	// 4. Date (RFC 9110 §6.6.1: an origin server with a clock MUST send it), framing,
 	//    and Connection.
 	if !hasDate {
-		writeField(bw, "Date", c.responseDate())
+		b = appendField(b, "Date", c.responseDate())
 	}
 	switch {
 	case w.chunked:
-		writeField(bw, "Transfer-Encoding", "chunked")
+		b = appendField(b, "Transfer-Encoding", "chunked")
 	case length >= 0 && (w.status != StatusNotModified || w.declared >= 0) && w.status != StatusNoContent:
-		bw.WriteString("Content-Length: ")
-		bw.Write(strconv.AppendInt(bw.AvailableBuffer(), length, 10))
-		bw.WriteString("\r\n")
+		b = append(b, "Content-Length: "...)
+		b = strconv.AppendInt(b, length, 10)
+		b = append(b, "\r\n"...)
 	}
 	switch {
 	case w.closeAfter:
-		writeField(bw, "Connection", "close")
+		b = appendField(b, "Connection", "close")
 		w.closeMarked = true
 	case r.minor == 0:
-		writeField(bw, "Connection", "keep-alive")
+		b = appendField(b, "Connection", "keep-alive")
 	}
-	bw.WriteString("\r\n")
-	// 4. The body held back so far.
+	b = append(b, "\r\n"...)
+	bw.Write(b)
+	// 5. The body held back so far.
 	if len(w.held) > 0 && !w.noBody {
 		w.writeBody(w.held)
 	}
@@ -287,15 +291,27 @@ func (w *response) sendHead(final bool) {
 
 // writeStatusLine writes "HTTP/1.1 200 OK" and CRLF.
 func writeStatusLine(bw *bufio.Writer, status int) {
+	bw.Write(appendStatusLine(bw.AvailableBuffer(), status))
+}
+
+// appendStatusLine appends "HTTP/1.1 200 OK" and CRLF to b.
+func appendStatusLine(b []byte, status int) []byte {
 	if status >= 0 && status < len(statusLines) && statusLines[status] != "" {
-		bw.WriteString(statusLines[status])
-		return
+		return append(b, statusLines[status]...)
 	}
-	bw.WriteString("HTTP/1.1 ")
-	bw.Write(strconv.AppendInt(bw.AvailableBuffer(), int64(status), 10))
-	bw.WriteByte(' ')
-	bw.WriteString(StatusText(status))
-	bw.WriteString("\r\n")
+	b = append(b, "HTTP/1.1 "...)
+	b = strconv.AppendInt(b, int64(status), 10)
+	b = append(b, ' ')
+	b = append(b, StatusText(status)...)
+	return append(b, "\r\n"...)
+}
+
+// appendField appends one field line to b.
+func appendField(b []byte, name, value string) []byte {
+	b = append(b, name...)
+	b = append(b, ": "...)
+	b = append(b, value...)
+	return append(b, "\r\n"...)
 }
 
 // statusLines holds the status line of every status code with a known reason, ready to
