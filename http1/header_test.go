@@ -84,3 +84,23 @@ func TestRequestPathAndQuery(t *testing.T) {
 		assert.Equal(t, tc.q, r.Query().Get("x")+r.Query().Get("y"), tc.target)
 	}
 }
+
+func TestFieldsThatCouldSplitAMessageAreNeverWritten(t *testing.T) {
+	for _, tc := range []struct {
+		name, value string
+		ok          bool
+	}{
+		{"X-Ok", "plain value", true},
+		{"X-Ok", "tab\tinside and a long tail of ordinary characters", true},
+		{"X-Ok", "", true},
+		{"X-Bad", "a\r\nInjected: yes", false},
+		{"X-Bad", "a long value that hides a line feed \n near its end", false},
+		{"X-Bad", "nul\x00", false},
+		{"X-Bad", "del\x7f", false},
+		{"Bad Name", "v", false},
+		{"", "v", false},
+	} {
+		err := checkField(tc.name, tc.value)
+		assert.Equal(t, tc.ok, err == nil, "%q: %q", tc.name, tc.value)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unsafe"
 )
 
 // A Request is one HTTP request. On a server it is built from the bytes read and handed to
@@ -251,10 +252,17 @@ func checkField(name, value string) error {
 	if !ok {
 		return fmt.Errorf("http1: invalid header field name %q", name)
 	}
-	for i := 0; i < len(value); i++ {
-		if !fieldValueTable[value[i]] {
+	// Only the control characters can break a field; HTAB is the one allowed.
+	v := unsafe.Slice(unsafe.StringData(value), len(value)) // read only
+	for i := controlIndex(v); i >= 0; {
+		if v[i] != '\t' {
 			return fmt.Errorf("http1: invalid header field value for %s: %q", name, value)
 		}
+		next := controlIndex(v[i+1:])
+		if next < 0 {
+			break
+		}
+		i += 1 + next
 	}
 	return nil
 }

@@ -247,13 +247,17 @@ func (w *response) sendHead(final bool) {
 	// 3. The handler's fields, in its order.
 	hasDate := false
 	for _, f := range w.header.fields {
-		switch {
-		case equalFold(f.name, "Content-Length"), equalFold(f.name, "Transfer-Encoding"):
-			continue // ours to write
-		case equalFold(f.name, "Connection") && !equalFold(f.value, "upgrade"):
-			continue // ours too, below
-		case equalFold(f.name, "Date"):
-			hasDate = true
+		switch len(f.name) { // the names below differ in length: one comparison for most
+		case len("Content-Length"), len("Transfer-Encoding"):
+			if equalFold(f.name, "Content-Length") || equalFold(f.name, "Transfer-Encoding") {
+				continue // ours to write
+			}
+		case len("Connection"):
+			if equalFold(f.name, "Connection") && !equalFold(f.value, "upgrade") {
+				continue // ours too, below
+			}
+		case len("Date"):
+			hasDate = hasDate || equalFold(f.name, "Date")
 		}
 		if checkField(f.name, f.value) != nil {
 			continue // a field that could split the response is never written
