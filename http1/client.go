@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -71,6 +72,9 @@ func (c *Client) Get(ctx context.Context, url string) (*Response, error) {
 func (c *Client) Do(req *Request) (*Response, error) {
 	if req.URL == nil {
 		return nil, errors.New("http1: client request without URL (use NewRequest)")
+	}
+	if req.URL.Scheme != "http" {
+		return nil, fmt.Errorf("http1: Client speaks http only, not %q", req.URL.Scheme)
 	}
 	ctx := req.Context()
 	cancel := context.CancelFunc(func() {})

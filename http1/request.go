@@ -110,8 +110,10 @@ func (r *Request) Query() url.Values {
 // ProtoAtLeast reports whether the request's version is at least 1.minor.
 func (r *Request) ProtoAtLeast(minor int) bool { return r.minor >= minor }
 
-// NewRequest returns a client request for method and rawURL (http:// only), with body as
-// its content (nil for none). When body is a *bytes.Reader, *bytes.Buffer or
+// NewRequest returns a client request for method and rawURL, with body as its content (nil
+// for none). The URL's scheme may be http, https, ws or wss: the request is the same, and
+// WriteRequest writes it on any connection (a WebSocket handshake, say); Client.Do itself
+// speaks plain http only. When body is a *bytes.Reader, *bytes.Buffer or
 // *strings.Reader its length is known and sent as Content-Length; any other body is sent
 // chunked.
 func NewRequest(ctx context.Context, method, rawURL string, body io.Reader) (*Request, error) {
@@ -125,8 +127,10 @@ func NewRequest(ctx context.Context, method, rawURL string, body io.Reader) (*Re
 	if err != nil {
 		return nil, fmt.Errorf("http1: %w", err)
 	}
-	if u.Scheme != "http" {
-		return nil, fmt.Errorf("http1: unsupported URL scheme %q (only http)", u.Scheme)
+	switch u.Scheme {
+	case "http", "https", "ws", "wss":
+	default:
+		return nil, fmt.Errorf("http1: unsupported URL scheme %q", u.Scheme)
 	}
 	if u.Host == "" {
 		return nil, fmt.Errorf("http1: no host in URL %q", rawURL)
