@@ -12,7 +12,6 @@ import (
 	"net"
 	"os"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -207,46 +206,6 @@ func (c *conn) waitForRequest(wait time.Duration) error {
 	return errShuttingDown
 }
 
-// setReadTimeout sets the read deadline to d from now (no deadline when d is zero). Moving
-// a deadline updates a runtime timer, which at tens of thousands of requests a second is a
-// cost worth avoiding: a deadline that would move by less than an eighth of the timeout is
-// left where it is, so a timeout fires between 7/8 and all of d after the last read.
-func (c *conn) setReadTimeout(d time.Duration) {
-	var dl time.Time
-	if d > 0 {
-		dl = time.Now().Add(d)
-		if c.rdlKnown && !c.rdl.IsZero() && !dl.Before(c.rdl) && dl.Sub(c.rdl) < d/8 {
-			return
-		}
-	} else if c.rdlKnown && c.rdl.IsZero() {
-		return
-	}
-	c.nc.SetReadDeadline(dl)
-	c.rdl, c.rdlKnown = dl, true
-}
-
-// setWriteTimeout is setReadTimeout for writes.
-func (c *conn) setWriteTimeout(d time.Duration) {
-	if d <= 0 {
-		return
-	}
-	dl := time.Now().Add(d)
-	if c.wdlKnown && !dl.Before(c.wdl) && dl.Sub(c.wdl) < d/8 {
-		return
-	}
-	c.nc.SetWriteDeadline(dl)
-	c.wdl, c.wdlKnown = dl, true
-}
-
-// timeoutWriter is what the connection's bufio.Writer writes to: every write must finish
-// within the write timeout.
-type timeoutWriter struct{ c *conn }
-
-func (w timeoutWriter) Write(p []byte) (int, error) {
-	w.c.setWriteTimeout(w.c.writeTO)
-	return w.c.nc.Write(p)
-}
-
 var errShuttingDown = errors.New("http1: server shutting down")
 
 // newRequest builds the handler's Request from the parsed head. One string holds the
@@ -358,20 +317,6 @@ func (rb *requestBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// bodyEnded records that the request body has been read to its end (err io.EOF) or
-// failed, and starts the client watcher if a handler asked for the context meanwhile.
-func (c *conn) bodyEnded(err error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if err != io.EOF {
-		return
-	}
-	c.bodyDone = true
-	if c.watchWanted {
-		c.startWatchLocked()
-	}
-}
-
 // serveRequest calls the handler for r and finishes the response. It reports whether the
 // connection may carry another request.
 func (c *conn) serveRequest(r *Request) (keepAlive bool) {
@@ -447,123 +392,3 @@ func (c *conn) answerReadError(err error) {
 		status, StatusText(status), httpDate(), len(msg), msg)
 	c.bw.Flush()
 }
-
-// requestContext returns the context of the request being served, making it on first use.
-func (c *conn) requestContext(r *Request) context.Context {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if r.ctx == nil {
-		r.ctx, c.cancel = context.WithCancel(c.ctx)
-		if c.req != r {
-			c.cancel() // the handler has already returned
-		}
-	}
-	return r.ctx
-}
-
-// watchClient starts the client watcher for the request being served, now if its body has
-// been read, else as soon as it is.
-func (c *conn) watchClient() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.req == nil || c.hijacked || c.watchDone != nil {
-		return
-	}
-	if !c.bodyDone {
-		c.watchWanted = true
-		return
-	}
-	c.startWatchLocked()
-}
-
-func (c *conn) startWatchLocked() {
-	if c.watchDone != nil || c.req == nil || c.hijacked {
-		return
-	}
-	if c.br.Buffered() > 0 {
-		return // the next request is already here: the client has not gone
-	}
-	done := make(chan struct{})
-	c.watchDone = done
-	cancel := c.cancel
-	// The watcher may wait as long as the handler runs: no deadline.
-	c.nc.SetReadDeadline(time.Time{})
-	c.rdlKnown = false
-	go func() {
-		defer close(done)
-		// Peek keeps whatever arrives in the buffer: it is the next pipelined request.
-		_, err := c.br.Peek(1)
-		if err == nil {
-			return
-		}
-		c.mu.Lock()
-		gone := !c.stopping
-		if gone {
-			c.clientGone = true
-		}
-		c.mu.Unlock()
-		if gone && cancel != nil {
-			cancel()
-		}
-	}()
-}
-
-// stopWatch is called when the handler has returned: it stops the client watcher, if it
-// runs, and cancels the request's context. From here on nothing may start a watcher.
-func (c *conn) stopWatch() {
-	c.mu.Lock()
-	running, cancel := c.watchDone != nil, c.cancel
-	c.req, c.cancel, c.watchWanted = nil, nil, false
-	c.mu.Unlock()
-	if running {
-		c.haltWatcher()
-	}
-	if cancel != nil {
-		cancel()
-	}
-}
-
-// haltWatcher stops a running client watcher and waits for it: a read deadline in the past
-// wakes its Peek, and the stopping mark tells it that the client has not gone.
-func (c *conn) haltWatcher() {
-	c.mu.Lock()
-	done := c.watchDone
-	c.stopping = true
-	c.mu.Unlock()
-	if done != nil {
-		c.nc.SetReadDeadline(aLongTimeAgo)
-		<-done
-		c.nc.SetReadDeadline(time.Time{})
-		c.rdlKnown = false
-	}
-	c.mu.Lock()
-	c.watchDone, c.stopping = nil, false
-	c.mu.Unlock()
-}
-
-// responseDate returns the Date for a response now (see conn.date).
-func (c *conn) responseDate() string {
-	if c.dateStale {
-		c.date, c.dateStale = httpDate(), false
-	}
-	return c.date
-}
-
-// httpDate returns the current time as an IMF-fixdate (RFC 9110 §5.6.7), formatted at most
-// once a second and shared by every connection.
-func httpDate() string {
-	now := time.Now().Unix()
-	if d := dateCache.Load(); d != nil && d.sec == now {
-		return d.text
-	}
-	d := &cachedDate{now, time.Unix(now, 0).UTC().Format("Mon, 02 Jan 2006 15:04:05 GMT")}
-	dateCache.Store(d)
-	return d.text
-}
-
-type cachedDate struct {
-	sec  int64
-	text string
-}
-
-var dateCache atomic.Pointer[cachedDate]

@@ -6,14 +6,16 @@
 // CRLF, then an empty line) and a body whose end the head announces. The files follow a
 // request in that order:
 //
-//   - head.go: readHead waits until a whole head is buffered, parsing each line as its LF
-//     arrives (parseRequestLine, parseFieldLine); the head is parsed in place, and a reused
-//     head struct makes parsing allocation-free.
+//   - head.go, chars.go: readHead waits until a whole head is buffered, parsing each line
+//     as its LF arrives (parseRequestLine, parseFieldLine); the head is parsed in place,
+//     and a reused head struct makes parsing allocation-free.
 //   - framing.go: requestFraming decides where the body ends (Content-Length, chunked, none)
 //     and enforces the request-smuggling defences of RFC 9112 §6.
 //   - body.go, chunked.go: body readers that stop exactly at the end of the body.
 //   - server.go, conn.go, writer.go: [Server] on a tcp.Server; the per-connection loop
 //     (read, call the [Handler], finish the response, again); the [ResponseWriter].
+//   - watch.go, clock.go: noticing a client that goes away; deadlines and Date.
+//   - handler.go: [Handler] and the router, [Mux]; arena.go: where request strings live.
 //   - request.go, response.go, client.go: [WriteRequest], [ReadResponse], [Client].
 //   - trace.go: [ServerAnnotators] and [ClientAnnotators], HTTP as tcp.Tracer prints it.
 //   - messages.go: [Messages], the store behind polling and long polling.
