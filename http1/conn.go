@@ -238,7 +238,7 @@ func (c *conn) newRequest(f framing) *Request {
 	}
 	// RFC 9112 §3.2.2: with an absolute-form target the server MUST ignore Host and use
 	// the target's authority.
-	if hasSchemePrefix([]byte(r.Target)) {
+	if r.Target[0] != '/' && hasSchemePrefix([]byte(r.Target)) {
 		rest := r.Target[len("http://"):]
 		if r.Target[4] == 's' || r.Target[4] == 'S' {
 			rest = r.Target[len("https://"):]

@@ -86,7 +86,7 @@ func (r *Request) expectPending() bool {
 // cannot be decoded is returned as sent.
 func (r *Request) Path() string {
 	p, _, _ := strings.Cut(r.Target, "?")
-	if hasSchemePrefix([]byte(p)) { // absolute-form: drop scheme and authority
+	if !strings.HasPrefix(p, "/") && hasSchemePrefix([]byte(p)) { // absolute-form: drop scheme and authority
 		if u, err := url.Parse(r.Target); err == nil {
 			return u.Path
 		}
