@@ -91,6 +91,7 @@ func parseRequestFrom(r *bufio.Reader, h *head, bd *body, buf []byte, limits *bo
 	if err != nil {
 		return err
 	}
+	r.Discard(len(h.buf))
 	bd.init(r, f, DefaultMaxBodyBytes, limits)
 	for {
 		_, err := bd.Read(buf)

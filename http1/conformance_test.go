@@ -299,6 +299,7 @@ func parseOne(r io.Reader) parseOutcome {
 	if err != nil {
 		return parseOutcome{status: ErrorStatus(err)}
 	}
+	br.Discard(len(h.buf))
 	var b body
 	b.init(br, f, DefaultMaxBodyBytes, &bodyLimits{DefaultMaxChunkLineBytes, DefaultMaxTrailerBytes})
 	data, err := io.ReadAll(&b)

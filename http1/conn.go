@@ -178,7 +178,12 @@ func (c *conn) readRequest(first bool) (*Request, error) {
 	if err != nil {
 		return nil, err
 	}
-	return c.newRequest(f), nil
+	r := c.newRequest(f)
+	// 3. The head has been copied into the Request's strings: consume it, so that the
+	//    body (or the next request) is what the reader holds next.
+	c.br.Discard(len(c.head.buf))
+	c.head.buf = nil
+	return r, nil
 }
 
 // waitForRequest blocks until a byte of the next request has arrived, at most wait (zero:

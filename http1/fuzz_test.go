@@ -24,6 +24,9 @@ func parseDetailed(r io.Reader) (*head, []byte, error) {
 	if err != nil {
 		return h, nil, err
 	}
+	n := len(h.buf)
+	h.keep() // compared with net/http's reading after the body has been read
+	br.Discard(n)
 	var b body
 	b.init(br, f, DefaultMaxBodyBytes, &bodyLimits{DefaultMaxChunkLineBytes, DefaultMaxTrailerBytes})
 	data, err := io.ReadAll(&b)

@@ -37,7 +37,8 @@ type rawField struct{ name, value span }
 // head is one parsed message head. Parsing fills it without allocating once buf and fields
 // have grown to fit: the server reuses one per connection.
 type head struct {
-	buf []byte // the head's bytes, copied out of the read buffer
+	buf []byte // the head's bytes: a view of the read buffer (see readHead), or own
+	own []byte // storage for a copy of the head, reused (see keep)
 
 	// Request line: method SP request-target SP HTTP-version (RFC 9112 §3).
 	// Status line: HTTP-version SP status-code SP reason-phrase (RFC 9112 §4); the
@@ -55,9 +56,16 @@ type head struct {
 func (h *head) str(s span) string   { return string(h.buf[s.off:s.end]) }
 func (h *head) bytes(s span) []byte { return h.buf[s.off:s.end] }
 
+// keep copies the head's bytes into h's own storage, so that they outlive the reader's
+// buffer.
+func (h *head) keep() {
+	h.own = append(h.own[:0], h.buf...)
+	h.buf = h.own
+}
+
 // reset empties h, keeping its storage.
 func (h *head) reset() {
-	h.buf = h.buf[:0]
+	h.buf = nil
 	h.fields = h.fields[:0]
 	h.framingFields = h.framingFields[:0]
 	h.method, h.target, h.proto = span{}, span{}, span{}
@@ -70,6 +78,11 @@ func (h *head) reset() {
 // empty line: whatever follows (a body, the next pipelined request) stays in br. br must be
 // able to buffer maxBytes. With isRequest the start line is a request line, and one that
 // alone does not fit is reported as ErrURITooLong rather than ErrHeaderTooLarge.
+//
+// On success the head is still in br: h.buf is a view of it, valid until the next read
+// from br, and the caller must br.Discard(len(h.buf)) when done with it, before reading
+// the body (h.keep copies it out first if it is needed longer). Not copying the head saves
+// a copy per request: the server copies it once, into the strings of the Request.
 //
 // beforeWait, when not nil, is called once, the first time readHead has to wait for more
 // bytes: the server starts its header timeout there.
@@ -93,9 +106,10 @@ func readHead(br *bufio.Reader, h *head, isRequest bool, maxBytes, maxFields int
 			return err
 		}
 		if end > 0 {
-			// 3. The head is complete: keep a copy (the spans point into it) and consume it.
-			h.buf = append(h.buf[:0], b[:end]...)
-			br.Discard(end)
+			// 3. The head is complete. It stays where it is: h.buf is a view of br's buffer
+			//    (capacity capped, so that nothing can append into br through it), and
+			//    the caller consumes it once done with it (see the comment above).
+			h.buf = b[:end:end]
 			return nil
 		}
 		// 4. Not yet: check the limit, and wait for at least one more byte.
@@ -247,7 +261,7 @@ func parseWholeHead(b []byte, h *head, isRequest bool, maxFields int) error {
 	if end == 0 {
 		return io.ErrUnexpectedEOF
 	}
-	h.buf = append(h.buf[:0], b[:end]...)
+	h.buf = b[:end:end]
 	return nil
 }
 

@@ -52,6 +52,8 @@ func readResponse(br *bufio.Reader, h *head, method string, maxHeader, maxFields
 		f.kind, f.close = bodyNone, true
 	}
 	s := string(h.buf)
+	br.Discard(len(h.buf)) // the head is copied: the body comes next
+	h.buf = nil
 	sub := func(sp span) string { return s[sp.off:sp.end] }
 	resp := &Response{
 		Proto:         sub(h.proto),
