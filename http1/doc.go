@@ -34,7 +34,8 @@
 //     §2.2 allows it, and it lets a person type requests into nc). The chunked framing (size
 //     lines, the CRLF after data, trailers) takes CRLF only. A bare CR is refused everywhere.
 //   - Request line: exactly one SP between method, target and version; a method and field
-//     names made of token characters; a target of visible ASCII in one of the four forms of
+//     names made of token characters; a target of visible ASCII, with "%" always followed
+//     by two hex digits, in one of the four forms of
 //     RFC 9112 §3.2, authority-form for CONNECT only and asterisk-form for OPTIONS only;
 //     "HTTP/" DIGIT "." DIGIT, with a major version other than 1 answered by 505.
 //   - Header fields: no whitespace before the colon, no obs-fold (400), no control

@@ -141,7 +141,8 @@ var stricterRules = []string{
 	"invalid character in method",         // net/http checks later, in the server
 	"invalid character in request target", // controls, spaces and non-ASCII bytes
 	"invalid request target",              // one of the four forms of RFC 9112 §3.2
-	"CONNECT needs host:port",             // authority-form for CONNECT
+	"invalid percent-encoding in request target",
+	"CONNECT needs host:port", // authority-form for CONNECT
 	"asterisk-form target for a method other than OPTIONS",
 	"a request needs exactly one Host field",    // net/http checks Host in the server
 	"invalid Host",                              // net/http checks Host in the server

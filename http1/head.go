@@ -317,6 +317,17 @@ func parseVersion(v []byte) (minor int, err error) {
 // checkTargetForm checks that the request-target has one of the four forms of RFC 9112 §3.2,
 // and the one its method calls for.
 func checkTargetForm(method, target []byte) error {
+	// RFC 3986 §2.1: a "%" starts a pct-encoded octet, two hex digits.
+	for rest := target; ; {
+		i := bytes.IndexByte(rest, '%')
+		if i < 0 {
+			break
+		}
+		if i+2 >= len(rest) || hexValue[rest[i+1]] < 0 || hexValue[rest[i+2]] < 0 {
+			return badRequest("invalid percent-encoding in request target", target)
+		}
+		rest = rest[i+3:]
+	}
 	switch {
 	case string(method) == "CONNECT":
 		// RFC 9112 §3.2.3: authority-form, only for CONNECT: uri-host ":" port.
