@@ -3,6 +3,7 @@ package http1
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -254,4 +255,42 @@ func TestClientReadsTrailers(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "abc", string(body))
 	assert.Equal(t, "42", resp.Trailer.Get("X-Sum"))
+}
+
+func TestOneClientServesManyGoroutinesAgainstOurServer(t *testing.T) {
+	leakcheck.Check(t)
+	_, addr := startServer(t, HandlerFunc(func(w ResponseWriter, r *Request) {
+		body, _ := io.ReadAll(r.Body)
+		w.Write(append([]byte(r.Target+" "), body...))
+	}))
+	c := &Client{MaxIdlePerHost: 4}
+	defer c.CloseIdleConnections()
+	var wg sync.WaitGroup
+	errs := make(chan error, 100)
+	for g := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 5 {
+				target := fmt.Sprintf("/%d/%d", g, i)
+				req, _ := NewRequest(context.Background(), "POST", "http://"+addr+target, strings.NewReader("x"))
+				resp, err := c.Do(req)
+				if err != nil {
+					errs <- err
+					return
+				}
+				body, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if err != nil || string(body) != target+" x" {
+					errs <- fmt.Errorf("%s: %q, %v", target, body, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
 }
