@@ -34,6 +34,11 @@ type Client struct {
 	MaxIdlePerHost int
 	// MaxHeaderBytes bounds a response head (zero: DefaultMaxHeaderBytes).
 	MaxHeaderBytes int
+	// MaxChunkLineBytes and MaxTrailerBytes bound a chunked response's size lines and
+	// trailer section (zero: DefaultMaxChunkLineBytes, DefaultMaxTrailerBytes). A body's
+	// length is not bounded: it streams, and the caller decides how much to read.
+	MaxChunkLineBytes int
+	MaxTrailerBytes   int
 	// Tracer, when not nil, dumps every byte; give it ClientAnnotators to see the
 	// requests and responses read out.
 	Tracer *tcp.Tracer
@@ -120,7 +125,11 @@ func (c *Client) exchange(ctx context.Context, cancel context.CancelFunc, cc *cl
 	var f framing
 	var err error
 	for {
-		resp, f, err = readResponse(cc.br, &cc.head, req.Method, min(maxHeader, cc.br.Size()), DefaultMaxHeaderFields)
+		resp, f, err = readResponse(cc.br, &cc.head, req.Method, min(maxHeader, cc.br.Size()),
+			DefaultMaxHeaderFields, bodyLimits{
+				maxChunkLine: orDefault(c.MaxChunkLineBytes, DefaultMaxChunkLineBytes),
+				maxTrailer:   orDefault(c.MaxTrailerBytes, DefaultMaxTrailerBytes),
+			})
 		if err != nil {
 			stop()
 			return nil, err
