@@ -49,7 +49,7 @@ type head struct {
 
 	fields []rawField
 	// framingFields indexes the fields whose names have the length of a name that
-	// bodyFraming reads (Host, Content-Length, …), so that it looks at those alone.
+	// requestFraming reads (Host, Content-Length, …), so that it looks at those alone.
 	framingFields []int
 }
 
