@@ -45,7 +45,9 @@ type Server struct {
 	// Logger receives errors the server cannot send to a client (nil: slog.Default()).
 	Logger *slog.Logger
 
-	MaxHeaderBytes    int           // request line + header fields (0: DefaultMaxHeaderBytes); also each connection's read buffer size
+	// Limits and timeouts; zero means the default constant named beside each. A
+	// connection's read buffer is MaxHeaderBytes long, since it must hold a whole head.
+	MaxHeaderBytes    int           // request line + header fields (0: DefaultMaxHeaderBytes)
 	MaxHeaderFields   int           // header field lines (0: DefaultMaxHeaderFields)
 	MaxBodyBytes      int64         // request body (0: DefaultMaxBodyBytes)
 	MaxChunkLineBytes int           // chunk-size line with extensions (0: default)
