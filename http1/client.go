@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -33,9 +34,17 @@ type Client struct {
 	MaxIdlePerHost int
 	// MaxHeaderBytes bounds a response head (zero: DefaultMaxHeaderBytes).
 	MaxHeaderBytes int
+	// MaxChunkLineBytes and MaxTrailerBytes bound a chunked response's size lines and
+	// trailer section (zero: DefaultMaxChunkLineBytes, DefaultMaxTrailerBytes). A body's
+	// length is not bounded: it streams, and the caller decides how much to read.
+	MaxChunkLineBytes int
+	MaxTrailerBytes   int
 	// Tracer, when not nil, dumps every byte; give it ClientAnnotators to see the
 	// requests and responses read out.
 	Tracer *tcp.Tracer
+	// Dial, when not nil, opens connections instead of tcp.DialContext (to count bytes,
+	// say, or to reach a test server).
+	Dial func(ctx context.Context, addr string) (net.Conn, error)
 
 	mu     sync.Mutex
 	idle   map[string][]*clientConn
@@ -68,6 +77,9 @@ func (c *Client) Get(ctx context.Context, url string) (*Response, error) {
 func (c *Client) Do(req *Request) (*Response, error) {
 	if req.URL == nil {
 		return nil, errors.New("http1: client request without URL (use NewRequest)")
+	}
+	if req.URL.Scheme != "http" {
+		return nil, fmt.Errorf("http1: Client speaks http only, not %q", req.URL.Scheme)
 	}
 	ctx := req.Context()
 	cancel := context.CancelFunc(func() {})
@@ -113,7 +125,11 @@ func (c *Client) exchange(ctx context.Context, cancel context.CancelFunc, cc *cl
 	var f framing
 	var err error
 	for {
-		resp, f, err = readResponse(cc.br, &cc.head, req.Method, min(maxHeader, cc.br.Size()), DefaultMaxHeaderFields)
+		resp, f, err = readResponse(cc.br, &cc.head, req.Method, min(maxHeader, cc.br.Size()),
+			DefaultMaxHeaderFields, bodyLimits{
+				maxChunkLine: orDefault(c.MaxChunkLineBytes, DefaultMaxChunkLineBytes),
+				maxTrailer:   orDefault(c.MaxTrailerBytes, DefaultMaxTrailerBytes),
+			})
 		if err != nil {
 			stop()
 			return nil, err
@@ -187,7 +203,11 @@ func (c *Client) getConn(ctx context.Context, addr string) (*clientConn, bool, e
 		dctx, cancel = context.WithTimeout(ctx, c.DialTimeout)
 		defer cancel()
 	}
-	nc, err := tcp.DialContext(dctx, addr)
+	dial := c.Dial
+	if dial == nil {
+		dial = tcp.DialContext
+	}
+	nc, err := dial(dctx, addr)
 	if err != nil {
 		return nil, false, err
 	}

@@ -3,9 +3,12 @@
 package http1
 
 import (
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // A Handler answers requests. ServeHTTP writes the response through w and returns; the
@@ -38,9 +41,15 @@ var NotFoundHandler Handler = HandlerFunc(func(w ResponseWriter, r *Request) {
 // Mux routes requests by path: a pattern is an exact path ("/hello"), or a subtree when it
 // ends in a slash ("/static/" matches "/static/" and everything below it; "/" matches every
 // path). An exact pattern wins over a subtree, and a longer subtree over a shorter one. A
-// path nothing matches is answered with 404.
+// path nothing matches is answered with 404. Handle may be called while the Mux serves:
+// each registration publishes a new routing table, so routing takes no lock.
 type Mux struct {
-	mu       sync.RWMutex
+	mu     sync.Mutex // serialises Handle
+	routes atomic.Pointer[routes]
+}
+
+// routes is one routing table; once published it is never changed.
+type routes struct {
 	exact    map[string]Handler
 	subtrees []subtree // longest prefix first
 }
@@ -51,7 +60,7 @@ type subtree struct {
 }
 
 // NewMux returns an empty router.
-func NewMux() *Mux { return &Mux{exact: make(map[string]Handler)} }
+func NewMux() *Mux { return &Mux{} }
 
 // Handle registers h for pattern. It panics on an empty pattern, one that does not start
 // with '/', or one registered twice: all three are mistakes in the program.
@@ -61,25 +70,29 @@ func (m *Mux) Handle(pattern string, h Handler) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.exact == nil {
-		m.exact = make(map[string]Handler)
+	// Copy the current table, add the pattern, publish the copy.
+	next := &routes{exact: make(map[string]Handler)}
+	if cur := m.routes.Load(); cur != nil {
+		maps.Copy(next.exact, cur.exact)
+		next.subtrees = slices.Clone(cur.subtrees)
 	}
 	if strings.HasSuffix(pattern, "/") {
-		for _, s := range m.subtrees {
+		for _, s := range next.subtrees {
 			if s.prefix == pattern {
 				panic("http1: pattern registered twice: " + pattern)
 			}
 		}
-		m.subtrees = append(m.subtrees, subtree{pattern, h})
-		sort.SliceStable(m.subtrees, func(i, j int) bool {
-			return len(m.subtrees[i].prefix) > len(m.subtrees[j].prefix)
+		next.subtrees = append(next.subtrees, subtree{pattern, h})
+		sort.SliceStable(next.subtrees, func(i, j int) bool {
+			return len(next.subtrees[i].prefix) > len(next.subtrees[j].prefix)
 		})
-		return
+	} else {
+		if _, dup := next.exact[pattern]; dup {
+			panic("http1: pattern registered twice: " + pattern)
+		}
+		next.exact[pattern] = h
 	}
-	if _, dup := m.exact[pattern]; dup {
-		panic("http1: pattern registered twice: " + pattern)
-	}
-	m.exact[pattern] = h
+	m.routes.Store(next)
 }
 
 // HandleFunc registers f for pattern.
@@ -89,12 +102,14 @@ func (m *Mux) HandleFunc(pattern string, f func(ResponseWriter, *Request)) {
 
 // Handler returns the handler for path, and the pattern that matched ("" for none).
 func (m *Mux) Handler(path string) (Handler, string) {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	if h, ok := m.exact[path]; ok {
+	rt := m.routes.Load()
+	if rt == nil {
+		return NotFoundHandler, ""
+	}
+	if h, ok := rt.exact[path]; ok {
 		return h, path
 	}
-	for _, s := range m.subtrees {
+	for _, s := range rt.subtrees {
 		if strings.HasPrefix(path, s.prefix) {
 			return s.h, s.prefix
 		}

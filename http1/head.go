@@ -37,7 +37,8 @@ type rawField struct{ name, value span }
 // head is one parsed message head. Parsing fills it without allocating once buf and fields
 // have grown to fit: the server reuses one per connection.
 type head struct {
-	buf []byte // the head's bytes, copied out of the read buffer
+	buf []byte // the head's bytes: a view of the read buffer (see readHead), or own
+	own []byte // storage for a copy of the head, reused (see keep)
 
 	// Request line: method SP request-target SP HTTP-version (RFC 9112 §3).
 	// Status line: HTTP-version SP status-code SP reason-phrase (RFC 9112 §4); the
@@ -47,54 +48,161 @@ type head struct {
 	status                int // responses only
 
 	fields []rawField
+	// framingFields indexes the fields whose names have the length of a name that
+	// requestFraming reads (Host, Content-Length, …), so that it looks at those alone.
+	framingFields []int
 }
 
 func (h *head) str(s span) string   { return string(h.buf[s.off:s.end]) }
 func (h *head) bytes(s span) []byte { return h.buf[s.off:s.end] }
 
+// keep copies the head's bytes into h's own storage, so that they outlive the reader's
+// buffer.
+func (h *head) keep() {
+	h.own = append(h.own[:0], h.buf...)
+	h.buf = h.own
+}
+
 // reset empties h, keeping its storage.
 func (h *head) reset() {
-	h.buf = h.buf[:0]
+	h.buf = nil
 	h.fields = h.fields[:0]
+	h.framingFields = h.framingFields[:0]
 	h.method, h.target, h.proto = span{}, span{}, span{}
 	h.minor, h.status = 0, 0
 }
 
-// readHead waits until br holds a whole message head, the start line through the empty line
-// that ends the header section, and returns its length; br.Peek(n) is then the head. It
-// never reads past that empty line, so whatever follows (a body, the next pipelined request)
-// stays in br. br must be able to buffer maxBytes. With isRequest, a start line that alone
-// does not fit is reported as ErrURITooLong rather than ErrHeaderTooLarge.
-func readHead(br *bufio.Reader, maxBytes int, isRequest bool) (int, error) {
+// readHead reads one message head from br into h: the start line, then the field lines up
+// to the empty line that ends the header section. It parses each line as soon as its LF has
+// arrived, so the head is scanned once however it trickles in, and never reads past the
+// empty line: whatever follows (a body, the next pipelined request) stays in br. br must be
+// able to buffer maxBytes. With isRequest the start line is a request line, and one that
+// alone does not fit is reported as ErrURITooLong rather than ErrHeaderTooLarge.
+//
+// On success the head is still in br: h.buf is a view of it, valid until the next read
+// from br, and the caller must br.Discard(len(h.buf)) when done with it, before reading
+// the body (h.keep copies it out first if it is needed longer). Not copying the head saves
+// a copy per request: the server copies it once, into the strings of the Request.
+//
+// beforeWait, when not nil, is called once, the first time readHead has to wait for more
+// bytes: the server starts its header timeout there.
+func readHead(br *bufio.Reader, h *head, isRequest bool, maxBytes, maxFields int, beforeWait func()) error {
 	// 1. RFC 9112 §2.2: a server SHOULD ignore at least one empty line (CRLF) received
 	//    prior to the request-line.
-	if err := skipEmptyLines(br); err != nil {
-		return 0, err
+	if beforeWait != nil && br.Buffered() < 2 {
+		beforeWait()
+		beforeWait = nil
 	}
-	// 2. Look for the empty line in what is buffered; read more until it is there.
-	from := 0
+	if err := skipEmptyLines(br); err != nil {
+		return err
+	}
+	h.reset()
+	p := headParser{h: h, isRequest: isRequest, maxFields: maxFields}
 	for {
+		// 2. Parse the lines that have arrived whole.
 		b, _ := br.Peek(br.Buffered())
-		if n, ok := headEnd(b, &from); ok {
-			return n, nil
+		end, err := p.parse(b)
+		if err != nil {
+			return err
 		}
+		if end > 0 {
+			// 3. The head is complete. It stays where it is: h.buf is a view of br's buffer
+			//    (capacity capped, so that nothing can append into br through it), and
+			//    the caller consumes it once done with it (see the comment above).
+			h.buf = b[:end:end]
+			return nil
+		}
+		// 4. Not yet: check the limit, and wait for at least one more byte.
 		if len(b) >= maxBytes {
-			if isRequest && bytes.IndexByte(b, '\n') < 0 {
-				return 0, ErrURITooLong
+			if isRequest && !p.startLineDone {
+				return ErrURITooLong
 			}
-			return 0, ErrHeaderTooLarge
+			return ErrHeaderTooLarge
 		}
-		// Peek blocks until at least one more byte has arrived.
+		if beforeWait != nil {
+			beforeWait()
+			beforeWait = nil
+		}
 		if _, err := br.Peek(len(b) + 1); err != nil {
 			if errors.Is(err, bufio.ErrBufferFull) {
-				return 0, ErrHeaderTooLarge
+				return ErrHeaderTooLarge
 			}
 			if err == io.EOF && len(b) > 0 {
 				err = io.ErrUnexpectedEOF
 			}
-			return 0, err
+			return err
 		}
 	}
+}
+
+// headParser is the state of readHead between reads: the lines before next are parsed.
+type headParser struct {
+	h             *head
+	isRequest     bool
+	maxFields     int
+	next          int  // start of the first line not parsed yet
+	scanned       int  // bytes from next already searched for LF
+	startLineDone bool // the start line has been parsed; field lines follow
+}
+
+// parse parses every whole line of b from p.next on. It returns the length of the head once
+// the empty line has been parsed, or 0 when more bytes are needed.
+func (p *headParser) parse(b []byte) (end int, err error) {
+	// 1. The start line, once its LF is there.
+	if !p.startLineDone {
+		i := bytes.IndexByte(b[p.scanned:], '\n')
+		if i < 0 {
+			p.scanned = len(b)
+			return 0, nil
+		}
+		lf := p.scanned + i
+		line := b[:lf]
+		if len(line) > 0 && line[len(line)-1] == '\r' {
+			line = line[:len(line)-1]
+		}
+		if p.isRequest {
+			err = parseRequestLine(line, p.h)
+		} else {
+			err = parseStatusLine(line, p.h)
+		}
+		if err != nil {
+			return 0, err
+		}
+		p.startLineDone = true
+		p.next = lf + 1
+	}
+	// 2. Field lines, each scanned once by parseFieldLine, up to the empty line.
+	for {
+		pos := p.next
+		switch {
+		case pos >= len(b):
+			return 0, nil
+		case b[pos] == '\n':
+			return pos + 1, nil // the empty line: the header section is over
+		case b[pos] == '\r':
+			if pos+1 >= len(b) {
+				return 0, nil
+			}
+			if b[pos+1] == '\n' {
+				return pos + 2, nil
+			}
+			return 0, badRequest("bare CR in header section", lineAt(b, pos))
+		}
+		next, err := parseFieldLine(b, pos, p.h, p.maxFields)
+		if err != nil || next == 0 {
+			return 0, err
+		}
+		p.next = next
+	}
+}
+
+// lineAt returns the line that starts at b[pos], for an error message.
+func lineAt(b []byte, pos int) []byte {
+	line := b[pos:]
+	if i := bytes.IndexByte(line, '\n'); i >= 0 {
+		line = line[:i]
+	}
+	return bytes.TrimSuffix(line, []byte("\r"))
 }
 
 // skipEmptyLines discards up to maxLeadingEmptyLines CRLF or LF lines before a start line.
@@ -126,65 +234,35 @@ func skipEmptyLines(br *bufio.Reader) error {
 	return badRequest("too many empty lines before the request line", nil)
 }
 
-// headEnd finds the end of a head in b: just past the first empty line, which is CRLF or a
-// bare LF (see lineEnd). *from is where the search resumes next time, so that a head that
-// trickles in byte by byte is scanned once, not once per byte.
-func headEnd(b []byte, from *int) (int, bool) {
-	for {
-		i := bytes.IndexByte(b[*from:], '\n')
-		if i < 0 {
-			*from = len(b)
-			return 0, false
-		}
-		lf := *from + i
-		switch {
-		case lf+1 >= len(b):
-			*from = lf // the next line has not arrived yet
-			return 0, false
-		case b[lf+1] == '\n':
-			return lf + 2, true
-		case b[lf+1] == '\r':
-			if lf+2 >= len(b) {
-				*from = lf
-				return 0, false
-			}
-			if b[lf+2] == '\n' {
-				return lf + 3, true
-			}
-		}
-		*from = lf + 1
-	}
-}
+// Policy for line endings, RFC 9112 §2.2: the terminator is CRLF, and "a recipient MAY
+// recognize a single LF as a line terminator and ignore any preceding CR". We do, in the head
+// only, so that a person typing into nc is understood. A CR anywhere else in a line is a
+// bare CR, which the checks of each line reject (RFC 9112 §2.2: a recipient of a bare CR MUST
+// consider the element invalid or replace it with SP). The chunked framing takes CRLF only.
 
-// nextLine splits the line that starts b[at:] off: it returns the line without its
-// terminator and the index just past it. Policy for line endings, RFC 9112 §2.2: the
-// terminator is CRLF, and "a recipient MAY recognize a single LF as a line terminator and
-// ignore any preceding CR"; we do, in the head only, so that a person typing into nc is
-// understood. A CR anywhere else is a bare CR, which the field checks reject.
-func nextLine(b []byte, at int) (line []byte, next int) {
-	i := bytes.IndexByte(b[at:], '\n')
-	if i < 0 {
-		return b[at:], len(b)
-	}
-	line = b[at : at+i]
-	if len(line) > 0 && line[len(line)-1] == '\r' {
-		line = line[:len(line)-1]
-	}
-	return line, at + i + 1
-}
-
-// parseRequestHead parses a request head read by readHead into h, copying the bytes into
-// h.buf. It checks the grammar of the request line and of every field line; what the fields
-// mean (Host, framing) is checked by requestFraming.
+// parseRequestHead parses a complete request head held in b (the tests' and the fuzzers'
+// entry point; the server reads through readHead).
 func parseRequestHead(b []byte, h *head, maxFields int) error {
+	return parseWholeHead(b, h, true, maxFields)
+}
+
+// parseResponseHead parses a complete response head held in b.
+func parseResponseHead(b []byte, h *head, maxFields int) error {
+	return parseWholeHead(b, h, false, maxFields)
+}
+
+func parseWholeHead(b []byte, h *head, isRequest bool, maxFields int) error {
 	h.reset()
-	h.buf = append(h.buf, b...)
-	b = h.buf
-	line, next := nextLine(b, 0)
-	if err := parseRequestLine(line, h); err != nil {
+	p := headParser{h: h, isRequest: isRequest, maxFields: maxFields}
+	end, err := p.parse(b)
+	if err != nil {
 		return err
 	}
-	return parseFieldLines(b, next, h, maxFields)
+	if end == 0 {
+		return io.ErrUnexpectedEOF
+	}
+	h.buf = b[:end:end]
+	return nil
 }
 
 // parseRequestLine parses method SP request-target SP HTTP-version (RFC 9112 §3).
@@ -219,7 +297,7 @@ func parseRequestLine(line []byte, h *head) error {
 	h.target = span{int32(sp1 + 1), int32(sp1 + 1 + sp2)}
 	h.proto = span{int32(sp1 + sp2 + 2), int32(len(line))}
 	h.minor = minor
-	return checkTargetForm(h.bytes(h.method), target)
+	return checkTargetForm(line[:sp1], target)
 }
 
 // parseVersion checks HTTP-version = "HTTP" "/" DIGIT "." DIGIT (RFC 9112 §2.3), case
@@ -239,10 +317,23 @@ func parseVersion(v []byte) (minor int, err error) {
 // checkTargetForm checks that the request-target has one of the four forms of RFC 9112 §3.2,
 // and the one its method calls for.
 func checkTargetForm(method, target []byte) error {
+	// RFC 3986 §2.1: a "%" starts a pct-encoded octet, two hex digits.
+	for rest := target; ; {
+		i := bytes.IndexByte(rest, '%')
+		if i < 0 {
+			break
+		}
+		if i+2 >= len(rest) || hexValue[rest[i+1]] < 0 || hexValue[rest[i+2]] < 0 {
+			return badRequest("invalid percent-encoding in request target", target)
+		}
+		rest = rest[i+3:]
+	}
 	switch {
 	case string(method) == "CONNECT":
-		// RFC 9112 §3.2.3: authority-form, only for CONNECT: host:port.
-		if target[0] == '/' || bytes.IndexByte(target, ':') < 0 || bytes.Contains(target, []byte("/")) {
+		// RFC 9112 §3.2.3: authority-form, only for CONNECT: uri-host ":" port.
+		colon := bytes.LastIndexByte(target, ':')
+		if colon <= 0 || colon == len(target)-1 || !isHostChars(target[:colon]) ||
+			!isDigits(target[colon+1:]) {
 			return badRequest("CONNECT needs host:port", target)
 		}
 	case target[0] == '/': // RFC 9112 §3.2.1: origin-form
@@ -270,70 +361,91 @@ func hasSchemePrefix(target []byte) bool {
 	return false
 }
 
-// parseFieldLines parses the field lines of b from index at up to the empty line that ends
-// the header section (RFC 9112 §5): field-name ":" OWS field-value OWS.
-func parseFieldLines(b []byte, at int, h *head, maxFields int) error {
-	for {
-		start := at
-		line, next := nextLine(b, at)
-		at = next
-		if len(line) == 0 {
-			return nil // the empty line: the header section is over
-		}
-		// 1. RFC 9112 §5.2: obs-fold (a line starting with SP or HTAB, continuing the
-		//    previous one) is obsolete; a server MUST reject it or replace it. We reject.
-		//    RFC 9112 §2.2: whitespace between the start line and the first field MUST be
-		//    rejected or skipped; it is the same check.
-		if line[0] == ' ' || line[0] == '\t' {
-			return badRequest("obsolete line folding in header section", line)
-		}
-		// 2. The name runs to the colon and must be a token. RFC 9112 §5.1: "No whitespace
-		//    is allowed between the field name and colon ... a server MUST reject" with 400.
-		colon := bytes.IndexByte(line, ':')
-		if colon < 0 {
-			return badRequest("header field without a colon", line)
-		}
-		name := line[:colon]
-		if colon == 0 {
-			return badRequest("empty header field name", line)
-		}
-		if c := name[len(name)-1]; c == ' ' || c == '\t' {
-			return badRequest("whitespace before colon in header field", line)
-		}
-		if !isToken(name) {
-			return badRequest("invalid character in header field name", line)
-		}
-		// 3. The value, without the optional whitespace around it (RFC 9110 §5.5), must not
-		//    hold CR, LF, NUL or another control character.
-		v0, v1 := colon+1, len(line)
-		for v0 < v1 && (line[v0] == ' ' || line[v0] == '\t') {
-			v0++
-		}
-		for v1 > v0 && (line[v1-1] == ' ' || line[v1-1] == '\t') {
-			v1--
-		}
-		if !isFieldValue(line[v0:v1]) {
-			return badRequest("invalid character in header field value", line)
-		}
-		// 4. The limit on field count, checked before the field is stored.
-		if len(h.fields) >= maxFields {
-			return ErrHeaderTooLarge
-		}
-		h.fields = append(h.fields, rawField{
-			name:  span{int32(start), int32(start + colon)},
-			value: span{int32(start + v0), int32(start + v1)},
-		})
+// parseFieldLine parses the field line that starts at b[pos] (RFC 9112 §5):
+// field-name ":" OWS field-value OWS, then CRLF or LF. It returns the index just past the
+// line, or 0 if the line has not arrived whole yet. It reads each byte once: the end of the
+// line is found by the same scan that checks the value.
+func parseFieldLine(b []byte, pos int, h *head, maxFields int) (next int, err error) {
+	// 1. RFC 9112 §5.2: obs-fold (a line starting with SP or HTAB, continuing the previous
+	//    one) is obsolete; a server MUST reject it or replace it. We reject. RFC 9112 §2.2:
+	//    whitespace between the start line and the first field MUST be rejected or
+	//    skipped; it is the same check.
+	if b[pos] == ' ' || b[pos] == '\t' {
+		return 0, badRequest("obsolete line folding in header section", lineAt(b, pos))
 	}
+	// 2. The name is a token running to the colon. RFC 9112 §5.1: "No whitespace is
+	//    allowed between the field name and colon ... a server MUST reject" with 400.
+	colon := pos
+	for colon < len(b) && tokenTable[b[colon]] {
+		colon++
+	}
+	switch {
+	case colon == len(b):
+		return 0, nil // the rest of the line is still on its way
+	case b[colon] == ':' && colon == pos:
+		return 0, badRequest("empty header field name", lineAt(b, pos))
+	case b[colon] == ' ' || b[colon] == '\t':
+		return 0, badRequest("whitespace before colon in header field", lineAt(b, pos))
+	case b[colon] == '\n' || b[colon] == '\r':
+		return 0, badRequest("header field without a colon", lineAt(b, pos))
+	case b[colon] != ':':
+		return 0, badRequest("invalid character in header field name", lineAt(b, pos))
+	}
+	// 3. The value runs to the line's end: the first control character that is not HTAB
+	//    must be LF or CRLF. Any other (NUL, a bare CR, DEL…) makes the field invalid
+	//    (RFC 9110 §5.5: CR, LF and NUL are invalid in a value; RFC 9112 §2.2: a bare CR
+	//    MUST be treated as invalid or replaced).
+	v0 := colon + 1
+	end := v0
+	for {
+		i := controlIndex(b[end:])
+		if i < 0 {
+			return 0, nil // no line end yet
+		}
+		end += i
+		c := b[end]
+		if c == '\t' {
+			end++
+			continue
+		}
+		if c == '\n' {
+			next = end + 1
+			break
+		}
+		if c == '\r' {
+			if end+1 >= len(b) {
+				return 0, nil
+			}
+			if b[end+1] == '\n' {
+				next = end + 2
+				break
+			}
+		}
+		return 0, badRequest("invalid character in header field value", lineAt(b, pos))
+	}
+	// 4. The optional whitespace around the value is not part of it (RFC 9110 §5.5).
+	for v0 < end && (b[v0] == ' ' || b[v0] == '\t') {
+		v0++
+	}
+	for end > v0 && (b[end-1] == ' ' || b[end-1] == '\t') {
+		end--
+	}
+	// 5. The limit on the number of fields, checked before the field is stored.
+	if len(h.fields) >= maxFields {
+		return 0, ErrHeaderTooLarge
+	}
+	if framingNameLen[min(colon-pos, 255)] {
+		h.framingFields = append(h.framingFields, len(h.fields))
+	}
+	h.fields = append(h.fields, rawField{
+		name:  span{int32(pos), int32(colon)},
+		value: span{int32(v0), int32(end)},
+	})
+	return next, nil
 }
 
-// parseResponseHead parses a response head read by readHead into h: the status line
-// (RFC 9112 §4) and the field lines.
-func parseResponseHead(b []byte, h *head, maxFields int) error {
-	h.reset()
-	h.buf = append(h.buf, b...)
-	b = h.buf
-	line, next := nextLine(b, 0)
-	// 1. HTTP-version SP 3DIGIT SP reason-phrase.
+// parseStatusLine parses HTTP-version SP status-code SP [ reason-phrase ] (RFC 9112 §4).
+func parseStatusLine(line []byte, h *head) error {
 	if len(line) < len("HTTP/1.1 200") || line[8] != ' ' {
 		return badRequest("malformed status line", line)
 	}
@@ -345,8 +457,8 @@ func parseResponseHead(b []byte, h *head, maxFields int) error {
 	if !isDigit(code[0]) || !isDigit(code[1]) || !isDigit(code[2]) || code[0] == '0' {
 		return badRequest("malformed status code", line)
 	}
-	// 2. The reason phrase may be empty, and some servers leave out the SP before it; RFC
-	//    9112 §4 tells a client to ignore the reason anyway.
+	// The reason phrase may be empty, and some servers leave out the SP before it; RFC
+	// 9112 §4 tells a client to ignore the reason anyway.
 	reason := span{12, 12}
 	if len(line) > 12 {
 		if line[12] != ' ' {
@@ -361,57 +473,5 @@ func parseResponseHead(b []byte, h *head, maxFields int) error {
 	h.minor = minor
 	h.status = int(code[0]-'0')*100 + int(code[1]-'0')*10 + int(code[2]-'0')
 	h.target = reason
-	return parseFieldLines(b, next, h, maxFields)
+	return nil
 }
-
-// Character classes (RFC 9110 §5.6.2 token, §5.5 field-value, RFC 3986 for targets),
-// as lookup tables so the hot loops are one load per byte.
-var (
-	tokenTable      [256]bool
-	fieldValueTable [256]bool
-	targetTable     [256]bool
-)
-
-func init() {
-	for c := 0; c < 256; c++ {
-		tokenTable[c] = ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9') ||
-			bytes.IndexByte([]byte("!#$%&'*+-.^_`|~"), byte(c)) >= 0
-		// field-vchar = VCHAR / obs-text, plus SP and HTAB inside a value.
-		fieldValueTable[c] = c == ' ' || c == '\t' || (0x21 <= c && c <= 0x7e) || c >= 0x80
-		// A request-target is visible ASCII (RFC 3986 characters, plus those some clients
-		// send unencoded, such as | or {}); never whitespace, controls or bytes >= 0x80.
-		targetTable[c] = 0x21 <= c && c <= 0x7e
-	}
-}
-
-func isToken(b []byte) bool {
-	if len(b) == 0 {
-		return false
-	}
-	for _, c := range b {
-		if !tokenTable[c] {
-			return false
-		}
-	}
-	return true
-}
-
-func isFieldValue(b []byte) bool {
-	for _, c := range b {
-		if !fieldValueTable[c] {
-			return false
-		}
-	}
-	return true
-}
-
-func isTargetChars(b []byte) bool {
-	for _, c := range b {
-		if !targetTable[c] {
-			return false
-		}
-	}
-	return true
-}
-
-func isDigit(c byte) bool { return '0' <= c && c <= '9' }

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unsafe"
 )
 
 // A Request is one HTTP request. On a server it is built from the bytes read and handed to
@@ -67,11 +68,25 @@ func (r *Request) WithContext(ctx context.Context) *Request {
 	return &r2
 }
 
+// bodyFailed reports whether reading a server request's body failed: its framing was
+// broken, so the connection cannot carry another request.
+func (r *Request) bodyFailed() bool {
+	rb, ok := r.Body.(*requestBody)
+	return ok && rb.b.err != nil && rb.b.err != io.EOF
+}
+
+// expectPending reports whether the client waits for a 100 Continue that was never sent: it
+// may or may not send its body, so nothing after this request can be read reliably.
+func (r *Request) expectPending() bool {
+	rb, ok := r.Body.(*requestBody)
+	return ok && rb.expect
+}
+
 // Path returns the path of the target, percent-decoded ("/a b" for "/a%20b?x=1"). A path that
 // cannot be decoded is returned as sent.
 func (r *Request) Path() string {
 	p, _, _ := strings.Cut(r.Target, "?")
-	if hasSchemePrefix([]byte(p)) { // absolute-form: drop scheme and authority
+	if !strings.HasPrefix(p, "/") && hasSchemePrefix([]byte(p)) { // absolute-form: drop scheme and authority
 		if u, err := url.Parse(r.Target); err == nil {
 			return u.Path
 		}
@@ -95,8 +110,10 @@ func (r *Request) Query() url.Values {
 // ProtoAtLeast reports whether the request's version is at least 1.minor.
 func (r *Request) ProtoAtLeast(minor int) bool { return r.minor >= minor }
 
-// NewRequest returns a client request for method and rawURL (http:// only), with body as
-// its content (nil for none). When body is a *bytes.Reader, *bytes.Buffer or
+// NewRequest returns a client request for method and rawURL, with body as its content (nil
+// for none). The URL's scheme may be http, https, ws or wss: the request is the same, and
+// WriteRequest writes it on any connection (a WebSocket handshake, say); Client.Do itself
+// speaks plain http only. When body is a *bytes.Reader, *bytes.Buffer or
 // *strings.Reader its length is known and sent as Content-Length; any other body is sent
 // chunked.
 func NewRequest(ctx context.Context, method, rawURL string, body io.Reader) (*Request, error) {
@@ -110,8 +127,10 @@ func NewRequest(ctx context.Context, method, rawURL string, body io.Reader) (*Re
 	if err != nil {
 		return nil, fmt.Errorf("http1: %w", err)
 	}
-	if u.Scheme != "http" {
-		return nil, fmt.Errorf("http1: unsupported URL scheme %q (only http)", u.Scheme)
+	switch u.Scheme {
+	case "http", "https", "ws", "wss":
+	default:
+		return nil, fmt.Errorf("http1: unsupported URL scheme %q", u.Scheme)
 	}
 	if u.Host == "" {
 		return nil, fmt.Errorf("http1: no host in URL %q", rawURL)
@@ -230,13 +249,24 @@ func writeField(bw *bufio.Writer, name, value string) {
 // checkField refuses a field that would not read back as the same single field: a name that
 // is not a token, or a value with CR, LF or another control character (header injection).
 func checkField(name, value string) error {
-	if !isToken([]byte(name)) {
+	ok := len(name) > 0
+	for i := 0; i < len(name); i++ {
+		ok = ok && tokenTable[name[i]]
+	}
+	if !ok {
 		return fmt.Errorf("http1: invalid header field name %q", name)
 	}
-	for i := 0; i < len(value); i++ {
-		if !fieldValueTable[value[i]] {
+	// Only the control characters can break a field; HTAB is the one allowed.
+	v := unsafe.Slice(unsafe.StringData(value), len(value)) // read only
+	for i := controlIndex(v); i >= 0; {
+		if v[i] != '\t' {
 			return fmt.Errorf("http1: invalid header field value for %s: %q", name, value)
 		}
+		next := controlIndex(v[i+1:])
+		if next < 0 {
+			break
+		}
+		i += 1 + next
 	}
 	return nil
 }

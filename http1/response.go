@@ -28,26 +28,22 @@ type Response struct {
 	Close bool
 }
 
+// defaultBodyLimits are the chunked framing limits ReadResponse reads under.
+var defaultBodyLimits = bodyLimits{maxChunkLine: DefaultMaxChunkLineBytes, maxTrailer: DefaultMaxTrailerBytes}
+
 // ReadResponse reads one response to a request with method method from br: status line,
 // fields, and a Body that stops at the end of the body. Interim 1xx responses are returned
 // as they are (a 101 is what a WebSocket handshake waits for); the caller reads again for
 // the final response. The head must fit in br's buffer.
 func ReadResponse(br *bufio.Reader, method string) (*Response, error) {
 	var h head
-	resp, _, err := readResponse(br, &h, method, br.Size(), DefaultMaxHeaderFields)
+	resp, _, err := readResponse(br, &h, method, br.Size(), DefaultMaxHeaderFields, defaultBodyLimits)
 	return resp, err
 }
 
 // readResponse reads a response head into h and sets the Body up by its framing.
-func readResponse(br *bufio.Reader, h *head, method string, maxHeader, maxFields int) (*Response, framing, error) {
-	n, err := readHead(br, maxHeader, false)
-	if err != nil {
-		return nil, framing{}, err
-	}
-	b, _ := br.Peek(n)
-	err = parseResponseHead(b, h, maxFields)
-	br.Discard(n)
-	if err != nil {
+func readResponse(br *bufio.Reader, h *head, method string, maxHeader, maxFields int, limits bodyLimits) (*Response, framing, error) {
+	if err := readHead(br, h, false, maxHeader, maxFields, nil); err != nil {
 		return nil, framing{}, err
 	}
 	f, err := responseFraming(h, method)
@@ -59,6 +55,8 @@ func readResponse(br *bufio.Reader, h *head, method string, maxHeader, maxFields
 		f.kind, f.close = bodyNone, true
 	}
 	s := string(h.buf)
+	br.Discard(len(h.buf)) // the head is copied: the body comes next
+	h.buf = nil
 	sub := func(sp span) string { return s[sp.off:sp.end] }
 	resp := &Response{
 		Proto:         sub(h.proto),
@@ -78,8 +76,7 @@ func readResponse(br *bufio.Reader, h *head, method string, maxHeader, maxFields
 		resp.ContentLength = 0
 	}
 	rb := &body{}
-	rb.init(br, f, math.MaxInt64, &bodyLimits{
-		maxChunkLine: DefaultMaxChunkLineBytes, maxTrailer: DefaultMaxTrailerBytes})
+	rb.init(br, f, math.MaxInt64, &limits)
 	if f.kind == bodyChunked {
 		rb.chunked.trailer = &resp.Trailer
 	}

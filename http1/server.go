@@ -45,6 +45,8 @@ type Server struct {
 	// Logger receives errors the server cannot send to a client (nil: slog.Default()).
 	Logger *slog.Logger
 
+	// Limits and timeouts; zero means the default constant named beside each. A
+	// connection's read buffer is MaxHeaderBytes long, since it must hold a whole head.
 	MaxHeaderBytes    int           // request line + header fields (0: DefaultMaxHeaderBytes)
 	MaxHeaderFields   int           // header field lines (0: DefaultMaxHeaderFields)
 	MaxBodyBytes      int64         // request body (0: DefaultMaxBodyBytes)
@@ -63,11 +65,11 @@ type Server struct {
 func (s *Server) init() {
 	s.once.Do(func() {
 		s.tcp = tcp.Server{
-			Handler:      tcp.HandlerFunc(s.serveConn),
-			MaxConns:     s.MaxConns,
-			WriteTimeout: duration(s.WriteTimeout, DefaultWriteTimeout),
-			Tracer:       s.Tracer,
-			Logger:       s.Logger,
+			Handler:  tcp.HandlerFunc(s.serveConn),
+			MaxConns: s.MaxConns,
+			Tracer:   s.Tracer,
+			Logger:   s.Logger,
+			// The write timeout is applied by the connection itself (see setWriteTimeout).
 		}
 	})
 }
