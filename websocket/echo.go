@@ -1,0 +1,150 @@
+// The services of cmd/ws-server: echo (every message back with its own opcode) and chat
+// (every text message to every member of a room).
+
+package websocket
+
+import (
+	"errors"
+	"io"
+	"sync"
+)
+
+// echoChunk is how much of a message Echo holds at once: a message that fits is sent back as
+// one frame; a longer one is streamed back in fragments as it arrives, so that a 16 MiB
+// message never costs 16 MiB of memory.
+const echoChunk = 64 << 10
+
+var echoBufPool = sync.Pool{New: func() any { b := make([]byte, echoChunk); return &b }}
+
+// Echo sends every message it reads back on c with the same opcode until the connection
+// ends, then returns the error that ended it (a *CloseError for a closing handshake).
+func Echo(c *Conn) error {
+	for {
+		if err := echoOne(c); err != nil {
+			return err
+		}
+	}
+}
+
+func echoOne(c *Conn) error {
+	// 1. The next message.
+	op, r, err := c.NextReader()
+	if err != nil {
+		return err
+	}
+	bp := echoBufPool.Get().(*[]byte)
+	defer echoBufPool.Put(bp)
+	buf := *bp
+	// 2. Read up to a chunk of it; if that was all of it, send it back in one frame.
+	n, err := io.ReadFull(r, buf)
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		return c.WriteMessage(op, buf[:n])
+	}
+	if err != nil {
+		return err
+	}
+	// 3. A long message: stream it back, fragment by fragment.
+	w, err := c.NextWriter(op)
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(buf[:n]); err != nil {
+		w.Close()
+		return err
+	}
+	_, err = io.CopyBuffer(w, r, buf)
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// chatQueue is how many messages a chat member may fall behind before it is dropped: a
+// member that does not read must not hold up the room or make it buffer without end.
+const chatQueue = 256
+
+// ChatRoom relays every text message from one member to all members (the sender too).
+type ChatRoom struct {
+	mu      sync.Mutex
+	members map[*chatMember]struct{}
+}
+
+type chatMember struct {
+	c     *Conn
+	queue chan []byte
+}
+
+// errSlowMember is why a member whose queue filled up is dropped.
+var errSlowMember = errors.New("websocket: chat member too slow")
+
+// Join serves c as a member of the room until the connection ends. Binary messages are
+// ignored: the room is for text.
+func (room *ChatRoom) Join(c *Conn) error {
+	m := &chatMember{c: c, queue: make(chan []byte, chatQueue)}
+	room.mu.Lock()
+	if room.members == nil {
+		room.members = make(map[*chatMember]struct{})
+	}
+	room.members[m] = struct{}{}
+	room.mu.Unlock()
+
+	// 1. A writer goroutine per member, so that one slow member delays nobody.
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		for msg := range m.queue {
+			if c.WriteMessage(OpText, msg) != nil {
+				c.CloseNow()
+				for range m.queue {
+				}
+				return
+			}
+		}
+	}()
+
+	// 2. Read and relay until the connection ends.
+	var err error
+	for {
+		var op Opcode
+		var msg []byte
+		op, msg, err = c.ReadMessage()
+		if err != nil {
+			break
+		}
+		if op == OpText {
+			room.broadcast(msg)
+		}
+	}
+
+	// 3. Leave: no more messages to this member, and wait for its writer.
+	room.mu.Lock()
+	if _, ok := room.members[m]; ok {
+		delete(room.members, m)
+		close(m.queue)
+	}
+	room.mu.Unlock()
+	<-writerDone
+	return err
+}
+
+func (room *ChatRoom) broadcast(msg []byte) {
+	room.mu.Lock()
+	defer room.mu.Unlock()
+	for m := range room.members {
+		select {
+		case m.queue <- msg:
+		default:
+			// The member's queue is full: drop it rather than wait.
+			delete(room.members, m)
+			close(m.queue)
+			m.c.CloseNow()
+		}
+	}
+}
+
+// Members returns how many connections are in the room.
+func (room *ChatRoom) Members() int {
+	room.mu.Lock()
+	defer room.mu.Unlock()
+	return len(room.members)
+}
