@@ -6,11 +6,14 @@ import (
 	"bufio"
 	"crypto/rand"
 	"errors"
+	"io"
 	mrand "math/rand/v2"
 	"net"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/wirelab/wirelab/tcp"
 )
 
 // DefaultReadLimit is the largest message a Conn reads unless Options.ReadLimit says
@@ -241,8 +244,35 @@ func (c *Conn) fail(err error) error {
 	}
 	c.conn.SetWriteDeadline(time.Now().Add(c.opts.CloseTimeout))
 	c.writeClose(code, "")
-	c.closeTCP()
+	c.lingerClose()
 	return err
+}
+
+// lingerClose closes the TCP connection without losing what was sent last. Closing a socket
+// while the peer's bytes still wait unread in it makes the kernel answer with a reset, and a
+// reset can destroy our close frame before the peer has read it. So: send our FIN first
+// (half-close), read and discard until the peer closes too (at most CloseTimeout), then
+// close.
+func (c *Conn) lingerClose() {
+	if cw := closeWriter(c.conn); cw != nil && cw.CloseWrite() == nil {
+		c.conn.SetReadDeadline(time.Now().Add(c.opts.CloseTimeout))
+		io.Copy(io.Discard, c.br)
+	}
+	c.closeTCP()
+}
+
+// closeWriter finds the half-close of a TCP connection, under a tracer if there is one.
+func closeWriter(nc net.Conn) interface{ CloseWrite() error } {
+	for {
+		switch v := nc.(type) {
+		case interface{ CloseWrite() error }:
+			return v
+		case *tcp.TracedConn:
+			nc = v.Conn
+		default:
+			return nil
+		}
+	}
 }
 
 // keepaliveLoop pings every PingInterval and fails the connection when a pong does not

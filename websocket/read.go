@@ -245,8 +245,10 @@ func (c *Conn) handleClose(p []byte) error {
 	c.writeClose(ce.Code, "")
 	if c.client {
 		c.awaitServerFIN()
+		c.closeTCP()
+	} else {
+		c.lingerClose()
 	}
-	c.closeTCP()
 	return ce
 }
 
