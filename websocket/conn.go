@@ -208,8 +208,8 @@ func (c *Conn) awaitPeerClose() {
 		// Nobody is reading: read until the close frame, discarding messages.
 		c.conn.SetReadDeadline(time.Now().Add(c.opts.CloseTimeout))
 		for c.r.err == nil {
-			if _, r, err := c.nextReaderLocked(); err == nil {
-				c.discardMessage(r)
+			if _, _, err := c.nextReaderLocked(); err == nil {
+				c.discardMessage()
 			}
 		}
 		c.rmu.Unlock()

@@ -53,7 +53,7 @@ func (c *Conn) ReadMessage() (Opcode, []byte, error) {
 func (c *Conn) ReadMessageInto(buf []byte) (Opcode, []byte, error) {
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
-	op, r, err := c.nextReaderLocked()
+	op, _, err := c.nextReaderLocked()
 	if err != nil {
 		return 0, buf[:0], err
 	}
@@ -62,7 +62,7 @@ func (c *Conn) ReadMessageInto(buf []byte) (Opcode, []byte, error) {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)]
 		}
-		n, err := r.Read(buf[len(buf):cap(buf)])
+		n, err := c.readMessageLocked(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
 		if err == io.EOF {
 			return op, buf, nil
@@ -76,7 +76,7 @@ func (c *Conn) ReadMessageInto(buf []byte) (Opcode, []byte, error) {
 func (c *Conn) nextReaderLocked() (Opcode, io.Reader, error) {
 	// 1. Skip what is left of the previous message.
 	if c.r.op != 0 && c.r.err == nil {
-		c.discardMessage(&c.r.reader)
+		c.discardMessage()
 	}
 	if c.r.err != nil {
 		return 0, nil, c.r.err
@@ -102,10 +102,10 @@ func (c *Conn) nextReaderLocked() (Opcode, io.Reader, error) {
 
 // discardMessage reads the rest of a message into a small scratch buffer (still checking
 // UTF-8 and the limit, as the peer must not get away with a violation by being ignored).
-func (c *Conn) discardMessage(r io.Reader) {
+func (c *Conn) discardMessage() {
 	var scratch [512]byte
 	for {
-		if _, err := r.Read(scratch[:]); err != nil {
+		if _, err := c.readMessageLocked(scratch[:]); err != nil {
 			return
 		}
 	}
@@ -295,7 +295,13 @@ type messageReader struct{ c *Conn }
 // Read returns the message's bytes, unmasked and, for a compressed message, inflated;
 // io.EOF at its end.
 func (mr *messageReader) Read(p []byte) (int, error) {
-	c := mr.c
+	mr.c.rmu.Lock()
+	defer mr.c.rmu.Unlock()
+	return mr.c.readMessageLocked(p)
+}
+
+// readMessageLocked is messageReader.Read for a caller that holds rmu.
+func (c *Conn) readMessageLocked(p []byte) (int, error) {
 	if c.r.err != nil {
 		return 0, c.r.err
 	}
