@@ -374,7 +374,7 @@ func largeMessageCases() []confCase {
 	cs = append(cs,
 		confCase{id: "9.2.1", name: "a frame announcing 16 MiB + 1 is refused with 1009 before its payload", send: [][]byte{over}, noAutoClose: true, want: []event{closeEv(StatusMessageTooBig)}},
 		confCase{id: "9.2.2", name: "fragments adding up past 16 MiB are refused with 1009",
-			send: [][]byte{frame(OpBinary, pattern(1000, false), notFin), AppendFrameHeader(nil, Header{Opcode: OpContinuation, Masked: true, Key: confKey, Length: DefaultReadLimit - 999})},
+			send:        [][]byte{frame(OpBinary, pattern(1000, false), notFin), AppendFrameHeader(nil, Header{Opcode: OpContinuation, Masked: true, Key: confKey, Length: DefaultReadLimit - 999})},
 			noAutoClose: true, want: []event{closeEv(StatusMessageTooBig)}},
 		confCase{id: "9.2.3", name: "a 64-bit length with the top bit set", send: [][]byte{{0x82, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4}}, noAutoClose: true, want: []event{closeEv(StatusProtocolError)}},
 	)
@@ -468,7 +468,7 @@ func compressionCases() []confCase {
 						{OpText, []byte(strings.Repeat("Hello, compressed world! ", 20))},
 						{OpBinary, pattern(5000, false)},
 						{OpText, []byte(strings.Repeat("Hello, compressed world! ", 20))}, // the context helps here
-						{OpText, []byte("short")},                                          // sent compressed although short
+						{OpText, []byte("short")},                                         // sent compressed although short
 						{OpBinary, pattern(40000, false)},
 					} {
 						send = append(send, frame(m.op, d.compress(m.p), rsv(4)))
