@@ -249,7 +249,7 @@ func parseTranscript(lines []string) ([]step, error) {
 			cmd := strings.TrimPrefix(l, "$ ")
 			for strings.HasSuffix(cmd, "\\") && i+1 < len(lines) {
 				i++
-				cmd = strings.TrimSuffix(cmd, "\\") + "\n" + lines[i]
+				cmd += "\n" + lines[i] // bash itself joins the lines at the backslash
 			}
 			steps = append(steps, step{command: cmd})
 			continue
