@@ -253,13 +253,22 @@ func (c *Conn) fail(err error) error {
 // reset can destroy our close frame before the peer has read it. So: send our FIN first
 // (half-close), read and discard until the peer closes too (at most CloseTimeout), then
 // close.
+//
+// A connection that cannot half-close (one hidden under wrappers that do not expose it)
+// instead reads off what has already arrived, for at most lingerDrain, before closing.
 func (c *Conn) lingerClose() {
 	if cw := closeWriter(c.conn); cw != nil && cw.CloseWrite() == nil {
 		c.conn.SetReadDeadline(time.Now().Add(c.opts.CloseTimeout))
-		io.Copy(io.Discard, c.br)
+	} else {
+		c.conn.SetReadDeadline(time.Now().Add(lingerDrain))
 	}
+	io.Copy(io.Discard, c.br)
 	c.closeTCP()
 }
+
+// lingerDrain is how long a connection that cannot half-close reads before closing: bytes
+// the peer sent before it saw our close frame are, by then, almost always here.
+const lingerDrain = 20 * time.Millisecond
 
 // closeWriter finds the half-close of a TCP connection, under a tracer if there is one.
 func closeWriter(nc net.Conn) interface{ CloseWrite() error } {

@@ -6,6 +6,8 @@ package websocket
 import (
 	"context"
 	"net/http"
+
+	"github.com/wirelab/wirelab/http1"
 )
 
 // ServerOptions configure the ws-server routes.
@@ -70,4 +72,22 @@ func (rt *Routes) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rt.Serve(r.Context(), r.URL.Path, c)
+}
+
+// Handler returns the routes as an http1 handler, for cmd/ws-server: /echo and /chat
+// upgrade, anything else is 404.
+func (rt *Routes) Handler() http1.Handler {
+	return http1.HandlerFunc(func(w http1.ResponseWriter, r *http1.Request) {
+		path := r.Path()
+		if path != "/echo" && path != "/chat" {
+			http1.Error(w, "404 page not found: try /echo or /chat", http.StatusNotFound)
+			return
+		}
+		c, err := Accept(w, r, &rt.opts)
+		if err != nil {
+			return
+		}
+		// After the hijack the request's context is still done on Shutdown.
+		rt.Serve(r.Context(), path, c)
+	})
 }
