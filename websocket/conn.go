@@ -108,8 +108,6 @@ type Conn struct {
 	w         messageWriter
 
 	// Lifetime.
-	closeRcvd       chan struct{} // closed when the peer's close frame has been read
-	closeRcvdOnce   sync.Once
 	done            chan struct{} // closed when the TCP connection is closed
 	closeOnce       sync.Once
 	keepalive       sync.WaitGroup
@@ -130,7 +128,6 @@ func newConn(nc net.Conn, br *bufio.Reader, client bool, opts Options, subprotoc
 		opts:        opts.withDefaults(),
 		subprotocol: subprotocol,
 		deflate:     dc,
-		closeRcvd:   make(chan struct{}),
 		done:        make(chan struct{}),
 	}
 	c.w.c = c
@@ -215,8 +212,9 @@ func (c *Conn) awaitPeerClose() {
 		c.rmu.Unlock()
 		return
 	}
+	// Another goroutine reads: it sees the peer's close frame and ends the TCP connection
+	// itself (a server at once, a client when the server has closed its side).
 	select {
-	case <-c.closeRcvd:
 	case <-c.done:
 	case <-timer.C:
 	}

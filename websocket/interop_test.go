@@ -182,7 +182,7 @@ func TestInteropChromium(t *testing.T) {
 		}
 	})
 	addr := serveForTest(t, &http1.Server{Handler: mux})
-	peer.Chromium(t, "http://"+addr+"/")
+	peer.Chromium(t, "http://"+addr+"/", "--user-data-dir="+chromiumProfile(t))
 	select {
 	case rep := <-reports:
 		assert.Equal(t, 1000, rep.Code)
@@ -262,3 +262,21 @@ func TestInteropXNetWebsocketServer(t *testing.T) {
 	}
 	c.CloseNow()
 }
+
+// chromiumProfile returns a fresh profile directory for Chromium, removed when the test ends.
+// Chromium's helper processes may still be writing into it for a moment after the browser
+// was stopped, so the removal is retried until it succeeds (t.TempDir would fail the test).
+func chromiumProfile(t *testing.T) string {
+	dir, err := os.MkdirTemp("", "wirelab-chromium-")
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		deadline := time.Now().Add(profileRemoveTimeout)
+		for os.RemoveAll(dir) != nil && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
+	})
+	return dir
+}
+
+// profileRemoveTimeout bounds the retries of removing Chromium's profile.
+const profileRemoveTimeout = 10 * time.Second

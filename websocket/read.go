@@ -241,7 +241,6 @@ func (c *Conn) handleClose(p []byte) error {
 	if err != nil {
 		return err
 	}
-	c.closeRcvdOnce.Do(func() { close(c.closeRcvd) })
 	c.writeClose(ce.Code, "")
 	if c.client {
 		c.awaitServerFIN()

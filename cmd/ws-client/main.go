@@ -46,11 +46,16 @@ func main() {
 	protocols := app.Flags.String("subprotocols", "", "comma-separated subprotocols to offer")
 	timeout := app.Flags.Duration("timeout", 10*time.Second, "bound on the TCP connection and the opening handshake")
 	binary := app.Flags.Bool("binary", false, "send each line as a binary message instead of text")
+	count := app.Flags.Int("n", 0, "close after receiving N messages (0: close at the end of standard input)")
+	fragment := app.Flags.Int("fragment", 0, "send each line in frames of at most this many bytes (0: one frame per line)")
 	args := app.Parse(os.Args[1:])
 	if len(args) != 1 {
 		app.Fail("want exactly one URL argument (ws://host:port/path)")
 	}
-	opts := &websocket.DialOptions{Header: hdrs}
+	if *count < 0 || *fragment < 0 {
+		app.Fail("-n and -fragment must not be negative")
+	}
+	opts := &websocket.DialOptions{Header: hdrs, Options: websocket.Options{FragmentSize: *fragment}}
 	if *deflate {
 		opts.Deflate = &websocket.Deflate{}
 	}
@@ -78,18 +83,40 @@ func main() {
 	if *binary {
 		op = websocket.OpBinary
 	}
-	os.Exit(run(c, os.Stdin, os.Stdout, op, app))
+	os.Exit(run(c, os.Stdin, os.Stdout, sender{op: op, fragment: *fragment > 0, count: *count}, app))
+}
+
+// sender says how lines are sent and when the client closes.
+type sender struct {
+	op       websocket.Opcode
+	fragment bool // stream each line through NextWriter, which cuts it into frames
+	count    int  // close after this many messages received (0: at the end of input)
+}
+
+func (s sender) send(c *websocket.Conn, line []byte) error {
+	if !s.fragment {
+		return c.WriteMessage(s.op, line)
+	}
+	w, err := c.NextWriter(s.op)
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(line); err != nil {
+		w.Close()
+		return err
+	}
+	return w.Close()
 }
 
 // run sends stdin's lines and prints what arrives until the server closes, or stdin ends and
 // the closing handshake is done. It returns the exit status.
-func run(c *websocket.Conn, in io.Reader, out io.Writer, op websocket.Opcode, app *cli.App) int {
+func run(c *websocket.Conn, in io.Reader, out io.Writer, s sender, app *cli.App) int {
 	// 1. Print every message as it arrives, until the connection ends.
 	readDone := make(chan error, 1)
 	go func() {
 		w := bufio.NewWriter(out)
 		var buf []byte
-		for {
+		for n := 1; ; n++ {
 			var mop websocket.Opcode
 			var err error
 			mop, buf, err = c.ReadMessageInto(buf)
@@ -104,6 +131,9 @@ func run(c *websocket.Conn, in io.Reader, out io.Writer, op websocket.Opcode, ap
 			}
 			w.WriteByte('\n')
 			w.Flush()
+			if n == s.count {
+				go c.Close(websocket.StatusNormalClosure, "")
+			}
 		}
 	}()
 
@@ -112,12 +142,15 @@ func run(c *websocket.Conn, in io.Reader, out io.Writer, op websocket.Opcode, ap
 		sc := bufio.NewScanner(in)
 		sc.Buffer(make([]byte, 64<<10), maxInputLine)
 		for sc.Scan() {
-			if err := c.WriteMessage(op, sc.Bytes()); err != nil {
+			if err := s.send(c, sc.Bytes()); err != nil {
 				return
 			}
 		}
-		// 3. End of input: the closing handshake. The reader sees its end.
-		c.Close(websocket.StatusNormalClosure, "")
+		// 3. End of input: the closing handshake (unless -n closes it). The reader sees
+		//    its end.
+		if s.count == 0 {
+			c.Close(websocket.StatusNormalClosure, "")
+		}
 	}()
 
 	err := <-readDone
