@@ -19,6 +19,7 @@ func main() {
 	app := cli.NewServer("ws-server", "WebSocket server (RFC 6455, RFC 7692): /echo echoes every message, /chat relays text to every /chat client.", "127.0.0.1:8081")
 	maxMessage := app.Flags.Int64("max-message", websocket.DefaultReadLimit, "largest message accepted, in bytes (a bigger one is closed with 1009)")
 	deflate := app.Flags.Bool("deflate", true, "negotiate permessage-deflate when a client offers it")
+	deflateContext := app.Flags.Bool("deflate-context", false, "let the server keep its compression context between messages (better ratios, but a compressor of about 1.2 MB held per connection)")
 	origins := app.Flags.String("origins", "", "comma-separated `patterns` of other origins allowed (host[:port], path.Match syntax); same-origin and Origin-less clients are always allowed")
 	ping := app.Flags.Duration("ping", 0, "keepalive: ping every client this often and drop it if no pong comes back within the same time (0: off)")
 	closeTimeout := app.Flags.Duration("close-timeout", websocket.DefaultCloseTimeout, "how long to wait for a client's close frame after sending ours")
@@ -39,7 +40,10 @@ func main() {
 		},
 	}}
 	if *deflate {
-		opts.Accept.Deflate = &websocket.Deflate{}
+		// Without -deflate-context the server answers server_no_context_takeover: each
+		// message is compressed with a pooled compressor, so that an idle connection holds
+		// none (docs/websocket.md, "What compression costs").
+		opts.Accept.Deflate = &websocket.Deflate{ServerNoContextTakeover: !*deflateContext}
 	}
 	if *origins != "" {
 		opts.Accept.OriginPatterns = strings.Split(*origins, ",")
