@@ -18,7 +18,7 @@ import (
 
 // loopbackPair returns a client Conn and a server Conn joined by a real loopback TCP
 // connection (no handshake: NewConn), closed when the test ends.
-func loopbackPair(t *testing.T, clientOpts, serverOpts Options) (client, server *Conn) {
+func loopbackPair(t testing.TB, clientOpts, serverOpts Options) (client, server *Conn) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)

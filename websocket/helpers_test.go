@@ -24,7 +24,7 @@ func startTestServer(t *testing.T, opts ServerOptions) string {
 	return serveForTest(t, srv)
 }
 
-func serveForTest(t *testing.T, srv *http1.Server) string {
+func serveForTest(t testing.TB, srv *http1.Server) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -49,3 +49,10 @@ func startNetHTTPServer(t *testing.T, opts ServerOptions) string {
 }
 
 var _ http.Handler = (*Routes)(nil)
+
+// benchServer is the ws-server routes for a benchmark.
+type benchServer struct{}
+
+func (benchServer) start(b *testing.B) string {
+	return serveForTest(b, &http1.Server{Handler: NewRoutes(ServerOptions{}).Handler()})
+}
