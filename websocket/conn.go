@@ -106,6 +106,8 @@ type Conn struct {
 	closeSent bool  // guarded by wmu
 	maskRand  *mrand.ChaCha8
 	w         messageWriter
+	batch     *[]byte // frames waiting to be written together (batchWrites), guarded by wmu
+	batching  atomic.Bool
 
 	// Lifetime.
 	done            chan struct{} // closed when the TCP connection is closed

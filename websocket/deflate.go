@@ -290,7 +290,7 @@ type deflateSink struct{ w *messageWriter }
 func (s *deflateSink) Write(p []byte) (int, error) {
 	w := s.w
 	*w.bp = append(*w.bp, p...)
-	frag := w.c.opts.FragmentSize
+	frag := w.frag
 	for len(*w.bp) >= frag+4 {
 		buf := *w.bp
 		if err := w.sendFrame(buf[:frag], false); err != nil {

@@ -38,25 +38,38 @@ func echoOne(c *Conn) error {
 	// 2. Read up to a chunk of it; if that was all of it, send it back in one frame.
 	n, err := io.ReadFull(r, buf)
 	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		if c.br.Buffered() > 0 {
+			// More of the peer's frames are already here: let the answers gather and
+			// leave together (the reader flushes them before it could block).
+			c.batchWrites()
+		}
 		return c.WriteMessage(op, buf[:n])
 	}
 	if err != nil {
 		return err
 	}
-	// 3. A long message: stream it back, fragment by fragment.
-	w, err := c.NextWriter(op)
-	if err != nil {
-		return err
+	// 3. A long message: stream it back as it arrives, a chunk per frame.
+	w := c.nextWriterFragments(op, echoChunk)
+	for {
+		if err := w.writeChunk(buf[:n]); err != nil {
+			w.Close()
+			return err
+		}
+		n, err = io.ReadFull(r, buf)
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			break
+		}
+		if err != nil {
+			w.Close()
+			return err
+		}
 	}
+	// 4. The rest, in the final frame.
 	if _, err := w.Write(buf[:n]); err != nil {
 		w.Close()
 		return err
 	}
-	_, err = io.CopyBuffer(w, r, buf)
-	if cerr := w.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return w.Close()
 }
 
 // chatQueue is how many messages a chat member may fall behind before it is dropped: a

@@ -115,6 +115,7 @@ func (c *Conn) discardMessage() {
 // way, and returns it with its payload still unread.
 func (c *Conn) nextDataFrame() (Header, error) {
 	for {
+		c.flushBeforeBlocking(maxHeaderLen)
 		h, err := ReadFrameHeader(c.br)
 		if err != nil {
 			return h, c.readFailed(err)
@@ -346,6 +347,7 @@ func (c *Conn) readPayload(p []byte) (int, error) {
 	if int64(len(p)) > c.r.remain {
 		p = p[:c.r.remain]
 	}
+	c.flushBeforeBlocking(1)
 	n, err := c.br.Read(p)
 	if c.r.masked {
 		c.r.keyPos = mask(c.r.key, c.r.keyPos, p[:n])
@@ -358,4 +360,13 @@ func (c *Conn) readPayload(p []byte) (int, error) {
 		return n, c.readFailed(err)
 	}
 	return n, nil
+}
+
+// flushBeforeBlocking writes out batched frames when fewer than need bytes are buffered, that
+// is when the next read may wait for the peer: the peer may be waiting for those frames.
+func (c *Conn) flushBeforeBlocking(need int) {
+	if c.batching.Load() && c.br.Buffered() < need {
+		c.batching.Store(false)
+		c.flushBatch()
+	}
 }

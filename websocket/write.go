@@ -62,6 +62,15 @@ func (c *Conn) NextWriter(op Opcode) (io.WriteCloser, error) {
 	return &c.w, nil
 }
 
+// nextWriterFragments is NextWriter with fragments of frag bytes instead of FragmentSize
+// (Echo streams long messages back in frames as large as the chunks it reads).
+func (c *Conn) nextWriterFragments(op Opcode, frag int) *messageWriter {
+	c.wmsg.Lock()
+	c.w.begin(op, c.deflate != nil)
+	c.w.frag = frag
+	return &c.w
+}
+
 // Ping sends a ping with payload (at most 125 bytes); the peer answers with a pong, which
 // Options.OnPong sees.
 func (c *Conn) Ping(payload []byte) error {
@@ -101,6 +110,17 @@ func (c *Conn) writeFrameLocked(op Opcode, fin, rsv1 bool, p []byte) error {
 		return c.werr
 	}
 	h := Header{Fin: fin, Rsv1: rsv1, Opcode: op, Length: int64(len(p))}
+	if c.batch != nil {
+		// Echo's batching (see Conn.batchWrites): a server's small frame joins the batch;
+		// anything else first sends the batch on its way.
+		if op != OpClose && maxHeaderLen+len(p) <= cap(*c.batch)-len(*c.batch) {
+			*c.batch = append(AppendFrameHeader(*c.batch, h), p...)
+			return nil
+		}
+		if err := c.flushBatchLocked(); err != nil {
+			return err
+		}
+	}
 	if c.client {
 		// RFC 6455 §5.3: "The masking key is a 32-bit value chosen at random by the client
 		// ... for each frame."
@@ -150,6 +170,7 @@ type messageWriter struct {
 	op         Opcode // the message's opcode; 0 when no message is open
 	first      bool   // no frame of the message has been sent yet
 	compressed bool
+	frag       int     // fragment size
 	bp         *[]byte // pooled buffer of payload not yet sent
 	err        error
 	deflater
@@ -157,6 +178,7 @@ type messageWriter struct {
 
 func (w *messageWriter) begin(op Opcode, compressed bool) {
 	w.op, w.first, w.compressed, w.err = op, true, compressed, nil
+	w.frag = w.c.opts.FragmentSize
 	w.bp = writeBufPool.Get().(*[]byte)
 	*w.bp = (*w.bp)[:0]
 	if compressed {
@@ -185,7 +207,7 @@ func (w *messageWriter) Write(p []byte) (int, error) {
 // buffer appends payload bytes, sending a fragment each time FragmentSize is reached (and
 // sending large writes straight from p, without a copy).
 func (w *messageWriter) buffer(p []byte) (int, error) {
-	frag := w.c.opts.FragmentSize
+	frag := w.frag
 	n := 0
 	for len(p) > 0 {
 		buf := *w.bp
@@ -208,6 +230,16 @@ func (w *messageWriter) buffer(p []byte) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// writeChunk sends p as one whole fragment that is not the last (compressed messages go
+// through the compressor instead). Nothing may be buffered.
+func (w *messageWriter) writeChunk(p []byte) error {
+	if w.compressed {
+		_, err := w.Write(p)
+		return err
+	}
+	return w.sendFrame(p, false)
 }
 
 // Close sends the final frame of the message and lets the next message start.
@@ -256,4 +288,45 @@ func (w *messageWriter) sendFrame(p []byte, fin bool) error {
 		w.err = err
 	}
 	return w.err
+}
+
+// batchWrites starts collecting the server's small frames in one buffer instead of writing
+// each at once; flushBatch (or any frame that does not fit, or a close frame) writes them
+// all in one system call. Echo uses it while the peer's next frames are already buffered:
+// answers to a burst of pipelined messages then leave together, as one TCP segment instead
+// of one each. The reader flushes before any read that could block, so nothing waits in the
+// batch while this end waits for the peer.
+func (c *Conn) batchWrites() {
+	c.wmu.Lock()
+	if c.batch == nil && !c.client {
+		c.batch = writeBufPool.Get().(*[]byte)
+		*c.batch = (*c.batch)[:0]
+		c.batching.Store(true)
+	}
+	c.wmu.Unlock()
+}
+
+// flushBatch writes whatever the batch holds and ends batching.
+func (c *Conn) flushBatch() error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.flushBatchLocked()
+}
+
+func (c *Conn) flushBatchLocked() error {
+	b := c.batch
+	if b == nil {
+		return nil
+	}
+	c.batch = nil
+	c.batching.Store(false)
+	var err error
+	if len(*b) > 0 && c.werr == nil {
+		if _, err = c.conn.Write(*b); err != nil {
+			c.werr = err
+		}
+	}
+	*b = (*b)[:0]
+	writeBufPool.Put(b)
+	return err
 }
