@@ -14,7 +14,14 @@ import (
 // message never costs 16 MiB of memory.
 const echoChunk = 64 << 10
 
-var echoBufPool = sync.Pool{New: func() any { b := make([]byte, echoChunk); return &b }}
+// echoInline is the largest message Echo answers through WriteMessage, which copies it into
+// a pooled frame buffer (and may batch it); larger ones are written from where they were
+// read, with the frame header put in the room kept in front of them.
+const echoInline = 4 << 10
+
+// echoBufPool holds Echo's buffers: maxHeaderLen bytes of room for a frame header, then a
+// chunk of payload.
+var echoBufPool = sync.Pool{New: func() any { b := make([]byte, maxHeaderLen+echoChunk); return &b }}
 
 // Echo sends every message it reads back on c with the same opcode until the connection
 // ends, then returns the error that ended it (a *CloseError for a closing handshake).
@@ -34,24 +41,31 @@ func echoOne(c *Conn) error {
 	}
 	bp := echoBufPool.Get().(*[]byte)
 	defer echoBufPool.Put(bp)
-	buf := *bp
+	frame := *bp
+	buf := frame[maxHeaderLen:]
+
 	// 2. Read up to a chunk of it; if that was all of it, send it back in one frame.
 	n, err := io.ReadFull(r, buf)
 	if err == io.EOF || err == io.ErrUnexpectedEOF {
-		if c.br.Buffered() > 0 {
-			// More of the peer's frames are already here: let the answers gather and
-			// leave together (the reader flushes them before it could block).
-			c.batchWrites()
+		if n <= echoInline || c.client || c.deflate != nil {
+			if c.br.Buffered() > 0 {
+				// More of the peer's frames are already here: let the answers gather and
+				// leave together (the reader flushes them before it could block).
+				c.batchWrites()
+			}
+			return c.WriteMessage(op, buf[:n])
 		}
-		return c.WriteMessage(op, buf[:n])
+		w := c.nextWriterFragments(op, echoChunk)
+		return w.writeChunkHeadroom(frame[:maxHeaderLen+n], true)
 	}
 	if err != nil {
 		return err
 	}
+
 	// 3. A long message: stream it back as it arrives, a chunk per frame.
 	w := c.nextWriterFragments(op, echoChunk)
 	for {
-		if err := w.writeChunk(buf[:n]); err != nil {
+		if err := w.writeChunkHeadroom(frame[:maxHeaderLen+n], false); err != nil {
 			w.Close()
 			return err
 		}
@@ -65,11 +79,7 @@ func echoOne(c *Conn) error {
 		}
 	}
 	// 4. The rest, in the final frame.
-	if _, err := w.Write(buf[:n]); err != nil {
-		w.Close()
-		return err
-	}
-	return w.Close()
+	return w.writeChunkHeadroom(frame[:maxHeaderLen+n], true)
 }
 
 // chatQueue is how many messages a chat member may fall behind before it is dropped: a

@@ -232,16 +232,6 @@ func (w *messageWriter) buffer(p []byte) (int, error) {
 	return n, nil
 }
 
-// writeChunk sends p as one whole fragment that is not the last (compressed messages go
-// through the compressor instead). Nothing may be buffered.
-func (w *messageWriter) writeChunk(p []byte) error {
-	if w.compressed {
-		_, err := w.Write(p)
-		return err
-	}
-	return w.sendFrame(p, false)
-}
-
 // Close sends the final frame of the message and lets the next message start.
 func (w *messageWriter) Close() error {
 	if w.op == 0 {
@@ -329,4 +319,62 @@ func (c *Conn) flushBatchLocked() error {
 	*b = (*b)[:0]
 	writeBufPool.Put(b)
 	return err
+}
+
+// writeFrameHeadroom writes one unmasked frame whose payload is frame[maxHeaderLen:], putting
+// the header into the room left in front of it, so that header and payload leave in one
+// write without copying the payload. Only a server may use it (a client must mask into a
+// copy); the caller holds wmu.
+func (c *Conn) writeFrameHeadroomLocked(op Opcode, fin, rsv1 bool, frame []byte) error {
+	if c.werr != nil {
+		return c.werr
+	}
+	if err := c.flushBatchLocked(); err != nil {
+		return err
+	}
+	p := frame[maxHeaderLen:]
+	var hdr [maxHeaderLen]byte
+	h := AppendFrameHeader(hdr[:0], Header{Fin: fin, Rsv1: rsv1, Opcode: op, Length: int64(len(p))})
+	start := maxHeaderLen - len(h)
+	copy(frame[start:], h)
+	if _, err := c.conn.Write(frame[start:]); err != nil {
+		c.werr = err
+		return err
+	}
+	return nil
+}
+
+// writeChunkHeadroom sends the chunk in frame[maxHeaderLen:] as the message's next frame,
+// its last when fin (and then the writer is finished: no Close follows).
+func (w *messageWriter) writeChunkHeadroom(frame []byte, fin bool) error {
+	if w.compressed || w.c.client || len(*w.bp) > 0 {
+		if _, err := w.Write(frame[maxHeaderLen:]); err != nil {
+			return err
+		}
+		if fin {
+			return w.Close()
+		}
+		return nil
+	}
+	op := OpContinuation
+	if w.first {
+		op = w.op
+	}
+	w.first = false
+	c := w.c
+	c.wmu.Lock()
+	if c.closeSent {
+		w.err = ErrClosed
+	} else if err := c.writeFrameHeadroomLocked(op, fin, false, frame); err != nil {
+		w.err = err
+	}
+	c.wmu.Unlock()
+	if fin {
+		// The final frame is out: the message is finished without Close sending another.
+		*w.bp = (*w.bp)[:0]
+		writeBufPool.Put(w.bp)
+		w.bp, w.op = nil, 0
+		c.wmsg.Unlock()
+	}
+	return w.err
 }
