@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"testing"
@@ -54,6 +55,13 @@ func BenchmarkIdleConnections(b *testing.B) {
 	}
 	time.Sleep(500 * time.Millisecond)
 	heap1, stack1, rss1 := memoryNow()
+	if path := os.Getenv("WIRELAB_IDLE_HEAPPROFILE"); path != "" {
+		// What the idle connections hold, for `go tool pprof -sample_index=inuse_space`.
+		if f, err := os.Create(path); err == nil {
+			pprof.WriteHeapProfile(f)
+			f.Close()
+		}
+	}
 	b.ReportMetric(float64(heap1-heap0)/float64(n), "heap-B/conn")
 	b.ReportMetric(float64(stack1-stack0)/float64(n), "stack-B/conn")
 	b.ReportMetric(float64(rss1-rss0)/float64(n), "rss-B/conn")
