@@ -6,12 +6,14 @@ import (
 	"io"
 	"net"
 	"os"
+	"net/http/httptest"
 	"os/exec"
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -31,8 +33,21 @@ func BenchmarkIdleConnections(b *testing.B) {
 	if s := os.Getenv("WIRELAB_IDLE_CONNS"); s != "" {
 		n, _ = strconv.Atoi(s)
 	}
-	srv := &http1.Server{Handler: NewRoutes(ServerOptions{}).Handler(), MaxConns: n + 10}
-	addr := serveForTest(b, srv)
+	b.Run("http1", func(b *testing.B) {
+		srv := &http1.Server{Handler: NewRoutes(ServerOptions{}).Handler(), MaxConns: n + 10}
+		measureIdle(b, serveForTest(b, srv), n, func() int64 { return srv.Stats().Active })
+	})
+	b.Run("net-http", func(b *testing.B) {
+		var active atomic.Int64
+		rt := NewRoutes(ServerOptions{OnConn: func(string, *Conn) { active.Add(1) }})
+		srv := httptest.NewServer(rt)
+		defer srv.Close()
+		measureIdle(b, strings.TrimPrefix(srv.URL, "http://"), n, active.Load)
+	})
+}
+
+// measureIdle connects n idle clients to addr and reports the server process's growth.
+func measureIdle(b *testing.B, addr string, n int, active func() int64) {
 
 	heap0, stack0, rss0 := memoryNow()
 	child := exec.Command(os.Args[0], "-test.run=^TestIdleClientsHelper$")
@@ -50,7 +65,7 @@ func BenchmarkIdleConnections(b *testing.B) {
 	}
 	// Every connection has been answered 101; give the handlers the moment they need to
 	// reach their blocking read, then measure.
-	for srv.Stats().Active < int64(n) {
+	for active() < int64(n) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	time.Sleep(500 * time.Millisecond)
