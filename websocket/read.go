@@ -6,6 +6,7 @@ package websocket
 import (
 	"errors"
 	"io"
+	"syscall"
 )
 
 // readState is the reader's position in the stream of frames.
@@ -287,6 +288,10 @@ func (c *Conn) readFailed(err error) error {
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		// RFC 6455 §7.1.5: the TCP connection closed without a close frame is 1006.
 		err = &CloseError{Code: StatusAbnormalClosure}
+		c.closeTCP()
+	case errors.Is(err, syscall.ECONNRESET):
+		// Reset by the peer: also closed without a close frame.
+		err = &CloseError{Code: StatusAbnormalClosure, Reason: "connection reset by peer"}
 		c.closeTCP()
 	default:
 		c.closeTCP()
