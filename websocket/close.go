@@ -86,14 +86,14 @@ func (e *CloseError) Error() string {
 	return fmt.Sprintf("websocket: closed: %s: %q", e.Code, capQuote(e.Reason))
 }
 
-// CloseStatus returns the code of the *CloseError in err's chain, or -1 if there is none:
-// the helper for `if websocket.CloseStatus(err) == websocket.StatusNormalClosure`.
+// CloseStatus returns the code of the *CloseError in err's chain, or 0 (no code at all) if
+// there is none: the helper for `if websocket.CloseStatus(err) == websocket.StatusNormalClosure`.
 func CloseStatus(err error) StatusCode {
 	var ce *CloseError
 	if errors.As(err, &ce) {
 		return ce.Code
 	}
-	return 0xffff
+	return 0
 }
 
 // ProtocolError is a violation of the protocol by the peer, detected by this end. The

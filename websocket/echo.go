@@ -4,7 +4,6 @@
 package websocket
 
 import (
-	"errors"
 	"io"
 	"sync"
 )
@@ -90,15 +89,13 @@ const chatQueue = 256
 type ChatRoom struct {
 	mu      sync.Mutex
 	members map[*chatMember]struct{}
+	onJoin  func() // tests: called once a member is in the room
 }
 
 type chatMember struct {
 	c     *Conn
 	queue chan []byte
 }
-
-// errSlowMember is why a member whose queue filled up is dropped.
-var errSlowMember = errors.New("websocket: chat member too slow")
 
 // Join serves c as a member of the room until the connection ends. Binary messages are
 // ignored: the room is for text.
@@ -110,6 +107,9 @@ func (room *ChatRoom) Join(c *Conn) error {
 	}
 	room.members[m] = struct{}{}
 	room.mu.Unlock()
+	if room.onJoin != nil {
+		room.onJoin()
+	}
 
 	// 1. A writer goroutine per member, so that one slow member delays nobody.
 	writerDone := make(chan struct{})
