@@ -95,11 +95,8 @@ type Conn struct {
 	deflate     *deflateConfig // nil unless permessage-deflate was negotiated
 
 	// Read side, owned by the one goroutine that reads (rmu).
-	rmu          sync.Mutex
-	r            readState
-	stash        [idleStash]byte // what an idle connection reads into (idle.go)
-	stashed      stashReader
-	pooledReader bool // br came from readerPool
+	rmu sync.Mutex
+	r   readState
 
 	// Write side: wmsg is held for a whole data message (so two messages never mix their
 	// fragments); wmu for one frame (so a control frame can go between two fragments).

@@ -117,12 +117,6 @@ func (c *Conn) discardMessage() {
 func (c *Conn) nextDataFrame() (Header, error) {
 	for {
 		c.flushBeforeBlocking(maxHeaderLen)
-		if c.br.Buffered() == 0 {
-			// Nothing from the peer yet: wait holding as little as possible.
-			if err := c.waitIdle(); err != nil {
-				return Header{}, c.readFailed(err)
-			}
-		}
 		h, err := ReadFrameHeader(c.br)
 		if err != nil {
 			return h, c.readFailed(err)
