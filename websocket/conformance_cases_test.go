@@ -429,8 +429,8 @@ func compressionCases() []confCase {
 	n := 1
 	for _, snc := range []bool{false, true} {
 		for _, cnc := range []bool{false, true} {
-			for _, smwb := range []string{"", "8", "9", "12", "15"} {
-				for _, cmwb := range []string{"", "bare", "9", "15"} {
+			for _, smwb := range []string{"", "8", "9", "10", "11", "12", "13", "14", "15"} {
+				for _, cmwb := range []string{"", "bare", "8", "9", "10", "11", "12", "13", "14", "15"} {
 					offer := []string{"permessage-deflate"}
 					resp := []string{"permessage-deflate"}
 					if snc {
@@ -458,7 +458,8 @@ func compressionCases() []confCase {
 					if smwb != "" && smwb != "15" {
 						resp = append(resp, "server_max_window_bits="+smwb)
 					}
-					d := &clientDeflater{noContext: cnc, huffman: cmwb == "9"}
+					// A client that offered a window below 15 bits keeps to it: Huffman-only.
+					d := &clientDeflater{noContext: cnc, huffman: cmwb != "" && cmwb != "bare" && cmwb != "15"}
 					var send [][]byte
 					var want []event
 					for i, m := range []struct {
