@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"syscall"
+	"time"
 )
 
 // readState is the reader's position in the stream of frames.
@@ -255,7 +256,7 @@ func (c *Conn) handleClose(p []byte) error {
 
 // awaitServerFIN reads until the server closes its side, at most CloseTimeout.
 func (c *Conn) awaitServerFIN() {
-	c.conn.SetReadDeadline(timeNow().Add(c.opts.CloseTimeout))
+	c.conn.SetReadDeadline(time.Now().Add(c.opts.CloseTimeout))
 	var scratch [64]byte
 	for {
 		if _, err := c.br.Read(scratch[:]); err != nil {

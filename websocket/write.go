@@ -9,10 +9,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
-	"time"
 )
-
-var timeNow = time.Now
 
 // writeBufPool holds the buffers in which frames are assembled, so an idle connection holds
 // none and a busy one allocates nothing per message.
