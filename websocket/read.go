@@ -38,7 +38,8 @@ type readState struct {
 // message are handled on the way: a ping is answered with a pong, a close frame is answered
 // and ends reading with a *CloseError. A protocol violation fails the connection (a close
 // frame with its code is sent, the TCP connection closed) and is returned as a
-// *ProtocolError. Every error is sticky.
+// *ProtocolError. Every error is sticky. The reader is valid until the next call to
+// NextReader, ReadMessage or ReadMessageInto.
 func (c *Conn) NextReader() (Opcode, io.Reader, error) {
 	c.rmu.Lock()
 	defer c.rmu.Unlock()

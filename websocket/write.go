@@ -49,7 +49,8 @@ func (c *Conn) WriteMessage(op Opcode, p []byte) error {
 // NextWriter starts a message of type op and returns its writer: what is written is sent in
 // frames of Options.FragmentSize (the first with op, the rest as continuations), and Close
 // sends the final frame. Until that Close, other writers of messages wait; control frames
-// (pongs, pings, close) can still go out between the fragments.
+// (pongs, pings, close) can still go out between the fragments. The writer belongs to the
+// Conn and serves the next message after Close: do not keep it.
 func (c *Conn) NextWriter(op Opcode) (io.WriteCloser, error) {
 	if op != OpText && op != OpBinary {
 		return nil, errNotDataOpcode
