@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -272,4 +273,41 @@ func FuzzHandshake(f *testing.F) {
 			require.NoError(t, err)
 		}
 	})
+}
+
+func TestDialSendsExtraHeadersAndTheOriginPolicyApplies(t *testing.T) {
+	leakcheck.Check(t)
+	seen := make(chan http.Header, 2)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen <- r.Header.Clone()
+		c, err := AcceptHTTP(w, r, &AcceptOptions{OriginPatterns: []string{"*.trusted.example"}, Subprotocols: []string{"chat.v2"}})
+		if err != nil {
+			return
+		}
+		Echo(c)
+		c.CloseNow()
+	}))
+	defer srv.Close()
+	url := "ws://" + strings.TrimPrefix(srv.URL, "http://") + "/"
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	// A trusted origin, a token and two subprotocols: accepted, chat.v2 agreed.
+	c, err := Dial(ctx, url, &DialOptions{
+		Header:       [][2]string{{"Origin", "https://app.trusted.example"}, {"Authorization", "Bearer t0ken"}},
+		Subprotocols: []string{"chat.v1", "chat.v2"},
+	})
+	require.NoError(t, err)
+	h := <-seen
+	assert.Equal(t, "Bearer t0ken", h.Get("Authorization"))
+	assert.Equal(t, "chat.v1, chat.v2", h.Get("Sec-WebSocket-Protocol"))
+	assert.Equal(t, "chat.v2", c.Subprotocol())
+	require.NoError(t, c.Close(StatusNormalClosure, ""))
+
+	// Another origin: 403.
+	_, err = Dial(ctx, url, &DialOptions{Header: [][2]string{{"Origin", "https://evil.example"}}})
+	<-seen
+	var he *HandshakeError
+	require.ErrorAs(t, err, &he)
+	assert.Equal(t, http.StatusForbidden, he.Status)
 }
