@@ -85,3 +85,35 @@ func TestUpgradeAnnotatorStaysHTTPForARefusal(t *testing.T) {
 		assert.NotContains(t, n, "websocket frame")
 	}
 }
+
+// FuzzFrameAnnotator feeds any bytes to the trace reader, whole and cut in two: it must never
+// panic, keep every note inside its chunk, and find the same frame headers either way.
+func FuzzFrameAnnotator(f *testing.F) {
+	var wire bytes.Buffer
+	WriteFrame(&wire, Header{Fin: true, Opcode: OpText, Masked: true, Key: [4]byte{1, 2, 3, 4}}, []byte("Hello"))
+	WriteFrame(&wire, Header{Fin: true, Opcode: OpBinary}, bytes.Repeat([]byte{9}, 200))
+	f.Add(wire.Bytes(), 3)
+	f.Add([]byte{0x82, 0x7f, 0x80, 0, 0, 0, 0, 0, 0, 0}, 1)
+	f.Fuzz(func(t *testing.T, p []byte, cut int) {
+		if len(p) == 0 {
+			return
+		}
+		cut = min(max(cut, 0), len(p))
+		headersOf := func(chunks ...[]byte) []string {
+			a := &frameAnnotator{}
+			var out []string
+			for _, c := range chunks {
+				for _, n := range a.Annotate(c) {
+					if n.At < 0 || n.At > len(c) {
+						t.Fatalf("note at %d outside a chunk of %d bytes", n.At, len(c))
+					}
+					if strings.HasPrefix(n.Text, "websocket frame:") {
+						out = append(out, n.Text)
+					}
+				}
+			}
+			return out
+		}
+		assert.Equal(t, headersOf(p), headersOf(p[:cut], p[cut:]))
+	})
+}
