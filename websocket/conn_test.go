@@ -230,7 +230,7 @@ func TestKeepaliveFailsAConnectionWhosePeerNeverPongs(t *testing.T) {
 func TestKeepaliveKeepsAnAnsweringConnectionOpen(t *testing.T) {
 	leakcheck.Check(t)
 	pongs := make(chan struct{}, 10)
-	client, server := loopbackPair(t, Options{PingInterval: 20 * time.Millisecond, OnPong: func([]byte) {
+	client, server := loopbackPair(t, Options{PingInterval: 20 * time.Millisecond, PongTimeout: 30 * time.Second, OnPong: func([]byte) {
 		select {
 		case pongs <- struct{}{}:
 		default:
