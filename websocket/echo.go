@@ -68,7 +68,7 @@ func echoOne(c *Conn) error {
 			w.Close()
 			return err
 		}
-		n, err = io.ReadFull(r, buf)
+		n, err = readSome(r, buf)
 		if err == io.EOF || err == io.ErrUnexpectedEOF {
 			break
 		}
@@ -170,4 +170,18 @@ func (room *ChatRoom) Members() int {
 	room.mu.Lock()
 	defer room.mu.Unlock()
 	return len(room.members)
+}
+
+// readSome reads what has arrived of the message, at least one byte or its end: a long
+// message is sent back as it comes in, without waiting for whole chunks.
+func readSome(r io.Reader, buf []byte) (int, error) {
+	for {
+		n, err := r.Read(buf)
+		if n > 0 || err != nil {
+			if n > 0 && err == io.EOF {
+				err = nil // the end comes again with the next call
+			}
+			return n, err
+		}
+	}
 }
