@@ -6,6 +6,7 @@ package websocket
 import (
 	"context"
 	"net/http"
+	"sync"
 
 	"github.com/wirelab/wirelab/http1"
 )
@@ -27,6 +28,9 @@ type Routes struct {
 	opts AcceptOptions
 	on   func(string, *Conn)
 	room ChatRoom
+
+	mu    sync.Mutex
+	conns map[*Conn]struct{} // the connections being served, for GoingAway
 }
 
 // NewRoutes returns the ws-server routes with opts.
@@ -47,6 +51,17 @@ func (rt *Routes) Room() *ChatRoom { return &rt.room }
 // Serve runs the service of path on an accepted connection until it ends, closing it with
 // 1001 (going away) if ctx ends first (the server shutting down).
 func (rt *Routes) Serve(ctx context.Context, path string, c *Conn) {
+	rt.mu.Lock()
+	if rt.conns == nil {
+		rt.conns = make(map[*Conn]struct{})
+	}
+	rt.conns[c] = struct{}{}
+	rt.mu.Unlock()
+	defer func() {
+		rt.mu.Lock()
+		delete(rt.conns, c)
+		rt.mu.Unlock()
+	}()
 	if rt.on != nil {
 		rt.on(path, c)
 	}
@@ -71,7 +86,22 @@ func (rt *Routes) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
-	rt.Serve(r.Context(), r.URL.Path, c)
+	// net/http neither waits for nor stops a hijacked connection, and what it keeps for the
+	// request (its buffers, the request itself) lives until ServeHTTP returns. So the
+	// connection is served on a goroutine of its own, and all of that is freed now. To close
+	// the connections when the server stops: srv.RegisterOnShutdown(routes.GoingAway).
+	go rt.Serve(context.Background(), r.URL.Path, c)
+}
+
+// GoingAway starts the closing handshake, with 1001 (going away), on every connection the
+// routes serve, and returns at once; each connection ends within its CloseTimeout. It is for
+// servers that do not stop hijacked connections themselves (net/http's RegisterOnShutdown).
+func (rt *Routes) GoingAway() {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	for c := range rt.conns {
+		go c.Close(StatusGoingAway, "server shutting down")
+	}
 }
 
 // Handler returns the routes as an http1 handler, for cmd/ws-server: /echo and /chat

@@ -3,6 +3,8 @@ package websocket
 import (
 	"context"
 	"fmt"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -76,4 +78,18 @@ func TestShutdownClosesConnectionsWithGoingAway(t *testing.T) {
 	_, _, err = c.ReadMessage()
 	assert.Equal(t, StatusGoingAway, CloseStatus(err), "%v", err)
 	require.NoError(t, <-shutdown)
+}
+
+func TestGoingAwayClosesNetHTTPConnectionsWith1001(t *testing.T) {
+	leakcheck.Check(t)
+	rt := NewRoutes(ServerOptions{})
+	srv := httptest.NewServer(rt)
+	defer srv.Close()
+	c := dialForTest(t, "ws://"+strings.TrimPrefix(srv.URL, "http://")+"/echo")
+	require.NoError(t, c.WriteMessage(OpText, []byte("ping")))
+	_, _, err := c.ReadMessage()
+	require.NoError(t, err)
+	rt.GoingAway()
+	_, _, err = c.ReadMessage()
+	assert.Equal(t, StatusGoingAway, CloseStatus(err), "%v", err)
 }
