@@ -61,24 +61,62 @@ func echoOne(c *Conn) error {
 		return err
 	}
 
-	// 3. A long message: stream it back as it arrives, a chunk per frame.
+	// 3. A long message: a goroutine reads the next pieces while this one writes each
+	//    back as a frame. A piece is held until the next one comes, which says whether it
+	//    was the last. At most four chunks are in hand at once.
 	w := c.nextWriterFragments(op, echoChunk)
+	pieces := echoPiecesPool.Get().(chan echoPiece)
+	defer echoPiecesPool.Put(pieces)
+	go readPieces(r, pieces)
+	held, heldPool := frame[:maxHeaderLen+n], (*[]byte)(nil)
+	var werr error
 	for {
-		if err := w.writeChunkHeadroom(frame[:maxHeaderLen+n], false); err != nil {
-			w.Close()
-			return err
+		p := <-pieces
+		end := p.err == io.EOF || p.err == io.ErrUnexpectedEOF
+		if p.err == nil || end {
+			if werr == nil {
+				werr = w.writeChunkHeadroom(held, end)
+			}
+		} else if werr == nil {
+			werr = p.err
 		}
-		n, err = readSome(r, buf)
-		if err == io.EOF || err == io.ErrUnexpectedEOF {
-			break
+		if heldPool != nil {
+			echoBufPool.Put(heldPool)
 		}
+		if p.err != nil {
+			// The reader's last piece: the message ended, or reading failed.
+			echoBufPool.Put(p.bp)
+			if werr != nil && w.op != 0 {
+				w.Close()
+			}
+			return werr
+		}
+		held, heldPool = (*p.bp)[:maxHeaderLen+p.n], p.bp
+	}
+}
+
+// echoPiece is a piece of a long message read by readPieces.
+type echoPiece struct {
+	bp  *[]byte
+	n   int
+	err error
+}
+
+// echoPiecesPool holds the channels between Echo and readPieces; each is empty when it goes
+// back, so a long message costs no allocation.
+var echoPiecesPool = sync.Pool{New: func() any { return make(chan echoPiece, 2) }}
+
+// readPieces reads a message into pooled chunks until its end or an error; the piece that
+// carries the error is the last one it sends.
+func readPieces(r io.Reader, pieces chan<- echoPiece) {
+	for {
+		bp := echoBufPool.Get().(*[]byte)
+		n, err := readSome(r, (*bp)[maxHeaderLen:])
+		pieces <- echoPiece{bp, n, err}
 		if err != nil {
-			w.Close()
-			return err
+			return
 		}
 	}
-	// 4. The rest, in the final frame.
-	return w.writeChunkHeadroom(frame[:maxHeaderLen+n], true)
 }
 
 // chatQueue is how many messages a chat member may fall behind before it is dropped: a
