@@ -20,9 +20,6 @@ func main() {
 	writeTimeout := app.Flags.Duration("write-timeout", http1.DefaultWriteTimeout, "bound on each write to a client")
 	maxConns := app.Flags.Int("max-conns", tcp.DefaultMaxConns, "connections open at once; more are closed at once")
 	dir := app.Flags.String("dir", "", "serve static files from this `directory` for GET/HEAD requests no route matches")
-	useTLS := app.Flags.Bool("tls", false, "serve HTTPS (with an ephemeral self-signed certificate unless -tls-cert and -tls-key are given)")
-	certFile := app.Flags.String("tls-cert", "", "TLS certificate `file` (PEM), with -tls")
-	keyFile := app.Flags.String("tls-key", "", "TLS private key `file` (PEM), with -tls")
 	app.Parse(os.Args[1:])
 	if app.Flags.NArg() > 0 {
 		app.Fail("unexpected argument " + app.Flags.Arg(0))
@@ -53,16 +50,7 @@ func main() {
 		WriteTimeout:      *writeTimeout,
 		MaxConns:          *maxConns,
 	}
-	var served cli.Server = srv
-	if *useTLS || *certFile != "" || *keyFile != "" {
-		if (*certFile == "") != (*keyFile == "") {
-			app.Fail("-tls-cert and -tls-key go together")
-		}
-		config, err := tlsConfig(*certFile, *keyFile)
-		if err != nil {
-			app.Fail("-tls: " + err.Error())
-		}
-		served = tlsServer{Server: srv, config: config, log: app.Log}
-	}
-	os.Exit(app.Run(cli.Service{Kind: "http", Addr: app.Addr, Server: served}))
+	// -tls, -tls-cert and -tls-key are common to every server command: internal/cli wraps
+	// the listener, and this server reads decrypted bytes without knowing (docs/tls.md).
+	os.Exit(app.Run(cli.Service{Kind: "http", Addr: app.Addr, Server: srv}))
 }

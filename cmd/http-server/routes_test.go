@@ -1,13 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"os"
 	"os/exec"
@@ -243,29 +240,3 @@ func TestCurlAgainstTheServer(t *testing.T) {
 	assert.Contains(t, got.Headers, [2]string{"X-Test", "yes"})
 }
 
-func TestTLSServesTheSameRoutes(t *testing.T) {
-	leakcheck.Check(t)
-	config, err := tlsConfig("", "")
-	require.NoError(t, err)
-	routes, err := newRoutes(&http1.Messages{}, "")
-	require.NoError(t, err)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	srv := tlsServer{Server: &http1.Server{Handler: routes}, config: config, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
-	defer func() {
-		require.NoError(t, srv.Shutdown(context.Background()))
-		require.ErrorIs(t, <-done, tcp.ErrServerClosed)
-	}()
-	conn, err := tls.Dial("tcp", ln.Addr().String(), &tls.Config{InsecureSkipVerify: true, ServerName: "localhost", NextProtos: []string{"http/1.1"}})
-	require.NoError(t, err)
-	defer conn.Close()
-	assert.Equal(t, "http/1.1", conn.ConnectionState().NegotiatedProtocol)
-	fmt.Fprintf(conn, "GET /hello HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-	resp, err := http1.ReadResponse(bufio.NewReader(conn), "GET")
-	require.NoError(t, err)
-	body, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	assert.Equal(t, "hello, world\n", string(body))
-}
