@@ -55,6 +55,11 @@ type Tracer struct {
 	// reads and the bytes it writes (either may be nil).
 	Annotators func(id uint64) (read, write Annotator)
 
+	// Label names the connections in the trace ("conn" when empty). A second tracer of the
+	// same connections at another layer (the TLS records below the decrypted bytes) uses
+	// its own label.
+	Label string
+
 	mu sync.Mutex
 	w  io.Writer
 }
@@ -68,8 +73,15 @@ func (t *Tracer) Wrap(c net.Conn, id uint64) *TracedConn {
 	if t.Annotators != nil {
 		tc.dir[Read].annotator, tc.dir[Write].annotator = t.Annotators(id)
 	}
-	t.printf("conn %d open: local %s, peer %s\n", id, c.LocalAddr(), c.RemoteAddr())
+	t.printf("%s %d open: local %s, peer %s\n", t.label(), id, c.LocalAddr(), c.RemoteAddr())
 	return tc
+}
+
+func (t *Tracer) label() string {
+	if t.Label == "" {
+		return "conn"
+	}
+	return t.Label
 }
 
 func (t *Tracer) printf(format string, args ...any) {
@@ -113,7 +125,7 @@ func (c *TracedConn) SetAnnotator(d Direction, a Annotator) {
 // Note writes a line of the protocol's own into the trace, for events that are not bytes
 // (a timeout that fired, a decision the server took).
 func (c *TracedConn) Note(text string) {
-	c.tracer.printf("conn %d note: %s\n", c.id, text)
+	c.tracer.printf("%s %d note: %s\n", c.tracer.label(), c.id, text)
 }
 
 func (c *TracedConn) Read(p []byte) (int, error) {
@@ -131,8 +143,8 @@ func (c *TracedConn) Write(p []byte) (int, error) {
 func (c *TracedConn) Close() error {
 	err := c.Conn.Close()
 	c.closed.Do(func() {
-		c.tracer.printf("conn %d closed after reading %d and writing %d bytes\n",
-			c.id, c.bytes(Read), c.bytes(Write))
+		c.tracer.printf("%s %d closed after reading %d and writing %d bytes\n",
+			c.tracer.label(), c.id, c.bytes(Read), c.bytes(Write))
 	})
 	return err
 }
@@ -152,7 +164,7 @@ func (c *TracedConn) record(d Direction, p []byte, err error) {
 
 	var b strings.Builder
 	if len(p) > 0 {
-		fmt.Fprintf(&b, "conn %d %s %d bytes at offset %d\n", c.id, d, len(p), dir.offset)
+		fmt.Fprintf(&b, "%s %d %s %d bytes at offset %d\n", c.tracer.label(), c.id, d, len(p), dir.offset)
 		var notes []Note
 		if dir.annotator != nil {
 			notes = dir.annotator.Annotate(p)
@@ -162,9 +174,9 @@ func (c *TracedConn) record(d Direction, p []byte, err error) {
 	}
 	if err != nil {
 		if err == io.EOF {
-			fmt.Fprintf(&b, "conn %d %s EOF (the peer closed its side)\n", c.id, d)
+			fmt.Fprintf(&b, "%s %d %s EOF (the peer closed its side)\n", c.tracer.label(), c.id, d)
 		} else {
-			fmt.Fprintf(&b, "conn %d %s error: %v\n", c.id, d, err)
+			fmt.Fprintf(&b, "%s %d %s error: %v\n", c.tracer.label(), c.id, d, err)
 		}
 	}
 	if b.Len() > 0 {

@@ -3,6 +3,9 @@ package cli
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"io"
 	"log/slog"
 	"net"
 	"regexp"
@@ -17,18 +20,38 @@ import (
 	"github.com/wirelab/wirelab/tcp"
 )
 
+// lockedBuffer is a bytes.Buffer that the logger and the tracers of both layers may write
+// from different goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
 // testApp returns a server App whose output and exit are captured.
-func testApp() (*App, *bytes.Buffer, *bytes.Buffer, *int) {
+func testApp() (*App, *bytes.Buffer, *lockedBuffer, *int) {
 	a := NewServer("demo", "A demo server.", "127.0.0.1:9999")
-	var stdout, stderr bytes.Buffer
+	var stdout bytes.Buffer
+	stderr := &lockedBuffer{}
 	code := -1
-	a.stdout, a.stderr = &stdout, &stderr
-	a.Log = slog.New(newLineHandler(&stderr, a.Name))
+	a.stdout, a.stderr = &stdout, stderr
+	a.Log = slog.New(newLineHandler(stderr, a.Name))
 	a.exit = func(c int) {
 		code = c
 		panic(exitPanic{})
 	}
-	return a, &stdout, &stderr, &code
+	return a, &stdout, stderr, &code
 }
 
 type exitPanic struct{}
@@ -130,4 +153,58 @@ func TestRunFailsWithStatusOneWhenTheAddressIsTaken(t *testing.T) {
 	srv := &stubServer{served: make(chan net.Listener, 1)}
 	assert.Equal(t, 1, a.run(context.Background(), []Service{{Kind: "tcp", Addr: taken.Addr().String(), Server: srv}}))
 	assert.Contains(t, stderr.String(), "cannot listen")
+}
+
+func TestTLSWrapsTheListenerAndTracesBothLayers(t *testing.T) {
+	leakcheck.Check(t)
+	a, _, stderr, _ := testApp()
+	parse(a, "-addr", "127.0.0.1:0", "-tls", "-trace")
+	srv := &stubServer{served: make(chan net.Listener, 1), tcp: tcp.Server{Handler: tcp.Echo, Tracer: a.Tracer()}}
+	ctx, stop := context.WithCancel(context.Background())
+	status := make(chan int, 1)
+	go func() { status <- a.run(ctx, []Service{{Kind: "tcp", Addr: a.Addr, Server: srv}}) }()
+	ln := <-srv.served
+
+	// Trust exactly the certificate the command made.
+	cfg, err := a.tlsConfig()
+	require.NoError(t, err)
+	leaf, err := x509.ParseCertificate(cfg.Certificates[0].Certificate[0])
+	require.NoError(t, err)
+	roots := x509.NewCertPool()
+	roots.AddCert(leaf)
+	c, err := tls.Dial("tcp", ln.Addr().String(), &tls.Config{RootCAs: roots, ServerName: "localhost"})
+	require.NoError(t, err)
+	_, err = c.Write([]byte("secret hello\n"))
+	require.NoError(t, err)
+	got := make([]byte, 13)
+	_, err = io.ReadFull(c, got)
+	require.NoError(t, err)
+	assert.Equal(t, "secret hello\n", string(got))
+	c.Close()
+	stop()
+	require.Equal(t, 0, <-status)
+
+	out := stderr.String()
+	assert.Regexp(t, `tcp listening on 127\.0\.0\.1:\d+\n.*tcp serving tls://127\.0\.0\.1:\d+`, out)
+	assert.Regexp(t, `tls certificate sha256=([0-9A-F]{2}:){31}[0-9A-F]{2}`, out)
+	assert.Contains(t, out, "| TLS record: handshake")
+	assert.Contains(t, out, "|   handshake message: ClientHello")
+	assert.Contains(t, out, "(encrypted)")
+	assert.Contains(t, out, "|secret hello.|", "the decrypted layer shows the plaintext")
+}
+
+func TestTLSCertWithoutKeyIsRefused(t *testing.T) {
+	a, _, _, _ := testApp()
+	parse(a, "-tls-cert", "x.pem")
+	_, err := a.tlsConfig()
+	assert.Error(t, err)
+}
+
+func TestSchemesForEachKind(t *testing.T) {
+	addr := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8443}
+	assert.Equal(t, "https://127.0.0.1:8443/", tlsURL("http", addr))
+	assert.Equal(t, "wss://127.0.0.1:8443/", tlsURL("ws", addr))
+	assert.Equal(t, "https://127.0.0.1:8443/", tlsURL("sse", addr))
+	assert.Equal(t, "tls://127.0.0.1:8443", tlsURL("broker", addr))
+	assert.Equal(t, "tls://127.0.0.1:8443", tlsURL("tcp", addr))
 }

@@ -1,0 +1,176 @@
+// The routes of the contract: each a small handler on the http1 package.
+
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/wirelab/wirelab/http1"
+)
+
+const (
+	// defaultLongPollTimeout is how long /longpoll holds a request without a timeout
+	// parameter; maxLongPollTimeout caps the parameter, so that a client cannot park a
+	// request (and its connection) for a day.
+	defaultLongPollTimeout = 30 * time.Second
+	maxLongPollTimeout     = 5 * time.Minute
+)
+
+// newRoutes returns the server's router: the contract's routes, and static files from dir
+// when dir is not empty.
+func newRoutes(msgs *http1.Messages, dir string) *http1.Mux {
+	m := http1.NewMux()
+	m.HandleFunc("/hello", hello)
+	m.HandleFunc("/echo", echo)
+	m.HandleFunc("/inspect", inspect)
+	m.HandleFunc("/messages", func(w http1.ResponseWriter, r *http1.Request) { postMessage(w, r, msgs) })
+	m.HandleFunc("/poll", func(w http1.ResponseWriter, r *http1.Request) { poll(w, r, msgs) })
+	m.HandleFunc("/longpoll", func(w http1.ResponseWriter, r *http1.Request) { longPoll(w, r, msgs) })
+	if dir != "" {
+		m.Handle("/", &staticFiles{dir: dir})
+	}
+	return m
+}
+
+// allow answers 405 unless r's method is one of methods (RFC 9110 §15.5.6: with an Allow
+// field listing them).
+func allow(w http1.ResponseWriter, r *http1.Request, methods ...string) bool {
+	for _, m := range methods {
+		if r.Method == m {
+			return true
+		}
+	}
+	w.Header().Set("Allow", strings.Join(methods, ", "))
+	http1.Error(w, "405 method not allowed", http1.StatusMethodNotAllowed)
+	return false
+}
+
+// hello: GET /hello → "hello, world".
+func hello(w http1.ResponseWriter, r *http1.Request) {
+	if !allow(w, r, "GET", "HEAD") {
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	io.WriteString(w, "hello, world\n")
+}
+
+// echo: the request body, decoded, comes back as the response body. It streams: a long
+// body is not held in memory, it goes out chunk by chunk as it comes in.
+func echo(w http1.ResponseWriter, r *http1.Request) {
+	w.Header().Set("Content-Type", "application/octet-stream")
+	if r.ContentLength >= 0 {
+		w.Header().Set("Content-Length", strconv.FormatInt(r.ContentLength, 10))
+	}
+	if _, err := io.Copy(w, r.Body); err != nil {
+		// Too late for a status: the head may be out. Closing tells the client.
+		w.Header().Set("Connection", "close")
+	}
+}
+
+// inspect: how the request was parsed, as JSON, with the header fields in wire order and
+// wire case.
+func inspect(w http1.ResponseWriter, r *http1.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		http1.Error(w, "reading the body: "+err.Error(), http1.StatusBadRequest)
+		return
+	}
+	headers := make([][2]string, r.Header.Len())
+	for i := range headers {
+		headers[i][0], headers[i][1] = r.Header.Field(i)
+	}
+	out, _ := json.MarshalIndent(struct {
+		Method  string      `json:"method"`
+		Target  string      `json:"target"`
+		Proto   string      `json:"proto"`
+		Headers [][2]string `json:"headers"`
+		Body    string      `json:"body"`
+	}{r.Method, r.Target, r.Proto, headers, string(body)}, "", "  ")
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(append(out, '\n'))
+}
+
+// postMessage: POST /messages stores the body as the next message → 201 {"id":N}.
+func postMessage(w http1.ResponseWriter, r *http1.Request, msgs *http1.Messages) {
+	if !allow(w, r, "POST") {
+		return
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		http1.Error(w, "reading the body: "+err.Error(), http1.StatusBadRequest)
+		return
+	}
+	id := msgs.Add(string(body))
+	writeJSON(w, http1.StatusCreated, map[string]uint64{"id": id})
+}
+
+// poll: GET /poll?after=N → the messages after N at once, or 204 when there are none.
+func poll(w http1.ResponseWriter, r *http1.Request, msgs *http1.Messages) {
+	if !allow(w, r, "GET") {
+		return
+	}
+	after, ok := afterParam(w, r)
+	if !ok {
+		return
+	}
+	answerMessages(w, msgs.After(after))
+}
+
+// longPoll: GET /longpoll?after=N&timeout=30s → as /poll, but holds the request until there
+// is a message after N, the timeout ends (204), or the client goes away.
+func longPoll(w http1.ResponseWriter, r *http1.Request, msgs *http1.Messages) {
+	if !allow(w, r, "GET") {
+		return
+	}
+	after, ok := afterParam(w, r)
+	if !ok {
+		return
+	}
+	timeout := defaultLongPollTimeout
+	if t := r.Query().Get("timeout"); t != "" {
+		d, err := time.ParseDuration(t)
+		if err != nil || d < 0 {
+			http1.Error(w, "timeout must be a duration such as 30s", http1.StatusBadRequest)
+			return
+		}
+		timeout = min(d, maxLongPollTimeout)
+	}
+	// The request's context ends when the client goes away or the server shuts down;
+	// the timeout ends it too. Wait blocks on a channel: no goroutine, no timer polling.
+	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	defer cancel()
+	answerMessages(w, msgs.Wait(ctx, after))
+}
+
+func afterParam(w http1.ResponseWriter, r *http1.Request) (uint64, bool) {
+	s := r.Query().Get("after")
+	if s == "" {
+		return 0, true
+	}
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		http1.Error(w, "after must be a message id", http1.StatusBadRequest)
+		return 0, false
+	}
+	return n, true
+}
+
+func answerMessages(w http1.ResponseWriter, msgs []http1.Message) {
+	if len(msgs) == 0 {
+		w.WriteHeader(http1.StatusNoContent)
+		return
+	}
+	writeJSON(w, http1.StatusOK, msgs)
+}
+
+func writeJSON(w http1.ResponseWriter, status int, v any) {
+	out, _ := json.Marshal(v)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(append(out, '\n'))
+}

@@ -1,0 +1,321 @@
+// Chunked transfer coding (RFC 9112 §7.1): a body sent as a series of sized chunks, a last
+// chunk of size zero, and an optional trailer section.
+
+package http1
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"strconv"
+)
+
+// Limits on the chunked framing, each overridable on Server and Client.
+const (
+	// DefaultMaxChunkLineBytes bounds a chunk-size line, extensions included. RFC 9112
+	// §7.1.1 lets a recipient limit extensions; without a limit a sender could make us read
+	// unbounded bytes that carry no body (the overhead attack net/http's chunked.go
+	// describes). Real extensions are a few dozen bytes; 4 KiB is generous.
+	DefaultMaxChunkLineBytes = 4 << 10
+
+	// DefaultMaxTrailerBytes bounds the trailer section after the last chunk, like the
+	// header section it mirrors but smaller: trailers are rare and short.
+	DefaultMaxTrailerBytes = 8 << 10
+
+	// maxChunkSizeDigits bounds the hex digits of a chunk size: 15 always fit in an int64,
+	// so counting them rules out overflow (leading zeros are counted too; nobody pads).
+	maxChunkSizeDigits = 15
+)
+
+// chunkState is where a chunkedReader is in the grammar of RFC 9112 §7.1:
+//
+//	chunked-body = *chunk last-chunk trailer-section CRLF
+//	chunk        = chunk-size [ chunk-ext ] CRLF chunk-data CRLF
+type chunkState uint8
+
+const (
+	chunkSize     chunkState = iota // expecting a chunk-size line
+	chunkData                       // inside chunk-data, remaining bytes to go
+	chunkDataCRLF                   // expecting the CRLF that ends chunk-data
+	chunkTrailer                    // after the last chunk: trailer fields, then CRLF
+	chunkDone                       // the body is over
+)
+
+// chunkedReader decodes a chunked body from br, never reading a byte past its end.
+type chunkedReader struct {
+	br        *bufio.Reader
+	state     chunkState
+	remaining int64 // bytes left in the current chunk
+	total     int64 // body bytes so far, against maxBody
+	maxBody   int64
+	maxLine   int
+	maxTrail  int
+	trailer   *Header // where trailer fields go (nil: checked and dropped)
+	err       error   // sticky: once the framing is broken it stays broken
+
+	// onSize, when set, sees each chunk's size line (the tracer's hook; nil normally).
+	onSize func(size int64)
+}
+
+// ErrChunkedFraming is wrapped by every chunked framing error (bad size, missing CRLF, bad
+// extension or trailer).
+var ErrChunkedFraming = errors.New("http1: malformed chunked encoding")
+
+func chunkError(what string, input []byte) error {
+	e := badRequest(what, input)
+	return &chunkErr{e}
+}
+
+// chunkErr is a ProtocolError that also matches ErrChunkedFraming.
+type chunkErr struct{ *ProtocolError }
+
+func (e *chunkErr) Is(target error) bool { return target == ErrChunkedFraming }
+func (e *chunkErr) Unwrap() error        { return e.ProtocolError }
+
+func (cr *chunkedReader) Read(p []byte) (int, error) {
+	if cr.err != nil {
+		return 0, cr.err
+	}
+	n, err := cr.read(p)
+	if err != nil {
+		if err == io.EOF && cr.state != chunkDone {
+			err = io.ErrUnexpectedEOF
+		}
+		cr.err = err
+	}
+	return n, err
+}
+
+func (cr *chunkedReader) read(p []byte) (int, error) {
+	for {
+		switch cr.state {
+		case chunkSize:
+			if err := cr.readSizeLine(); err != nil {
+				return 0, err
+			}
+		case chunkData:
+			if len(p) == 0 {
+				return 0, nil
+			}
+			if int64(len(p)) > cr.remaining {
+				p = p[:cr.remaining]
+			}
+			n, err := cr.br.Read(p)
+			cr.remaining -= int64(n)
+			if cr.remaining == 0 {
+				cr.state = chunkDataCRLF
+			}
+			if n > 0 || err != nil {
+				return n, err
+			}
+		case chunkDataCRLF:
+			// RFC 9112 §7.1: chunk-data is followed by CRLF. Anything else means the size
+			// lied, and the rest of the stream cannot be trusted.
+			b, err := cr.br.Peek(2)
+			if err != nil {
+				if len(b) == 1 && b[0] != '\r' {
+					return 0, chunkError("missing CRLF after chunk data", b)
+				}
+				return 0, err
+			}
+			if b[0] != '\r' || b[1] != '\n' {
+				return 0, chunkError("missing CRLF after chunk data", b)
+			}
+			cr.br.Discard(2)
+			cr.state = chunkSize
+		case chunkTrailer:
+			if err := cr.readTrailer(); err != nil {
+				return 0, err
+			}
+			cr.state = chunkDone
+		case chunkDone:
+			return 0, io.EOF
+		}
+	}
+}
+
+// readLine reads one CRLF-terminated framing line of at most max bytes (CRLF included) and
+// returns it without the CRLF. Unlike the head, the chunked framing takes no bare LF: a
+// line end two parsers might read differently is exactly what smuggling needs.
+func (cr *chunkedReader) readLine(max int, what string) ([]byte, error) {
+	line, err := cr.br.ReadSlice('\n')
+	if len(line) > max || errors.Is(err, bufio.ErrBufferFull) {
+		return nil, chunkError(what+" too long", line)
+	}
+	if err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, err
+	}
+	if len(line) < 2 || line[len(line)-2] != '\r' {
+		return nil, chunkError("chunked framing line not ended by CRLF", line)
+	}
+	return line[:len(line)-2], nil
+}
+
+// readSizeLine reads chunk-size [ chunk-ext ] CRLF.
+func (cr *chunkedReader) readSizeLine() error {
+	line, err := cr.readLine(cr.maxLine, "chunk size line")
+	if err != nil {
+		return err
+	}
+	// 1. chunk-size = 1*HEXDIG, bounded so that it cannot overflow.
+	digits := 0
+	for digits < len(line) && isHex(line[digits]) {
+		digits++
+	}
+	if digits == 0 || digits > maxChunkSizeDigits {
+		return chunkError("invalid chunk size", line)
+	}
+	size, _ := strconv.ParseInt(string(line[:digits]), 16, 64)
+	// 2. Extensions: checked for grammar, then ignored (RFC 9112 §7.1.1: a recipient MUST
+	//    ignore extensions it does not understand).
+	if err := checkChunkExtensions(line[digits:]); err != nil {
+		return err
+	}
+	if cr.onSize != nil {
+		cr.onSize(size)
+	}
+	// 3. The body limit, checked before a byte of the chunk is read.
+	if size > cr.maxBody-cr.total {
+		return ErrBodyTooLarge
+	}
+	cr.total += size
+	if size == 0 {
+		cr.state = chunkTrailer
+		return nil
+	}
+	cr.remaining, cr.state = size, chunkData
+	return nil
+}
+
+// checkChunkExtensions checks chunk-ext = *( BWS ";" BWS chunk-ext-name
+// [ BWS "=" BWS chunk-ext-val ] ), where a value is a token or a quoted-string.
+func checkChunkExtensions(ext []byte) error {
+	bad := func() error { return chunkError("invalid chunk extension", ext) }
+	rest := ext
+	skipBWS := func() {
+		for len(rest) > 0 && (rest[0] == ' ' || rest[0] == '\t') {
+			rest = rest[1:]
+		}
+	}
+	token := func() []byte {
+		i := 0
+		for i < len(rest) && tokenTable[rest[i]] {
+			i++
+		}
+		t := rest[:i]
+		rest = rest[i:]
+		return t
+	}
+	for {
+		skipBWS()
+		if len(rest) == 0 {
+			return nil
+		}
+		if rest[0] != ';' {
+			return bad()
+		}
+		rest = rest[1:]
+		skipBWS()
+		if len(token()) == 0 {
+			return bad()
+		}
+		skipBWS()
+		if len(rest) == 0 || rest[0] != '=' {
+			continue
+		}
+		rest = rest[1:]
+		skipBWS()
+		if len(rest) > 0 && rest[0] == '"' {
+			n, ok := quotedStringLen(rest)
+			if !ok {
+				return bad()
+			}
+			rest = rest[n:]
+		} else if len(token()) == 0 {
+			return bad()
+		}
+	}
+}
+
+// quotedStringLen returns the length of the quoted-string at the start of b
+// (RFC 9110 §5.6.4: DQUOTE *( qdtext / quoted-pair ) DQUOTE).
+func quotedStringLen(b []byte) (int, bool) {
+	for i := 1; i < len(b); i++ {
+		switch c := b[i]; {
+		case c == '"':
+			return i + 1, true
+		case c == '\\':
+			i++
+			if i >= len(b) || !fieldValueTable[b[i]] {
+				return 0, false
+			}
+		case !fieldValueTable[c]:
+			return 0, false
+		}
+	}
+	return 0, false
+}
+
+// readTrailer reads the trailer section (RFC 9112 §7.1.2): field lines up to an empty line,
+// at most maxTrail bytes in all.
+func (cr *chunkedReader) readTrailer() error {
+	budget := cr.maxTrail
+	for {
+		line, err := cr.readLine(budget, "trailer section")
+		if err != nil {
+			return err
+		}
+		budget -= len(line) + 2
+		if len(line) == 0 {
+			return nil
+		}
+		colon := bytes.IndexByte(line, ':')
+		if colon <= 0 || !isToken(line[:colon]) || line[0] == ' ' || line[0] == '\t' {
+			return chunkError("invalid trailer field", line)
+		}
+		value := bytes.Trim(line[colon+1:], " \t")
+		if !isFieldValue(value) {
+			return chunkError("invalid trailer field", line)
+		}
+		if cr.trailer != nil {
+			cr.trailer.Add(string(line[:colon]), string(value))
+		}
+	}
+}
+
+func isHex(c byte) bool {
+	return isDigit(c) || ('a' <= c && c <= 'f') || ('A' <= c && c <= 'F')
+}
+
+// chunkedWriter encodes a body as chunks; Close writes the last chunk and the empty trailer.
+type chunkedWriter struct {
+	w io.Writer
+}
+
+func (cw *chunkedWriter) Write(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil // a zero-size chunk would end the body
+	}
+	var hdr [20]byte
+	b := strconv.AppendInt(hdr[:0], int64(len(p)), 16)
+	b = append(b, '\r', '\n')
+	if _, err := cw.w.Write(b); err != nil {
+		return 0, err
+	}
+	n, err := cw.w.Write(p)
+	if err != nil {
+		return n, err
+	}
+	_, err = io.WriteString(cw.w, "\r\n")
+	return n, err
+}
+
+// Close ends the body: the last chunk and an empty trailer section.
+func (cw *chunkedWriter) Close() error {
+	_, err := io.WriteString(cw.w, "0\r\n\r\n")
+	return err
+}

@@ -1,0 +1,271 @@
+// Client: requests out, responses in, over kept-alive connections reused per host.
+
+package http1
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/wirelab/wirelab/tcp"
+)
+
+// DefaultMaxIdlePerHost is how many idle connections a Client keeps per host when
+// MaxIdlePerHost is zero: two, as browsers once did, serves a client that makes one
+// request at a time and another in parallel now and then.
+const DefaultMaxIdlePerHost = 2
+
+// Client sends requests and reads responses, keeping connections alive between requests
+// to the same host. The zero value is ready to use. A Client is safe for concurrent use.
+type Client struct {
+	// Timeout bounds a whole exchange, from dialing to the end of the response body
+	// (zero: no limit beyond the request's context).
+	Timeout time.Duration
+	// DialTimeout bounds the TCP handshake (zero: tcp.DefaultDialTimeout).
+	DialTimeout time.Duration
+	// MaxIdlePerHost is how many idle connections are kept per host (zero:
+	// DefaultMaxIdlePerHost; negative: none, every request gets its own connection).
+	MaxIdlePerHost int
+	// MaxHeaderBytes bounds a response head (zero: DefaultMaxHeaderBytes).
+	MaxHeaderBytes int
+	// Tracer, when not nil, dumps every byte; give it ClientAnnotators to see the
+	// requests and responses read out.
+	Tracer *tcp.Tracer
+
+	mu     sync.Mutex
+	idle   map[string][]*clientConn
+	nextID atomic.Uint64
+}
+
+// clientConn is one connection of a Client.
+type clientConn struct {
+	addr string
+	nc   net.Conn
+	br   *bufio.Reader
+	bw   *bufio.Writer
+	head head
+}
+
+// Get sends a GET for url.
+func (c *Client) Get(ctx context.Context, url string) (*Response, error) {
+	req, err := NewRequest(ctx, "GET", url, nil)
+	if err != nil {
+		return nil, err
+	}
+	return c.Do(req)
+}
+
+// Do sends req and returns the response once its head has arrived; the body streams from
+// the connection as it is read. Interim responses (1xx other than 101) are skipped. The
+// caller must close the Body; the connection goes back to the pool when the body has been
+// read to its end. Canceling the request's context or reaching Timeout aborts the exchange,
+// the body included.
+func (c *Client) Do(req *Request) (*Response, error) {
+	if req.URL == nil {
+		return nil, errors.New("http1: client request without URL (use NewRequest)")
+	}
+	ctx := req.Context()
+	cancel := context.CancelFunc(func() {})
+	if c.Timeout > 0 {
+		ctx, cancel = context.WithTimeout(ctx, c.Timeout)
+	}
+	addr := hostPort(req.URL.Host)
+	// A request without a body can be sent again on a new connection if a kept-alive one
+	// turns out to have been closed by the server meanwhile.
+	retryable := req.Body == nil
+	for attempt := 0; ; attempt++ {
+		cc, reused, err := c.getConn(ctx, addr)
+		if err != nil {
+			cancel()
+			return nil, ctxErr(ctx, err)
+		}
+		resp, err := c.exchange(ctx, cancel, cc, req)
+		if err == nil {
+			return resp, nil
+		}
+		cc.nc.Close()
+		if reused && retryable && attempt == 0 && ctx.Err() == nil && isStaleConnError(err) {
+			continue
+		}
+		cancel()
+		return nil, ctxErr(ctx, err)
+	}
+}
+
+// exchange writes req on cc and reads the response head; the body's end releases cc.
+func (c *Client) exchange(ctx context.Context, cancel context.CancelFunc, cc *clientConn, req *Request) (*Response, error) {
+	// 1. Cancellation reaches a blocked read or write through the deadline.
+	stop := context.AfterFunc(ctx, func() { cc.nc.SetDeadline(aLongTimeAgo) })
+	// 2. The request.
+	if err := WriteRequest(cc.bw, req); err != nil {
+		stop()
+		return nil, err
+	}
+	// 3. The response head; interim responses are skipped (RFC 9110 §15.2: a client MUST
+	//    be able to parse one or more 1xx responses before the final one).
+	maxHeader := orDefault(c.MaxHeaderBytes, DefaultMaxHeaderBytes)
+	var resp *Response
+	var f framing
+	var err error
+	for {
+		resp, f, err = readResponse(cc.br, &cc.head, req.Method, min(maxHeader, cc.br.Size()), DefaultMaxHeaderFields)
+		if err != nil {
+			stop()
+			return nil, err
+		}
+		if resp.StatusCode >= 200 || resp.StatusCode == StatusSwitchingProtocols {
+			break
+		}
+	}
+	// 4. The body's end decides the connection's fate.
+	reuse := !f.close && !req.Header.HasToken("Connection", "close") && resp.StatusCode != StatusSwitchingProtocols
+	release := func(err error) {
+		stopped := stop() // false: the context fired and may have spoiled the deadline
+		cancel()
+		if err == io.EOF && reuse && stopped {
+			c.putIdle(cc)
+		} else {
+			cc.nc.Close()
+		}
+	}
+	rb := resp.Body.(*body)
+	if f.kind == bodyNone {
+		release(io.EOF)
+		if resp.StatusCode == StatusSwitchingProtocols {
+			resp.Body = &closeDelimitedBody{br: cc.br, nc: cc.nc}
+		}
+		return resp, nil
+	}
+	rb.atEnd = release
+	rb.onClose = func() { release(errBodyClosed) }
+	resp.Body = &clientBody{body: rb, ctx: ctx}
+	return resp, nil
+}
+
+// clientBody reports a cancelled or timed-out exchange as the context's error.
+type clientBody struct {
+	*body
+	ctx context.Context
+}
+
+func (b *clientBody) Read(p []byte) (int, error) {
+	n, err := b.body.Read(p)
+	if err != nil && err != io.EOF && b.ctx.Err() != nil {
+		err = b.ctx.Err()
+	}
+	return n, err
+}
+
+// closeDelimitedBody is what follows a 101 on the connection, for a caller of Do that
+// switched protocols: it reads until the server closes, and Close closes the connection.
+type closeDelimitedBody struct {
+	br *bufio.Reader
+	nc net.Conn
+}
+
+func (b *closeDelimitedBody) Read(p []byte) (int, error) { return b.br.Read(p) }
+func (b *closeDelimitedBody) Close() error               { return b.nc.Close() }
+
+// getConn returns an idle connection to addr, or dials a new one.
+func (c *Client) getConn(ctx context.Context, addr string) (*clientConn, bool, error) {
+	c.mu.Lock()
+	if list := c.idle[addr]; len(list) > 0 {
+		cc := list[len(list)-1]
+		c.idle[addr] = list[:len(list)-1]
+		c.mu.Unlock()
+		return cc, true, nil
+	}
+	c.mu.Unlock()
+	dctx := ctx
+	if c.DialTimeout > 0 {
+		var cancel context.CancelFunc
+		dctx, cancel = context.WithTimeout(ctx, c.DialTimeout)
+		defer cancel()
+	}
+	nc, err := tcp.DialContext(dctx, addr)
+	if err != nil {
+		return nil, false, err
+	}
+	if c.Tracer != nil {
+		nc = c.Tracer.Wrap(nc, c.nextID.Add(1))
+	}
+	maxHeader := orDefault(c.MaxHeaderBytes, DefaultMaxHeaderBytes)
+	return &clientConn{
+		addr: addr, nc: nc,
+		br: bufio.NewReaderSize(nc, max(maxHeader, 4096)),
+		bw: bufio.NewWriterSize(nc, writeBufferSize),
+	}, false, nil
+}
+
+// putIdle keeps cc for the next request to its host, or closes it when the pool is full.
+func (c *Client) putIdle(cc *clientConn) {
+	cc.nc.SetDeadline(time.Time{})
+	limit := c.MaxIdlePerHost
+	if limit == 0 {
+		limit = DefaultMaxIdlePerHost
+	}
+	c.mu.Lock()
+	if c.idle == nil {
+		c.idle = make(map[string][]*clientConn)
+	}
+	if len(c.idle[cc.addr]) >= limit || cc.br.Buffered() > 0 {
+		c.mu.Unlock()
+		cc.nc.Close() // a full pool, or bytes nobody asked for
+		return
+	}
+	c.idle[cc.addr] = append(c.idle[cc.addr], cc)
+	c.mu.Unlock()
+}
+
+// CloseIdleConnections closes every connection kept for reuse.
+func (c *Client) CloseIdleConnections() {
+	c.mu.Lock()
+	idle := c.idle
+	c.idle = nil
+	c.mu.Unlock()
+	for _, list := range idle {
+		for _, cc := range list {
+			cc.nc.Close()
+		}
+	}
+}
+
+// hostPort adds HTTP's default port 80 (RFC 9110 §4.2.1) to a host without one.
+func hostPort(host string) string {
+	if _, _, err := net.SplitHostPort(host); err == nil {
+		return host
+	}
+	return net.JoinHostPort(trimBrackets(host), "80")
+}
+
+func trimBrackets(h string) string {
+	if len(h) > 1 && h[0] == '[' && h[len(h)-1] == ']' {
+		return h[1 : len(h)-1]
+	}
+	return h
+}
+
+// isStaleConnError reports an error that a kept-alive connection closed by the server
+// while idle produces on its next use.
+func isStaleConnError(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, net.ErrClosed) || isConnReset(err)
+}
+
+func isConnReset(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && !op.Timeout()
+}
+
+// ctxErr prefers the context's error over the i/o error it caused.
+func ctxErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
+}

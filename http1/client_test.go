@@ -1,0 +1,136 @@
+package http1
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/wirelab/wirelab/internal/leakcheck"
+)
+
+// startNetHTTP runs a net/http test server that records the remote address of each request.
+func startNetHTTP(t *testing.T, h http.HandlerFunc) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestClientReusesOneConnectionForSequentialRequests(t *testing.T) {
+	leakcheck.Check(t)
+	var mu sync.Mutex
+	remotes := map[string]int{}
+	srv := startNetHTTP(t, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		remotes[r.RemoteAddr]++
+		mu.Unlock()
+		io.WriteString(w, "hi "+r.URL.Path)
+	})
+	c := &Client{}
+	defer c.CloseIdleConnections()
+	for _, p := range []string{"/a", "/b", "/c"} {
+		resp, err := c.Get(context.Background(), srv.URL+p)
+		require.NoError(t, err)
+		body, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, "hi "+p, string(body))
+	}
+	assert.Len(t, remotes, 1)
+}
+
+func TestClientSendsAChunkedBodyAndReadsAChunkedResponse(t *testing.T) {
+	leakcheck.Check(t)
+	srv := startNetHTTP(t, func(w http.ResponseWriter, r *http.Request) {
+		assert.Equal(t, []string{"chunked"}, r.TransferEncoding)
+		b, _ := io.ReadAll(r.Body)
+		w.Write(b)
+		w.(http.Flusher).Flush() // forces net/http into chunked
+		w.Write([]byte("!"))
+	})
+	c := &Client{}
+	defer c.CloseIdleConnections()
+	req, err := NewRequest(context.Background(), "POST", srv.URL+"/", io.MultiReader(strings.NewReader("ab"), strings.NewReader("cd")))
+	require.NoError(t, err)
+	resp, err := c.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	assert.Equal(t, "chunked", resp.Header.Get("Transfer-Encoding"))
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	assert.Equal(t, "abcd!", string(body))
+}
+
+func TestClientReadsNoBodyForHEAD(t *testing.T) {
+	leakcheck.Check(t)
+	srv := startNetHTTP(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "100")
+	})
+	c := &Client{}
+	defer c.CloseIdleConnections()
+	for range 2 { // twice: the connection must be reusable after a HEAD
+		req, _ := NewRequest(context.Background(), "HEAD", srv.URL+"/", nil)
+		resp, err := c.Do(req)
+		require.NoError(t, err)
+		assert.Equal(t, "100", resp.Header.Get("Content-Length"))
+		body, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		assert.Empty(t, body)
+		resp.Body.Close()
+	}
+}
+
+func TestClientStreamsTheResponseBody(t *testing.T) {
+	leakcheck.Check(t)
+	next := make(chan struct{})
+	srv := startNetHTTP(t, func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "data: 1\n")
+		w.(http.Flusher).Flush()
+		select {
+		case <-next:
+		case <-r.Context().Done():
+		}
+		io.WriteString(w, "data: 2\n")
+	})
+	c := &Client{}
+	defer c.CloseIdleConnections()
+	resp, err := c.Get(context.Background(), srv.URL+"/")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	br := bufio.NewReader(resp.Body)
+	line, err := br.ReadString('\n')
+	require.NoError(t, err)
+	assert.Equal(t, "data: 1\n", line) // arrived before the server wrote the rest
+	close(next)
+	line, err = br.ReadString('\n')
+	require.NoError(t, err)
+	assert.Equal(t, "data: 2\n", line)
+}
+
+func TestClientCancelStopsAStreamingBody(t *testing.T) {
+	leakcheck.Check(t)
+	srv := startNetHTTP(t, func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "x")
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	})
+	c := &Client{}
+	defer c.CloseIdleConnections()
+	ctx, cancel := context.WithCancel(context.Background())
+	resp, err := c.Get(ctx, srv.URL+"/")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b := make([]byte, 1)
+	_, err = io.ReadFull(resp.Body, b)
+	require.NoError(t, err)
+	cancel()
+	_, err = resp.Body.Read(b)
+	assert.ErrorIs(t, err, context.Canceled)
+}

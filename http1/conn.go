@@ -1,0 +1,452 @@
+// Server connection: the loop that reads a request, calls the handler, writes the response,
+// and does it again while the connection is kept alive (RFC 9112 §9).
+
+package http1
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"time"
+)
+
+// writeBufferSize is the connection's write buffer. A typical response head and a small
+// body fit, and so do the responses to several pipelined requests, which then leave in one
+// write (see conn.serve).
+const writeBufferSize = 4 << 10
+
+// aLongTimeAgo is a deadline in the past: setting it wakes a blocked Read at once.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// conn is one server connection.
+type conn struct {
+	srv  *Server
+	ctx  context.Context // cancelled when the server shuts down
+	nc   net.Conn
+	br   *bufio.Reader
+	bw   *bufio.Writer
+	head head // reused for every request's head
+
+	remoteAddr string
+	maxHeader  int
+	maxFields  int
+	maxBody    int64
+	limits     bodyLimits
+	headerTO   time.Duration
+	idleTO     time.Duration
+
+	hijacked     bool
+	hijackedConn *hijackedConn
+
+	// The client watcher: while a handler runs with the request body read, one goroutine
+	// waits on the connection to notice the client going away, and cancels the request's
+	// context. It starts only when a handler asks for the context.
+	mu          sync.Mutex
+	req         *Request           // the request being served
+	cancel      context.CancelFunc // cancels req's context
+	bodyDone    bool               // req's body has been read to its end
+	watchWanted bool               // Context was called before the body was done
+	watchDone   chan struct{}      // closed when the watcher returns; nil when none runs
+	stopping    bool               // the server is stopping the watcher, not the client
+	clientGone  bool               // the watcher saw the connection end
+}
+
+func newConn(s *Server, ctx context.Context, nc net.Conn) *conn {
+	maxHeader := orDefault(s.MaxHeaderBytes, DefaultMaxHeaderBytes)
+	return &conn{
+		srv: s, ctx: ctx, nc: nc,
+		// The read buffer must hold a whole head: readHead parses it in place.
+		br:         bufio.NewReaderSize(nc, max(maxHeader, 4096)),
+		bw:         bufio.NewWriterSize(nc, writeBufferSize),
+		remoteAddr: nc.RemoteAddr().String(),
+		maxHeader:  maxHeader,
+		maxFields:  orDefault(s.MaxHeaderFields, DefaultMaxHeaderFields),
+		maxBody:    orDefault(s.MaxBodyBytes, DefaultMaxBodyBytes),
+		limits: bodyLimits{
+			maxChunkLine: orDefault(s.MaxChunkLineBytes, DefaultMaxChunkLineBytes),
+			maxTrailer:   orDefault(s.MaxTrailerBytes, DefaultMaxTrailerBytes),
+		},
+		headerTO: duration(s.ReadHeaderTimeout, DefaultReadHeaderTimeout),
+		idleTO:   duration(s.IdleTimeout, DefaultIdleTimeout),
+	}
+}
+
+// serve is the connection's life: requests in, responses out, in order, until one side
+// wants to close.
+func (c *conn) serve() {
+	first := true
+	for {
+		// 1. Read the next request head, and the framing of its body.
+		req, err := c.readRequest(first)
+		first = false
+		if err != nil {
+			c.answerReadError(err)
+			return
+		}
+		// 2. Call the handler, and finish its response.
+		keepAlive := c.serveRequest(req)
+		if c.hijacked {
+			// The handler owns the connection now; it stays counted as open until the
+			// handler's side closes it.
+			<-c.hijackedConn.closed
+			return
+		}
+		if !keepAlive {
+			c.bw.Flush()
+			return
+		}
+		// 3. Pipelining: if the next request is already buffered, go on without flushing,
+		//    so the responses to a burst of requests leave in one write. They still leave
+		//    in order, because this loop serves one request at a time.
+	}
+}
+
+// readRequest waits for the next request and reads its head. The wait for the first byte is
+// bounded by the idle timeout (by the header timeout on a new connection) and cut short by
+// Shutdown; the rest of the head must arrive within the header timeout.
+func (c *conn) readRequest(first bool) (*Request, error) {
+	// 1. Nothing more to read: send the responses written so far before waiting.
+	if c.br.Buffered() == 0 {
+		if err := c.bw.Flush(); err != nil {
+			return nil, err
+		}
+		wait := c.idleTO
+		if first {
+			wait = c.headerTO
+		}
+		if err := c.waitForRequest(wait); err != nil {
+			return nil, err
+		}
+	}
+	// 2. The head, within the header timeout (against slowloris).
+	if c.headerTO > 0 {
+		c.nc.SetReadDeadline(time.Now().Add(c.headerTO))
+	}
+	n, err := readHead(c.br, c.maxHeader, true)
+	if err != nil {
+		return nil, err
+	}
+	b, _ := c.br.Peek(n)
+	err = parseRequestHead(b, &c.head, c.maxFields)
+	c.br.Discard(n)
+	if err != nil {
+		return nil, err
+	}
+	f, err := requestFraming(&c.head, c.maxBody)
+	if err != nil {
+		return nil, err
+	}
+	// 3. Body reads have their own timeout (see bodyRead); the head's deadline is over.
+	c.nc.SetReadDeadline(time.Time{})
+	return c.newRequest(f), nil
+}
+
+// waitForRequest blocks until a byte of the next request has arrived, at most wait (zero:
+// no limit), or until the server shuts down.
+func (c *conn) waitForRequest(wait time.Duration) error {
+	if wait > 0 {
+		c.nc.SetReadDeadline(time.Now().Add(wait))
+	}
+	stop := context.AfterFunc(c.ctx, func() { c.nc.SetReadDeadline(aLongTimeAgo) })
+	_, err := c.br.Peek(1)
+	if !stop() || c.ctx.Err() != nil {
+		return errShuttingDown
+	}
+	return err
+}
+
+var errShuttingDown = errors.New("http1: server shutting down")
+
+// newRequest builds the handler's Request from the parsed head. One string holds the
+// whole head; every string of the Request is a piece of it, so building costs one copy.
+func (c *conn) newRequest(f framing) *Request {
+	h := &c.head
+	s := string(h.buf)
+	sub := func(sp span) string { return s[sp.off:sp.end] }
+	r := &Request{
+		Method:     sub(h.method),
+		Target:     sub(h.target),
+		Proto:      sub(h.proto),
+		RemoteAddr: c.remoteAddr,
+		minor:      h.minor,
+		closeAfter: f.close,
+		conn:       c,
+	}
+	r.Header.fields = make([]field, len(h.fields))
+	for i, rf := range h.fields {
+		r.Header.fields[i] = field{sub(rf.name), sub(rf.value)}
+	}
+	r.Host = r.Header.Get("Host")
+	// RFC 9112 §3.2.2: with an absolute-form target the server MUST ignore Host and use
+	// the target's authority.
+	if hasSchemePrefix([]byte(r.Target)) {
+		rest := r.Target[len("http://"):]
+		if r.Target[4] == 's' || r.Target[4] == 'S' {
+			rest = r.Target[len("https://"):]
+		}
+		if i := indexAny(rest, "/?"); i >= 0 {
+			rest = rest[:i]
+		}
+		r.Host = rest
+	}
+	r.ContentLength = f.length
+	if f.kind == bodyChunked {
+		r.ContentLength = -1
+	}
+	rb := &requestBody{c: c, r: r}
+	rb.b.init(c.br, f, c.maxBody, &c.limits)
+	if f.kind == bodyChunked {
+		rb.b.chunked.trailer = &r.Trailer
+	}
+	rb.b.atEnd = c.bodyEnded
+	if f.expectContinue && h.minor >= 1 && f.kind != bodyNone {
+		rb.expect = true
+	}
+	r.Body = rb
+	c.mu.Lock()
+	c.req = r
+	c.bodyDone = f.kind == bodyNone
+	c.mu.Unlock()
+	return r
+}
+
+func indexAny(s, chars string) int {
+	for i := 0; i < len(s); i++ {
+		for j := 0; j < len(chars); j++ {
+			if s[i] == chars[j] {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// requestBody is a server Request's Body: the body reader, plus "100 Continue" before the
+// first read and the idle timeout on every read.
+type requestBody struct {
+	c      *conn
+	r      *Request
+	b      body
+	expect bool // send 100 Continue before the first read
+	w      *response
+}
+
+func (rb *requestBody) Read(p []byte) (int, error) {
+	if rb.b.err != nil {
+		return 0, rb.b.err
+	}
+	if rb.expect {
+		// RFC 9110 §10.1.1: the client waits for 100 before it sends the body; we send it
+		// only now that the handler wants the body, so a handler that refuses a request
+		// never makes the client send it.
+		rb.expect = false
+		if rb.w != nil && !rb.w.headSent {
+			rb.c.bw.WriteString("HTTP/1.1 100 Continue\r\n\r\n")
+			if err := rb.c.bw.Flush(); err != nil {
+				return 0, err
+			}
+		}
+	}
+	if rb.c.idleTO > 0 {
+		rb.c.nc.SetReadDeadline(time.Now().Add(rb.c.idleTO))
+	}
+	n, err := rb.b.Read(p)
+	if err != nil && err != io.EOF {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			err = fmt.Errorf("http1: reading the request body: %w", os.ErrDeadlineExceeded)
+		}
+	}
+	return n, err
+}
+
+// bodyEnded records that the request body has been read to its end (err io.EOF) or
+// failed, and starts the client watcher if a handler asked for the context meanwhile.
+func (c *conn) bodyEnded(err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err != io.EOF {
+		return
+	}
+	c.bodyDone = true
+	if c.watchWanted {
+		c.startWatchLocked()
+	}
+}
+
+// serveRequest calls the handler for r and finishes the response. It reports whether the
+// connection may carry another request.
+func (c *conn) serveRequest(r *Request) (keepAlive bool) {
+	w := newResponse(c, r)
+	rb := r.Body.(*requestBody)
+	rb.w = w
+	c.callHandler(w, r)
+	if c.hijacked {
+		return false
+	}
+	// 1. The handler has returned: stop watching for the client, cancel the context.
+	c.stopWatch()
+	// 2. Finish the response: the head if none went out yet, the last chunk.
+	w.finish()
+	// 3. The connection carries on only if the request body has been read to its end (or
+	//    can be, cheaply) and nobody asked to close.
+	keepAlive = !r.closeAfter && !w.closeAfter && !c.clientGone && c.ctx.Err() == nil
+	if keepAlive && !rb.b.done() {
+		if rb.expect {
+			// The client never got a 100 and may not send the body: we cannot tell where
+			// the next request would start.
+			keepAlive = false
+		} else {
+			rb.expect = false
+			n, err := io.CopyN(io.Discard, rb, maxDrainBytes+1)
+			keepAlive = err == io.EOF && n <= maxDrainBytes
+		}
+	}
+	c.mu.Lock()
+	c.req = nil
+	c.mu.Unlock()
+	return keepAlive
+}
+
+// callHandler runs the handler, turning a panic into a 500 (if nothing was sent yet) and
+// a closed connection.
+func (c *conn) callHandler(w *response, r *Request) {
+	defer func() {
+		if v := recover(); v != nil {
+			c.srv.logger().Error("http1: handler panicked", "target", r.Target, "panic", fmt.Sprint(v))
+			if !w.headSent && !c.hijacked {
+				w.reset()
+				Error(w, "500 internal server error", StatusInternalServerError)
+			}
+			w.closeAfter = true
+		}
+	}()
+	c.srv.handler().ServeHTTP(w, r)
+}
+
+// answerReadError answers a request that could not be read: a ProtocolError gets its
+// status and the connection closes (RFC 9112 §6.3: after a framing error nothing more on
+// the connection can be trusted); a client that went away, idled out or was caught by
+// Shutdown between requests gets nothing.
+func (c *conn) answerReadError(err error) {
+	var pe *ProtocolError
+	var ne net.Error
+	status := 0
+	switch {
+	case errors.As(err, &pe):
+		status = pe.Status
+	case errors.As(err, &ne) && ne.Timeout() && c.br.Buffered() > 0:
+		status = StatusRequestTimeout // part of a head arrived, then nothing
+	}
+	if status == 0 {
+		c.bw.Flush()
+		return
+	}
+	c.nc.SetReadDeadline(time.Time{})
+	msg := StatusText(status) + ": " + err.Error() + "\n"
+	fmt.Fprintf(c.bw, "HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Type: text/plain; charset=utf-8\r\n"+
+		"Content-Length: %d\r\nConnection: close\r\n\r\n%s",
+		status, StatusText(status), httpDate(), len(msg), msg)
+	c.bw.Flush()
+}
+
+// requestContext returns the context of the request being served, making it on first use.
+func (c *conn) requestContext(r *Request) context.Context {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if r.ctx == nil {
+		r.ctx, c.cancel = context.WithCancel(c.ctx)
+		if c.req != r {
+			c.cancel() // the handler has already returned
+		}
+	}
+	return r.ctx
+}
+
+// watchClient starts the client watcher for the request being served, now if its body has
+// been read, else as soon as it is.
+func (c *conn) watchClient() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.req == nil || c.hijacked || c.watchDone != nil {
+		return
+	}
+	if !c.bodyDone {
+		c.watchWanted = true
+		return
+	}
+	c.startWatchLocked()
+}
+
+func (c *conn) startWatchLocked() {
+	if c.watchDone != nil || c.req == nil {
+		return
+	}
+	if c.br.Buffered() > 0 {
+		return // the next request is already here: the client has not gone
+	}
+	done := make(chan struct{})
+	c.watchDone = done
+	cancel := c.cancel
+	go func() {
+		defer close(done)
+		// Peek keeps whatever arrives in the buffer: it is the next pipelined request.
+		_, err := c.br.Peek(1)
+		if err == nil {
+			return
+		}
+		c.mu.Lock()
+		gone := !c.stopping
+		if gone {
+			c.clientGone = true
+		}
+		c.mu.Unlock()
+		if gone && cancel != nil {
+			cancel()
+		}
+	}()
+}
+
+// stopWatch stops the client watcher, if it runs, and cancels the request's context.
+func (c *conn) stopWatch() {
+	c.mu.Lock()
+	done := c.watchDone
+	c.stopping = true
+	cancel := c.cancel
+	c.mu.Unlock()
+	if done != nil {
+		c.nc.SetReadDeadline(aLongTimeAgo)
+		<-done
+		c.nc.SetReadDeadline(time.Time{})
+	}
+	if cancel != nil {
+		cancel()
+	}
+	c.mu.Lock()
+	c.watchDone, c.stopping, c.watchWanted, c.cancel = nil, false, false, nil
+	c.mu.Unlock()
+}
+
+// httpDate returns the current time as an IMF-fixdate (RFC 9110 §5.6.7), computed at most
+// once a second.
+func httpDate() string {
+	now := time.Now().Unix()
+	dateMu.Lock()
+	defer dateMu.Unlock()
+	if now != dateSec {
+		dateSec = now
+		dateVal = time.Unix(now, 0).UTC().Format("Mon, 02 Jan 2006 15:04:05 GMT")
+	}
+	return dateVal
+}
+
+var (
+	dateMu  sync.Mutex
+	dateSec int64
+	dateVal string
+)

@@ -1,0 +1,307 @@
+// Message framing: where a body ends (RFC 9112 §6), decided from the head alone, and the
+// request-smuggling defences that go with it.
+
+package http1
+
+import "bytes"
+
+// bodyKind names the four ways a message body can be delimited (RFC 9112 §6.3).
+type bodyKind uint8
+
+const (
+	bodyNone    bodyKind = iota // no body at all
+	bodyLength                  // exactly Content-Length bytes
+	bodyChunked                 // the chunked transfer coding, up to its last chunk
+	bodyClose                   // everything until the connection closes (responses only)
+)
+
+func (k bodyKind) String() string {
+	return [...]string{"none", "length", "chunked", "close-delimited"}[k]
+}
+
+// framing is what the head says about the body and the connection.
+type framing struct {
+	kind   bodyKind
+	length int64 // for bodyLength
+
+	close          bool // Connection: close, or HTTP/1.0 without keep-alive
+	keepAlive      bool // Connection: keep-alive (meaningful on HTTP/1.0)
+	expectContinue bool // Expect: 100-continue (RFC 9110 §10.1.1)
+	upgrade        bool // an Upgrade field is present (RFC 9110 §7.8)
+}
+
+// maxContentLengthDigits bounds a Content-Length value: 18 digits always fit in an int64, so
+// counting digits before converting rules out overflow without arithmetic tricks.
+const maxContentLengthDigits = 18
+
+// requestFraming reads the framing of a request from its fields, enforcing RFC 9112 §3.2
+// (Host) and §6 (Content-Length, Transfer-Encoding). Every error here is one that makes the
+// rest of the connection unreadable, so the server answers it and closes.
+func requestFraming(h *head, maxBody int64) (framing, error) {
+	var f framing
+	hosts := 0
+	var cl, te []byte
+	clFields, teFields := 0, 0
+	for i := range h.fields {
+		name, value := h.bytes(h.fields[i].name), h.bytes(h.fields[i].value)
+		switch {
+		case equalFoldBytes(name, "Host"):
+			hosts++
+			if !isHostValue(value) {
+				// RFC 9112 §3.2: a server MUST respond with 400 to a Host with an invalid value.
+				return f, badRequest("invalid Host", value)
+			}
+		case equalFoldBytes(name, "Content-Length"):
+			clFields++
+			cl = value
+		case equalFoldBytes(name, "Transfer-Encoding"):
+			teFields++
+			if err := checkTransferCodings(value); err != nil {
+				return f, err
+			}
+			te = value
+		case equalFoldBytes(name, "Connection"):
+			f.close = f.close || listHasTokenBytes(value, "close")
+			f.keepAlive = f.keepAlive || listHasTokenBytes(value, "keep-alive")
+		case equalFoldBytes(name, "Expect"):
+			// RFC 9110 §10.1.1: the only expectation defined is 100-continue.
+			if !equalFoldBytes(value, "100-continue") {
+				return f, protoError(StatusExpectationFailed, "unsupported expectation", value)
+			}
+			f.expectContinue = true
+		case equalFoldBytes(name, "Upgrade"):
+			f.upgrade = true
+		}
+	}
+
+	// 1. RFC 9112 §3.2: "A server MUST respond with a 400 (Bad Request) status code to any
+	//    HTTP/1.1 request message that lacks a Host header field and to any request message
+	//    that contains more than one Host header field line".
+	if hosts > 1 || (hosts == 0 && h.minor >= 1) {
+		return f, badRequest("a request needs exactly one Host field", nil)
+	}
+	// 2. RFC 9112 §9.3: HTTP/1.1 is persistent unless told otherwise; HTTP/1.0 only when
+	//    the client asks for keep-alive.
+	if h.minor == 0 && !f.keepAlive {
+		f.close = true
+	}
+
+	switch {
+	case teFields > 0:
+		// 3. RFC 9112 §6.1: "A server or client that receives an HTTP/1.0 message containing
+		//    a Transfer-Encoding header field MUST treat the message as if the framing is
+		//    faulty ... and close the connection".
+		if h.minor == 0 {
+			return f, badRequest("Transfer-Encoding in an HTTP/1.0 request", te)
+		}
+		// 4. RFC 9112 §6.1: a request with both Content-Length and Transfer-Encoding is a
+		//    classic smuggling vector; a server MAY reject it and MUST close afterwards.
+		//    We reject.
+		if clFields > 0 {
+			return f, badRequest("both Transfer-Encoding and Content-Length", cl)
+		}
+		// 5. checkTransferCodings has made sure that chunked comes last, exactly once.
+		if teFields > 1 {
+			return f, badRequest("more than one Transfer-Encoding field", te)
+		}
+		f.kind = bodyChunked
+	case clFields > 0:
+		// 6. RFC 9110 §8.6 allows a recipient to accept "Content-Length: 5, 5" or two
+		//    identical fields as one; we do not: a sender that repeats the length is
+		//    already broken, and a list is where parsers disagree. Policy: 400 and close.
+		if clFields > 1 {
+			return f, badRequest("more than one Content-Length field", cl)
+		}
+		n, err := parseContentLength(cl)
+		if err != nil {
+			return f, err
+		}
+		if n > maxBody {
+			return f, ErrBodyTooLarge
+		}
+		if n > 0 {
+			f.kind, f.length = bodyLength, n
+		}
+	default:
+		// 7. RFC 9112 §6.3: a request with neither has no body.
+		f.kind = bodyNone
+	}
+	return f, nil
+}
+
+// responseFraming reads the framing of a response to a request with method method
+// (RFC 9112 §6.3, rules 1 to 8 in order).
+func responseFraming(h *head, method string) (framing, error) {
+	var f framing
+	var cl []byte
+	clFields, teFields := 0, 0
+	lastChunked := false
+	for i := range h.fields {
+		name, value := h.bytes(h.fields[i].name), h.bytes(h.fields[i].value)
+		switch {
+		case equalFoldBytes(name, "Content-Length"):
+			clFields++
+			cl = value
+		case equalFoldBytes(name, "Transfer-Encoding"):
+			teFields++
+			lastChunked = lastCodingIsChunked(value)
+		case equalFoldBytes(name, "Connection"):
+			f.close = f.close || listHasTokenBytes(value, "close")
+			f.keepAlive = f.keepAlive || listHasTokenBytes(value, "keep-alive")
+		}
+	}
+	if h.minor == 0 && !f.keepAlive {
+		f.close = true
+	}
+	switch {
+	// 1. HEAD responses, 1xx, 204 and 304 end with the head.
+	case method == "HEAD" || !bodyAllowed(h.status):
+		f.kind = bodyNone
+	// 2. A 2xx answer to CONNECT turns the connection into a tunnel.
+	case method == "CONNECT" && h.status/100 == 2:
+		f.kind = bodyNone
+	// 3. Transfer-Encoding wins over Content-Length; if chunked is not last the body runs
+	//    until the connection closes.
+	case teFields > 0:
+		if h.minor == 0 {
+			return f, badRequest("Transfer-Encoding in an HTTP/1.0 response", nil)
+		}
+		if lastChunked && teFields == 1 {
+			f.kind = bodyChunked
+		} else {
+			f.kind, f.close = bodyClose, true
+		}
+	// 4. Content-Length; an invalid one is unrecoverable (RFC 9112 §6.3 rule 5).
+	case clFields > 0:
+		if clFields > 1 {
+			return f, badRequest("more than one Content-Length field", cl)
+		}
+		n, err := parseContentLength(cl)
+		if err != nil {
+			return f, err
+		}
+		f.kind, f.length = bodyLength, n
+		if n == 0 {
+			f.kind = bodyNone
+		}
+	// 5. Otherwise the body is everything until the server closes.
+	default:
+		f.kind, f.close = bodyClose, true
+	}
+	return f, nil
+}
+
+// parseContentLength parses Content-Length = 1*DIGIT (RFC 9110 §8.6): no sign, no
+// whitespace inside, no hex, no list, at most maxContentLengthDigits digits.
+func parseContentLength(v []byte) (int64, error) {
+	if len(v) == 0 || len(v) > maxContentLengthDigits {
+		return 0, badRequest("invalid Content-Length", v)
+	}
+	var n int64
+	for _, c := range v {
+		if !isDigit(c) {
+			return 0, badRequest("invalid Content-Length", v)
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, nil
+}
+
+// checkTransferCodings checks one Transfer-Encoding value against RFC 9112 §6.1 and §7:
+// chunked must be the last coding and appear once; any other coding before it is one we
+// do not implement (501). Empty list elements are allowed (RFC 9110 §5.6.1).
+func checkTransferCodings(v []byte) error {
+	var codings, chunked int
+	var last []byte
+	for rest, more := v, true; more; {
+		var elem []byte
+		elem, rest, more = cutByte(rest, ',')
+		elem = bytes.Trim(elem, " \t")
+		if len(elem) == 0 {
+			continue
+		}
+		codings++
+		last = elem
+		if equalFoldBytes(elem, "chunked") {
+			chunked++
+		} else if !isToken(elem) {
+			// A parameter (gzip;q=1) or garbage: not a coding we can frame by.
+			return badRequest("invalid transfer coding", v)
+		}
+	}
+	// RFC 9112 §6.1: "If a Transfer-Encoding header field is present in a request and the
+	// chunked transfer coding is not the final encoding, the message body length cannot be
+	// determined reliably; the server MUST respond with the 400 (Bad Request) status code
+	// and then close the connection."
+	if codings == 0 || !equalFoldBytes(last, "chunked") {
+		return badRequest("Transfer-Encoding does not end in chunked", v)
+	}
+	// RFC 9112 §7: "A sender MUST NOT apply the chunked transfer coding more than once".
+	if chunked > 1 {
+		return badRequest("chunked applied more than once", v)
+	}
+	// RFC 9112 §6.1: "A server that receives a request message with a transfer coding it
+	// does not understand SHOULD respond with 501 (Not Implemented)." We decode none but
+	// chunked.
+	if codings > 1 {
+		return protoError(StatusNotImplemented, "unsupported transfer coding", v)
+	}
+	return nil
+}
+
+// lastCodingIsChunked reports whether the last element of a Transfer-Encoding value is
+// chunked (a client reading a response).
+func lastCodingIsChunked(v []byte) bool {
+	v = bytes.TrimRight(v, " \t,")
+	if i := bytes.LastIndexByte(v, ','); i >= 0 {
+		v = v[i+1:]
+	}
+	return equalFoldBytes(bytes.Trim(v, " \t"), "chunked")
+}
+
+// isHostValue checks Host = uri-host [ ":" port ] (RFC 9110 §7.2) loosely: the characters
+// of a reg-name, an IP literal in brackets, or an empty value.
+func isHostValue(v []byte) bool {
+	for _, c := range v {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case bytes.IndexByte([]byte("-._~!$&'()*+,;=:%[]"), c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// equalFoldBytes is equalFold for a byte slice against a constant, without converting.
+func equalFoldBytes(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := range b {
+		if lower(b[i]) != lower(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// listHasTokenBytes is listHasToken on a value still in the read buffer.
+func listHasTokenBytes(v []byte, token string) bool {
+	for len(v) > 0 {
+		var elem []byte
+		elem, v, _ = cutByte(v, ',')
+		if equalFoldBytes(bytes.Trim(elem, " \t"), token) {
+			return true
+		}
+	}
+	return false
+}
+
+// cutByte slices b around the first sep, as bytes.Cut does for a one-byte separator.
+func cutByte(b []byte, sep byte) (before, after []byte, found bool) {
+	if i := bytes.IndexByte(b, sep); i >= 0 {
+		return b[:i], b[i+1:], true
+	}
+	return b, nil, false
+}

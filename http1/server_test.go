@@ -1,0 +1,171 @@
+package http1
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/wirelab/wirelab/internal/leakcheck"
+)
+
+func helloHandler(w ResponseWriter, r *Request) {
+	w.Header().Set("Content-Type", "text/plain")
+	io.WriteString(w, "hello, world\n")
+}
+
+func TestServerAnswersNetHTTPClientOverKeptAliveConnections(t *testing.T) {
+	leakcheck.Check(t)
+	mux := NewMux()
+	mux.HandleFunc("/hello", helloHandler)
+	mux.HandleFunc("/echo", func(w ResponseWriter, r *Request) { io.Copy(w, r.Body) })
+	_, addr := startServer(t, mux)
+
+	tr := &http.Transport{MaxIdleConnsPerHost: 1}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr}
+	conns := map[string]bool{}
+	var mu sync.Mutex
+	for i := range 5 {
+		req, _ := http.NewRequest("GET", "http://"+addr+"/hello", nil)
+		trace := &httptraceConn{record: func(local string) { mu.Lock(); conns[local] = true; mu.Unlock() }}
+		req = req.WithContext(trace.context(context.Background()))
+		resp, err := client.Do(req)
+		require.NoError(t, err, "request %d", i)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		assert.Equal(t, 200, resp.StatusCode)
+		assert.Equal(t, "hello, world\n", string(body))
+		assert.Equal(t, int64(13), resp.ContentLength)
+	}
+	assert.Len(t, conns, 1, "all five requests should share one connection")
+
+	// A chunked request body (net/http sends one when the length is unknown) comes back.
+	resp, err := client.Post("http://"+addr+"/echo", "text/plain", io.MultiReader(strings.NewReader("abc"), strings.NewReader("def")))
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, "abcdef", string(body))
+
+	resp, err = client.Get("http://" + addr + "/missing")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, 404, resp.StatusCode)
+}
+
+func TestFlushStreamsAChunkedBody(t *testing.T) {
+	leakcheck.Check(t)
+	next := make(chan struct{})
+	_, addr := startServer(t, HandlerFunc(func(w ResponseWriter, r *Request) {
+		io.WriteString(w, "first\n")
+		require.NoError(t, w.Flush())
+		<-next // the client must see the first part before the second is written
+		io.WriteString(w, "second\n")
+	}))
+	c := dialRaw(t, addr)
+	c.send("GET /stream HTTP/1.1\r\nHost: x\r\n\r\n")
+	resp, err := ReadResponse(c.br, "GET")
+	require.NoError(t, err)
+	assert.Equal(t, "chunked", resp.Header.Get("Transfer-Encoding"))
+	line, err := bufio.NewReader(resp.Body).ReadString('\n')
+	require.NoError(t, err)
+	assert.Equal(t, "first\n", line)
+	close(next)
+	rest, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	assert.Equal(t, "second\n", string(rest))
+}
+
+func TestPipelinedRequestsAreAnsweredInOrderInOneWrite(t *testing.T) {
+	leakcheck.Check(t)
+	_, addr := startServer(t, HandlerFunc(func(w ResponseWriter, r *Request) {
+		io.WriteString(w, r.Target)
+	}))
+	c := dialRaw(t, addr)
+	var reqs strings.Builder
+	for i := range 16 {
+		fmt.Fprintf(&reqs, "GET /%d HTTP/1.1\r\nHost: x\r\n\r\n", i)
+	}
+	c.send(reqs.String())
+	for i := range 16 {
+		resp, body := c.response("GET")
+		assert.Equal(t, 200, resp.StatusCode)
+		assert.Equal(t, fmt.Sprintf("/%d", i), body)
+	}
+}
+
+func TestHijackHandsOverTheConnectionWithBufferedBytes(t *testing.T) {
+	leakcheck.Check(t)
+	_, addr := startServer(t, HandlerFunc(func(w ResponseWriter, r *Request) {
+		w.Header().Set("Upgrade", "echo")
+		w.Header().Set("Connection", "Upgrade")
+		w.WriteHeader(StatusSwitchingProtocols)
+		nc, brw, err := w.Hijack()
+		require.NoError(t, err)
+		defer nc.Close()
+		line, err := brw.ReadString('\n')
+		require.NoError(t, err)
+		brw.WriteString("echo: " + line)
+		brw.Flush()
+	}))
+	c := dialRaw(t, addr)
+	// The line after the request arrives in the same write: the hijacker must still get it.
+	c.send("GET /up HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\nping\n")
+	resp, err := ReadResponse(c.br, "GET")
+	require.NoError(t, err)
+	assert.Equal(t, 101, resp.StatusCode)
+	assert.True(t, resp.Header.HasToken("Connection", "upgrade"))
+	line, err := c.br.ReadString('\n')
+	require.NoError(t, err)
+	assert.Equal(t, "echo: ping\n", line)
+	assert.True(t, c.closed())
+}
+
+func TestRequestContextEndsWhenTheClientGoesAway(t *testing.T) {
+	leakcheck.Check(t)
+	cancelled := make(chan struct{})
+	started := make(chan struct{})
+	_, addr := startServer(t, HandlerFunc(func(w ResponseWriter, r *Request) {
+		close(started)
+		select {
+		case <-r.Context().Done():
+			close(cancelled)
+		case <-time.After(waitTimeout):
+		}
+	}))
+	c := dialRaw(t, addr)
+	c.send("GET /wait HTTP/1.1\r\nHost: x\r\n\r\n")
+	<-started
+	c.nc.Close()
+	select {
+	case <-cancelled:
+	case <-time.After(waitTimeout):
+		t.Fatal("the request's context was not cancelled after the client closed")
+	}
+}
+
+func TestShutdownFinishesInFlightRequests(t *testing.T) {
+	leakcheck.Check(t)
+	started := make(chan struct{})
+	srv, addr := startServer(t, HandlerFunc(func(w ResponseWriter, r *Request) {
+		close(started)
+		<-r.Context().Done() // Shutdown has begun: finish the work in hand
+		io.WriteString(w, "done")
+	}))
+	c := dialRaw(t, addr)
+	c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	<-started
+	shut := make(chan error, 1)
+	go func() { shut <- srv.Shutdown(context.Background()) }()
+	resp, body := c.response("GET")
+	assert.Equal(t, "done", body)
+	assert.True(t, resp.Close, "a response during shutdown says Connection: close")
+	require.NoError(t, <-shut)
+}

@@ -1,0 +1,335 @@
+// ResponseWriter: how a handler writes its response — status line, header fields, body
+// framed by Content-Length or chunked (RFC 9112 §4, §6, §7), flushed or streamed.
+
+package http1
+
+import (
+	"bufio"
+	"errors"
+	"net"
+	"strconv"
+	"sync"
+
+	"github.com/wirelab/wirelab/tcp"
+)
+
+// autoLengthBytes is how much body a response holds back, when the handler set no
+// Content-Length, before it gives up waiting for the end and switches to chunked. A body
+// that ends within it gets a Content-Length, which is simpler for every client; 4 KiB is
+// the size of the write buffer, so holding it back costs no extra write.
+const autoLengthBytes = 4 << 10
+
+// A ResponseWriter is how a handler answers. Set fields on Header(), then WriteHeader (or
+// let the first Write send 200), then Write the body. Flush sends what is buffered now;
+// without a Content-Length the body then goes out chunked. Hijack takes the connection over.
+type ResponseWriter interface {
+	Header() *Header
+	WriteHeader(status int)
+	Write(p []byte) (int, error)
+	Flush() error
+	Hijack() (net.Conn, *bufio.ReadWriter, error)
+}
+
+// Errors a handler may see from a ResponseWriter.
+var (
+	// ErrBodyNotAllowed: a Write on a response whose status or request (HEAD) carries no body.
+	ErrBodyNotAllowed = errors.New("http1: response status does not allow a body")
+	// ErrContentLength: more bytes written than the Content-Length the handler declared.
+	ErrContentLength = errors.New("http1: wrote more than the declared Content-Length")
+	// ErrHijacked: the connection was hijacked; the ResponseWriter is no longer usable.
+	ErrHijacked = errors.New("http1: connection has been hijacked")
+)
+
+// response is the server's ResponseWriter for one request.
+type response struct {
+	c      *conn
+	req    *Request
+	header Header
+
+	status      int   // 0 until WriteHeader
+	headSent    bool  // the status line and fields are in the write buffer
+	declared    int64 // the handler's Content-Length, -1 when none
+	chunked     bool  // the body goes out chunked
+	noBody      bool  // HEAD, 204, 304: Write is counted, not sent
+	written     int64 // body bytes the handler wrote
+	held        []byte
+	closeAfter  bool // the connection closes after this response
+	closeMarked bool // "Connection: close" was written
+}
+
+func newResponse(c *conn, r *Request) *response {
+	return &response{c: c, req: r, declared: -1}
+}
+
+// reset forgets what the handler set (after a panic, before the 500).
+func (w *response) reset() {
+	w.header.Reset()
+	w.status, w.declared, w.written, w.held = 0, -1, 0, w.held[:0]
+}
+
+func (w *response) Header() *Header { return &w.header }
+
+// WriteHeader sets the status. A 1xx status other than 101 is sent at once as an interim
+// response and a final status may follow (RFC 9110 §15.2); 101 Switching Protocols is for
+// a handler about to Hijack. Later calls are ignored.
+func (w *response) WriteHeader(status int) {
+	if w.c.hijacked || w.status != 0 || w.headSent {
+		return
+	}
+	if status < 100 || status > 999 {
+		status = StatusInternalServerError
+	}
+	if status >= 100 && status < 200 && status != StatusSwitchingProtocols {
+		w.writeInterim(status)
+		return
+	}
+	w.status = status
+	if v := w.header.Get("Content-Length"); v != "" {
+		if n, err := parseContentLength([]byte(v)); err == nil {
+			w.declared = n
+		} else {
+			w.header.Del("Content-Length")
+		}
+	}
+	w.noBody = w.req.Method == "HEAD" || !bodyAllowed(status)
+}
+
+// writeInterim sends a 1xx response with the current fields (103 Early Hints, say).
+func (w *response) writeInterim(status int) {
+	bw := w.c.bw
+	writeStatusLine(bw, status)
+	for _, f := range w.header.fields {
+		if checkField(f.name, f.value) == nil {
+			writeField(bw, f.name, f.value)
+		}
+	}
+	bw.WriteString("\r\n")
+	bw.Flush()
+}
+
+func (w *response) Write(p []byte) (int, error) {
+	if w.c.hijacked {
+		return 0, ErrHijacked
+	}
+	if w.status == 0 {
+		w.WriteHeader(StatusOK)
+	}
+	if w.noBody {
+		if w.req.Method == "HEAD" && bodyAllowed(w.status) {
+			w.written += int64(len(p)) // counted, for an automatic Content-Length
+			return len(p), nil
+		}
+		return 0, ErrBodyNotAllowed
+	}
+	if w.declared >= 0 && w.written+int64(len(p)) > w.declared {
+		return 0, ErrContentLength
+	}
+	w.written += int64(len(p))
+	// 1. Still holding the body back to learn its length: keep it if it fits.
+	if !w.headSent && w.declared < 0 {
+		if len(w.held)+len(p) <= autoLengthBytes {
+			w.held = append(w.held, p...)
+			return len(p), nil
+		}
+		// Too long to hold: the head goes out now, and the body in chunks.
+		w.sendHead(false)
+	}
+	if !w.headSent {
+		w.sendHead(false)
+	}
+	return w.writeBody(p)
+}
+
+// writeBody writes body bytes after the head, as a chunk when chunked.
+func (w *response) writeBody(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if w.chunked {
+		return (&chunkedWriter{w: w.c.bw}).Write(p)
+	}
+	return w.c.bw.Write(p)
+}
+
+// Flush sends the head and whatever body has been written so far. Without a
+// Content-Length the body is chunked from here on (close-delimited for an HTTP/1.0 client).
+func (w *response) Flush() error {
+	if w.c.hijacked {
+		return ErrHijacked
+	}
+	if w.status == 0 {
+		w.WriteHeader(StatusOK)
+	}
+	if !w.headSent {
+		w.sendHead(false)
+	}
+	return w.c.bw.Flush()
+}
+
+// finish completes the response after the handler returned.
+func (w *response) finish() {
+	if w.status == 0 {
+		w.WriteHeader(StatusOK)
+	}
+	if !w.headSent {
+		w.sendHead(true)
+	}
+	if w.chunked {
+		w.c.bw.WriteString("0\r\n\r\n")
+	}
+	// A body shorter than its declared length leaves the client waiting for bytes that
+	// never come: closing is the only way to end it.
+	if w.declared >= 0 && !w.noBody && w.written < w.declared {
+		w.closeAfter = true
+	}
+	if w.status == StatusSwitchingProtocols {
+		w.closeAfter = true // a 101 without a hijack leaves nothing sensible to read next
+	}
+}
+
+// sendHead writes the status line and the fields, choosing the framing: final is true
+// when the handler has returned, so the whole body is known.
+func (w *response) sendHead(final bool) {
+	w.headSent = true
+	c, r := w.c, w.req
+	bw := c.bw
+	// 1. Decide the framing (RFC 9112 §6.3) and whether the connection stays open.
+	if r.closeAfter || c.ctx.Err() != nil || w.header.HasToken("Connection", "close") {
+		w.closeAfter = true
+	}
+	var length int64 = -1
+	switch {
+	case w.status == StatusSwitchingProtocols:
+	case w.declared >= 0:
+		length = w.declared
+	case final && (!w.noBody || r.Method == "HEAD") && bodyAllowed(w.status):
+		length = w.written // the handler is done: the length is known
+	case w.noBody:
+	case r.minor >= 1:
+		w.chunked = true
+	default:
+		w.closeAfter = true // HTTP/1.0 has no chunked: the body ends when we close
+	}
+	// 2. The status line and the handler's fields, in its order.
+	writeStatusLine(bw, w.status)
+	hasDate := false
+	for _, f := range w.header.fields {
+		switch {
+		case equalFold(f.name, "Content-Length"), equalFold(f.name, "Transfer-Encoding"):
+			continue // ours to write
+		case equalFold(f.name, "Connection") && !equalFold(f.value, "upgrade"):
+			continue // ours too, below
+		case equalFold(f.name, "Date"):
+			hasDate = true
+		}
+		if checkField(f.name, f.value) != nil {
+			continue // a field that could split the response is never written
+		}
+		writeField(bw, f.name, f.value)
+	}
+	// 3. Date (RFC 9110 §6.6.1: an origin server with a clock MUST send it), framing,
+	//    and Connection.
+	if !hasDate {
+		writeField(bw, "Date", httpDate())
+	}
+	switch {
+	case w.chunked:
+		writeField(bw, "Transfer-Encoding", "chunked")
+	case length >= 0 && (w.status != StatusNotModified || w.declared >= 0) && w.status != StatusNoContent:
+		bw.WriteString("Content-Length: ")
+		bw.Write(strconv.AppendInt(make([]byte, 0, 20), length, 10))
+		bw.WriteString("\r\n")
+	}
+	switch {
+	case w.closeAfter:
+		writeField(bw, "Connection", "close")
+		w.closeMarked = true
+	case r.minor == 0:
+		writeField(bw, "Connection", "keep-alive")
+	}
+	bw.WriteString("\r\n")
+	// 4. The body held back so far.
+	if len(w.held) > 0 && !w.noBody {
+		w.writeBody(w.held)
+	}
+	w.held = w.held[:0]
+}
+
+func writeStatusLine(bw *bufio.Writer, status int) {
+	bw.WriteString("HTTP/1.1 ")
+	bw.Write(strconv.AppendInt(make([]byte, 0, 3), int64(status), 10))
+	bw.WriteByte(' ')
+	bw.WriteString(StatusText(status))
+	bw.WriteString("\r\n")
+}
+
+// Hijack hands the connection to the handler: the server writes nothing more on it and
+// reads nothing more from it. Whatever was written so far (a 101 head, say) is flushed
+// first. The bufio.Reader holds any bytes the client sent after the request. The caller
+// must Close the connection; until then the server counts it as open, and Shutdown waits
+// for it (closing it when its grace period ends).
+func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c := w.c
+	if c.hijacked {
+		return nil, nil, ErrHijacked
+	}
+	c.stopWatch()
+	if w.status != 0 && !w.headSent {
+		w.sendHead(false)
+	}
+	if err := c.bw.Flush(); err != nil {
+		return nil, nil, err
+	}
+	c.mu.Lock()
+	c.hijacked = true
+	c.mu.Unlock()
+	hc := &hijackedConn{Conn: c.nc, closed: make(chan struct{})}
+	c.hijackedConn = hc
+	return hc, bufio.NewReadWriter(c.br, c.bw), nil
+}
+
+// hijackedConn is a hijacked connection. The server's connection goroutine waits for its
+// Close, so that Shutdown still accounts for it.
+type hijackedConn struct {
+	net.Conn
+	once   sync.Once
+	closed chan struct{}
+}
+
+func (hc *hijackedConn) Close() error {
+	err := hc.Conn.Close()
+	hc.once.Do(func() { close(hc.closed) })
+	return err
+}
+
+// Unwrap returns the connection underneath (a *tcp.TracedConn when tracing).
+func (hc *hijackedConn) Unwrap() net.Conn { return hc.Conn }
+
+// SetAnnotator switches the trace reader of one direction, when the connection is traced
+// (after an upgrade the bytes mean something else); otherwise it does nothing.
+func (hc *hijackedConn) SetAnnotator(d tcp.Direction, a tcp.Annotator) {
+	if tc := tracedConn(hc.Conn); tc != nil {
+		tc.SetAnnotator(d, a)
+	}
+}
+
+// Note writes a line into the trace, when the connection is traced.
+func (hc *hijackedConn) Note(text string) {
+	if tc := tracedConn(hc.Conn); tc != nil {
+		tc.Note(text)
+	}
+}
+
+// tracedConn finds the *tcp.TracedConn under c, if any.
+func tracedConn(c net.Conn) *tcp.TracedConn {
+	for {
+		switch v := c.(type) {
+		case *tcp.TracedConn:
+			return v
+		case interface{ Unwrap() net.Conn }:
+			c = v.Unwrap()
+		default:
+			return nil
+		}
+	}
+}

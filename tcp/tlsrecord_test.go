@@ -1,0 +1,89 @@
+package tcp_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/wirelab/wirelab/tcp"
+)
+
+// tlsRecord builds one TLS record of the given content type around payload.
+func tlsRecord(typ byte, payload ...byte) []byte {
+	return append([]byte{typ, 0x03, 0x03, byte(len(payload) >> 8), byte(len(payload))}, payload...)
+}
+
+type placedNote struct {
+	at   int
+	text string
+}
+
+// annotateInPieces feeds stream to a fresh TLS record reader cut at the given offsets and
+// returns every note with its position in the whole stream.
+func annotateInPieces(stream []byte, cuts ...int) []placedNote {
+	a := tcp.TLSRecords()
+	var out []placedNote
+	start := 0
+	for _, end := range append(cuts, len(stream)) {
+		for _, n := range a.Annotate(stream[start:end]) {
+			out = append(out, placedNote{start + n.At, n.Text})
+		}
+		start = end
+	}
+	return out
+}
+
+func TestTLSRecordsNamesEachRecordAndTheHandshakeMessage(t *testing.T) {
+	stream := append(tlsRecord(22, 1, 0, 0, 2, 0xaa, 0xbb), tlsRecord(23, 9, 9, 9)...)
+	stream = append(stream, tlsRecord(21, 1, 0)...)
+	want := []placedNote{
+		{0, "TLS record: handshake, version 0x0303, 6 bytes"},
+		{5, "  handshake message: ClientHello"},
+		{11, "TLS record: application_data, version 0x0303, 3 bytes (encrypted)"},
+		{19, "TLS record: alert, version 0x0303, 2 bytes"},
+	}
+	require.Equal(t, want, annotateInPieces(stream))
+
+	// A header cut in two can only be named where it completes: at the start of the chunk
+	// that holds its last byte, since the chunk before was already printed.
+	placed := func(cuts ...int) []placedNote {
+		out := append([]placedNote(nil), want...)
+		for i, n := range out {
+			if n.text[0] == ' ' { // a handshake message note covers one byte
+				continue
+			}
+			for _, c := range cuts {
+				if n.at < c && c < n.at+5 {
+					out[i].at = c
+				}
+			}
+		}
+		return out
+	}
+	for cut := 1; cut < len(stream); cut++ {
+		assert.Equal(t, placed(cut), annotateInPieces(stream, cut), "cut at %d", cut)
+	}
+	cuts := make([]int, 0, len(stream))
+	for i := 1; i < len(stream); i++ {
+		cuts = append(cuts, i)
+	}
+	assert.Equal(t, placed(cuts...), annotateInPieces(stream, cuts...), "one byte at a time")
+}
+
+// FuzzTLSRecords checks that the record reader never panics on arbitrary bytes, however they
+// are cut, and places every note inside its chunk.
+func FuzzTLSRecords(f *testing.F) {
+	f.Add(tlsRecord(22, 1, 0, 0, 0), 3)
+	f.Add([]byte{0x17, 0x03, 0x03, 0xff, 0xff, 1, 2, 3}, 1)
+	f.Fuzz(func(t *testing.T, stream []byte, cut int) {
+		cut = abs(cut) % (len(stream) + 1)
+		a := tcp.TLSRecords()
+		for _, chunk := range [][]byte{stream[:cut], stream[cut:]} {
+			for _, n := range a.Annotate(chunk) {
+				require.GreaterOrEqual(t, n.At, 0)
+				require.Less(t, n.At, max(len(chunk), 1))
+			}
+		}
+	})
+}
