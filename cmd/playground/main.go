@@ -21,13 +21,14 @@ func main() {
 		"127.0.0.1:8000")
 	brokerAddr := app.Flags.String("broker-addr", "127.0.0.1:4222", "where the broker listens, `host:port`")
 	tick := app.Flags.Duration("tick", time.Second, "publish a message on demo.tick this often (0: off at start)")
-	measure := app.Flags.Duration("measure", 0, "instead of serving the page, run simulated clients on every transport for this long and print the figures")
+	measure := app.Flags.Duration("measure", 0, "instead of serving the page, run one simulated page per transport for this long and print the figures")
+	every := app.Flags.Duration("measure-every", 200*time.Millisecond, "with -measure, publish one message this often")
 	app.Parse(os.Args[1:])
 	if app.Flags.NArg() > 0 {
 		app.Fail("unexpected argument " + app.Flags.Arg(0))
 	}
 	if *measure > 0 {
-		os.Exit(runMeasure(app, *measure))
+		os.Exit(runMeasure(app, *measure, *every))
 	}
 
 	p := newPlayground(app.Log, *tick)
@@ -42,8 +43,8 @@ type ticker struct {
 	count    int64
 }
 
-func (t *ticker) on() bool       { return t.enabled.Load() }
-func (t *ticker) set(on bool)    { t.enabled.Store(on && t.interval > 0) }
+func (t *ticker) on() bool    { return t.enabled.Load() }
+func (t *ticker) set(on bool) { t.enabled.Store(on && t.interval > 0) }
 func (t *ticker) next() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()

@@ -108,9 +108,9 @@ func (m *meter) snapshot(pageID string) map[string]map[string]int64 {
 // meteredListener wraps every accepted connection so that its bytes are counted and traced.
 type meteredListener struct {
 	net.Listener
-	meter       *meter
-	annotators  func(id uint64) (read, write tcp.Annotator)
-	nextID      atomic.Uint64
+	meter      *meter
+	annotators func(id uint64) (read, write tcp.Annotator)
+	nextID     atomic.Uint64
 }
 
 func (l *meteredListener) Accept() (net.Conn, error) {
@@ -136,7 +136,7 @@ func (l *meteredListener) Accept() (net.Conn, error) {
 // is well defined: bytes read before a handler knows its transport (the request's own header)
 // wait in pendingIn and are added when it does.
 type meteredConn struct {
-	net.Conn                // the raw connection (for addresses and deadlines)
+	net.Conn                 // the raw connection (for addresses and deadlines)
 	traced   *tcp.TracedConn // the same connection, traced; reads and writes go through it
 	meter    *meter
 	key      string

@@ -6,7 +6,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -18,6 +17,7 @@ import (
 	"github.com/wirelab/wirelab/internal/cli"
 	"github.com/wirelab/wirelab/sse"
 	"github.com/wirelab/wirelab/tcp"
+	"github.com/wirelab/wirelab/websocket"
 )
 
 // Subjects of the demo. Everything under demo. reaches the four panels.
@@ -43,8 +43,8 @@ type playground struct {
 	httpAddr, brokerAddr net.Addr
 
 	mu        sync.Mutex
-	feed      *broker.Client // subscribed to demo.>; publishes for the page and curl
-	responder *broker.Client // answers demo.rpc.add
+	feed      *broker.Conn   // subscribed to demo.>; publishes for the page and curl
+	responder *broker.Conn   // answers demo.rpc.add
 	ready     chan struct{}  // closed once both clients are connected
 	stop      chan struct{}  // closed at shutdown: ends the ticker
 	done      sync.WaitGroup // the ticker and the connecting goroutine
@@ -68,7 +68,7 @@ func newPlayground(log *slog.Logger, tick time.Duration) *playground {
 // The broker's Serve also starts the playground's own clients, once its address is known.
 func (p *playground) services(httpAddr, brokerAddr string, tracer *tcp.Tracer) []cli.Service {
 	httpSrv := &http1.Server{Handler: p.routes(), Tracer: tracer, Logger: p.log}
-	brokerSrv := &broker.Server{Tracer: tracer, Logger: p.log}
+	brokerSrv := broker.NewServer(broker.Options{Tracer: tracer, Logger: p.log})
 	return []cli.Service{
 		{Kind: "http", Addr: httpAddr, Server: &pageServer{p: p, srv: httpSrv}},
 		{Kind: "broker", Addr: brokerAddr, Server: &brokerServer{p: p, srv: brokerSrv}},
@@ -85,7 +85,8 @@ func (s *pageServer) Serve(ln net.Listener) error {
 	s.p.mu.Lock()
 	s.p.httpAddr = ln.Addr()
 	s.p.mu.Unlock()
-	return s.srv.Serve(&meteredListener{Listener: ln, meter: s.p.meter, annotators: http1.ServerAnnotators})
+	// websocket's readers read HTTP, and frames after an upgrade to /ws.
+	return s.srv.Serve(&meteredListener{Listener: ln, meter: s.p.meter, annotators: websocket.ServerAnnotators})
 }
 
 func (s *pageServer) Shutdown(ctx context.Context) error { return s.srv.Shutdown(ctx) }
@@ -116,14 +117,12 @@ func (p *playground) connect(addr net.Addr) {
 	p.mu.Lock()
 	p.brokerAddr = addr
 	p.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	feed, err := broker.Connect(ctx, addr.String(), broker.Options{Name: "playground-feed"})
+	feed, err := broker.Connect(addr.String(), broker.Name("playground-feed"))
 	if err != nil {
 		p.log.Error("playground: cannot connect to its broker", "err", err)
 		return
 	}
-	responder, err := broker.Connect(ctx, addr.String(), broker.Options{Name: "playground-rpc"})
+	responder, err := broker.Connect(addr.String(), broker.Name("playground-rpc"))
 	if err != nil {
 		feed.Close()
 		p.log.Error("playground: cannot connect to its broker", "err", err)
@@ -145,7 +144,7 @@ func (p *playground) connect(addr net.Addr) {
 	}); err != nil {
 		p.log.Error("playground: subscribe", "err", err)
 	}
-	if err := feed.Flush(ctx); err != nil {
+	if err := feed.Flush(rpcTimeout); err != nil {
 		p.log.Error("playground: flush", "err", err)
 	}
 	p.mu.Lock()
@@ -202,7 +201,7 @@ func (p *playground) publish(subject string, data []byte) error {
 }
 
 // rpcOverBroker makes the addition a request to demo.rpc.add and waits for the reply.
-func (p *playground) rpcOverBroker(ctx context.Context, args rpcArgs) rpcAnswer {
+func (p *playground) rpcOverBroker(args rpcArgs) rpcAnswer {
 	start := time.Now()
 	p.mu.Lock()
 	feed := p.feed
@@ -211,9 +210,7 @@ func (p *playground) rpcOverBroker(ctx context.Context, args rpcArgs) rpcAnswer 
 		return rpcAnswer{Error: errBrokerDown.Error()}
 	}
 	body, _ := json.Marshal(args)
-	ctx, cancel := context.WithTimeout(ctx, rpcTimeout)
-	defer cancel()
-	reply, err := feed.Request(ctx, rpcAddSubject, body)
+	reply, err := feed.Request(rpcAddSubject, body, rpcTimeout)
 	if err != nil {
 		return rpcAnswer{Error: err.Error(), ServerMicros: time.Since(start).Microseconds()}
 	}
@@ -262,5 +259,3 @@ func (p *playground) hints() []string {
 		fmt.Sprintf("curl -d hello http://%s/publish", h),
 	}
 }
-
-var _ = errors.New

@@ -34,14 +34,9 @@ type pageCommand struct {
 // serveWebSocket is the WebSocket panel: every new message goes to the page as a text frame;
 // the page publishes and calls the RPC over the same connection.
 func (p *playground) serveWebSocket(w http1.ResponseWriter, r *http1.Request) {
-	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{MaxMessage: maxPageFrame})
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{Options: websocket.Options{ReadLimit: maxPageFrame}})
 	if err != nil {
 		return // Accept has answered the request with the reason
-	}
-	if mc := p.meter.connFor(r.RemoteAddr); mc != nil {
-		read, write := websocket.ServerAnnotators()
-		mc.traced.SetAnnotator(0, read)
-		mc.traced.SetAnnotator(1, write)
 	}
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
@@ -88,7 +83,7 @@ func (p *playground) serveWebSocket(w http1.ResponseWriter, r *http1.Request) {
 				p.publish(chatSubject, []byte(cmd.Data))
 			}
 		case "rpc":
-			answer := p.rpcOverBroker(ctx, rpcArgs{A: cmd.A, B: cmd.B})
+			answer := p.rpcOverBroker(rpcArgs{A: cmd.A, B: cmd.B})
 			answer.Call = cmd.Call
 			frame, _ := json.Marshal(struct {
 				Type string `json:"type"`

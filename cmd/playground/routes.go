@@ -90,7 +90,7 @@ func (p *playground) servePoll(w http1.ResponseWriter, r *http1.Request) {
 		writeText(w, 400, "after must be a message id\n")
 		return
 	}
-	msgs, _ := p.log.after(after)
+	msgs, _ := p.msgs.after(after)
 	writeMessages(w, msgs)
 }
 
@@ -112,7 +112,7 @@ func (p *playground) serveLongPoll(w http1.ResponseWriter, r *http1.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), min(timeout, maxLongPollTimeout))
 	defer cancel()
-	writeMessages(w, p.log.wait(ctx, after))
+	writeMessages(w, p.msgs.wait(ctx, after))
 }
 
 func writeMessages(w http1.ResponseWriter, msgs []message) {
@@ -174,7 +174,7 @@ func add(a rpcArgs) float64 { return a.A + a.B }
 
 func (p *playground) serveStats(w http1.ResponseWriter, r *http1.Request) {
 	writeJSON(w, 200, map[string]any{
-		"lastId":     p.log.last(),
+		"lastId":     p.msgs.last(),
 		"ticker":     p.ticker.on(),
 		"transports": p.meter.snapshot(r.Query().Get("c")),
 		"hints":      p.hints(),

@@ -14,6 +14,7 @@ const maxListed = 50;      // messages kept in each panel's list
 const maxLatencies = 500;  // latencies kept for the median and p95
 let lastId = 0;            // the newest message id when the page loaded
 let ws = null;
+let es = null;
 
 function panel(t) { return document.querySelector(`.panel[data-transport=${t}]`); }
 
@@ -37,6 +38,7 @@ function show(t, msg) {
   const list = panel(t).querySelector(".messages");
   list.prepend(li);
   while (list.children.length > maxListed) list.lastChild.remove();
+  renderStats();
 }
 
 function percentile(values, p) {
@@ -169,7 +171,7 @@ async function longpoll() {
 
 // SSE: the browser's EventSource keeps one response open and reconnects by itself.
 function sse() {
-  const es = new EventSource(`/events?c=${client}`);
+  es = new EventSource(`/events?c=${client}`);
   es.onmessage = e => show("sse", JSON.parse(e.data));
 }
 
