@@ -140,13 +140,14 @@ func (c *TracedConn) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// Close writes the connection's last line to the trace and closes it. The line comes first:
+// a peer (or a test) that sees the connection end can count on finding it in the trace.
 func (c *TracedConn) Close() error {
-	err := c.Conn.Close()
 	c.closed.Do(func() {
 		c.tracer.printf("%s %d closed after reading %d and writing %d bytes\n",
 			c.tracer.label(), c.id, c.bytes(Read), c.bytes(Write))
 	})
-	return err
+	return c.Conn.Close()
 }
 
 func (c *TracedConn) bytes(d Direction) int64 {

@@ -60,7 +60,13 @@ func (a *App) tlsConfig() (*tls.Config, error) {
 	}
 	sum := sha256.Sum256(cert.Certificate[0])
 	a.Log.Info("tls certificate", "sha256", fingerprint(sum[:]), "self-signed", a.TLSCert == "")
-	a.tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	a.tlsCfg = &tls.Config{
+		Certificates: []tls.Certificate{cert},
+		MinVersion:   tls.VersionTLS12,
+		// ALPN (RFC 7301): say which protocol runs inside, so a client offering h2 and
+		// http/1.1 (curl, browsers) settles on HTTP/1.1 during the handshake.
+		NextProtos: []string{"http/1.1"},
+	}
 	return a.tlsCfg, nil
 }
 

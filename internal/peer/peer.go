@@ -6,11 +6,12 @@
 package peer
 
 import (
-	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // Dir is where the .ci/peers scripts install peers that are not system packages (npm
@@ -79,13 +80,30 @@ func Chromium(t testing.TB, url string, extra ...string) {
 	bin := Command(t, "chromium", "/usr/bin/chromium", "chromium-browser")
 	args := append(append([]string{}, ChromiumFlags...), "--user-data-dir="+t.TempDir())
 	args = append(append(args, extra...), url)
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd := exec.Command(bin, args...)
+	// Chromium starts child processes (zygote, renderers, crash handler) that outlive a
+	// killed browser process and keep writing to the profile: put them all in one
+	// process group, so that the cleanup can stop every one before the profile is removed.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
-		cancel()
 		t.Fatalf("starting chromium: %v", err)
 	}
 	done := make(chan struct{})
 	go func() { cmd.Wait(); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
+	t.Cleanup(func() {
+		pgid := cmd.Process.Pid
+		syscall.Kill(-pgid, syscall.SIGKILL)
+		<-done
+		// Wait (bounded) until no process of the group is left.
+		for deadline := time.Now().Add(chromiumStopTimeout); time.Now().Before(deadline); {
+			if syscall.Kill(-pgid, 0) != nil {
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	})
 }
+
+// chromiumStopTimeout bounds the wait for Chromium's child processes to exit once
+// killed; they go within milliseconds, but a loaded CI machine can be slow.
+const chromiumStopTimeout = 10 * time.Second

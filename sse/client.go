@@ -1,0 +1,224 @@
+// Client: an EventSource for Go programs, on the http1 client (WHATWG HTML §9.2.2-9.2.4).
+
+package sse
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"mime"
+	"strings"
+	"time"
+
+	"github.com/wirelab/wirelab/http1"
+)
+
+// DefaultRetry is the reconnection time before a stream sets one with a retry field.
+// The WHATWG standard leaves it to the user agent ("probably in the region of a few
+// seconds"); browsers use 3 s, and so do we.
+const DefaultRetry = 3 * time.Second
+
+// DefaultMaxBackoff caps the delay between failed attempts when Client.MaxBackoff is
+// zero. Each failure in a row doubles the wait (WHATWG HTML §9.2.4 allows "an exponential
+// backoff delay to avoid overloading a potentially already overloaded server"); a minute
+// keeps a client of a server that is down for long from hammering it, yet brings it back
+// soon enough.
+const DefaultMaxBackoff = time.Minute
+
+// ErrStop, returned by a Client's event function, ends Run without an error.
+var ErrStop = errors.New("sse: stop")
+
+// ErrNotEventStream is wrapped by Run's error when a response is not an event stream:
+// a status other than 200 (and 204) or another Content-Type. WHATWG HTML §9.2.3: the
+// client then "fail[s] the connection" and does not reconnect.
+var ErrNotEventStream = errors.New("sse: response is not an event stream")
+
+// A Client reads an event stream like a browser's EventSource: it sends
+// Accept: text/event-stream, checks the answer, parses events by the WHATWG rules, and,
+// when the stream ends or the connection fails, waits the stream's reconnection time and
+// connects again with Last-Event-ID so that the server can replay what was missed.
+type Client struct {
+	// URL is the http:// URL of the stream.
+	URL string
+	// HTTP is the HTTP client to use (nil: a new http1.Client).
+	HTTP *http1.Client
+	// LastEventID, when not empty, is sent on the first request as if the client had
+	// seen that event. Run updates it as events arrive.
+	LastEventID string
+	// Retry is the reconnection time until the stream sets one (0: DefaultRetry).
+	Retry time.Duration
+	// MaxBackoff caps the delay after repeated failures (0: DefaultMaxBackoff).
+	MaxBackoff time.Duration
+	// NoReconnect makes Run return at the end of the first stream.
+	NoReconnect bool
+	// MaxEventSize is the parser's limit (0: DefaultMaxEventSize).
+	MaxEventSize int
+	// Logger, when not nil, is told of each connection and reconnection.
+	Logger *slog.Logger
+
+	failures int           // attempts that failed in a row
+	retry    time.Duration // the reconnection time the stream set, when retrySet
+	retrySet bool
+}
+
+// minFailureBackoff is the first wait after a failed attempt when the reconnection time
+// is zero ("retry: 0" asks to come back at once): doubling zero would retry in a tight loop.
+const minFailureBackoff = 100 * time.Millisecond
+
+// Run connects and calls fn with each event until ctx ends (it returns ctx.Err()), fn
+// returns an error (ErrStop: nil; any other: that error), the server answers 204 No
+// Content (nil: WHATWG HTML §9.2: "a client can be told to stop reconnecting using the
+// HTTP 204 No Content response code"), a response is not an event stream (an error
+// wrapping ErrNotEventStream), an event exceeds MaxEventSize (an error wrapping
+// ErrEventTooLarge), the URL cannot be used, or, with NoReconnect, the first stream ends
+// (nil). Anything else — a refused connection, a stream that ends or breaks — is
+// followed by a reconnection.
+func (c *Client) Run(ctx context.Context, fn func(Event) error) error {
+	for {
+		err := c.connectOnce(ctx, fn)
+		switch {
+		case errors.Is(err, ErrStop):
+			return nil
+		case errors.Is(err, errNoContent):
+			return nil
+		case errors.Is(err, ErrNotEventStream), errors.Is(err, ErrEventTooLarge),
+			errors.Is(err, errHandler), errors.Is(err, errBadURL):
+			return err
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case c.NoReconnect:
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+		// WHATWG HTML §9.2.4 "reestablish the connection": wait the reconnection time
+		// (longer after repeated failures), then connect again with Last-Event-ID.
+		delay := c.backoff()
+		if c.Logger != nil {
+			c.Logger.Info("reconnecting", "in", delay.Round(time.Millisecond), "after", errText(err), "lastEventId", c.LastEventID)
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+var (
+	errNoContent = errors.New("sse: 204 No Content: told to stop")
+	errHandler   = errors.New("sse: event function failed")
+	errBadURL    = errors.New("sse: bad stream URL")
+)
+
+// connectOnce makes one request and reads its stream to the end. It returns io.EOF when
+// the stream ended normally.
+func (c *Client) connectOnce(ctx context.Context, fn func(Event) error) error {
+	// 1. The request: GET with Accept and, once we have one, Last-Event-ID.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	req, err := http1.NewRequest(ctx, "GET", c.URL, nil)
+	if err != nil {
+		return fmt.Errorf("%w: %w", errBadURL, err)
+	}
+	req.Header.Set("Accept", ContentType)
+	req.Header.Set("Cache-Control", "no-cache")
+	if c.LastEventID != "" {
+		req.Header.Set(LastEventIDHeader, c.LastEventID)
+	}
+	client := c.HTTP
+	if client == nil {
+		client = &http1.Client{}
+		defer client.CloseIdleConnections()
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		c.failures++
+		return err
+	}
+	defer resp.Body.Close()
+
+	// 2. The answer must be 200 with Content-Type text/event-stream; 204 means stop.
+	if err := checkResponse(resp); err != nil {
+		return err
+	}
+	c.failures = 0
+
+	// 3. Events, until the stream ends. The last event ID and the retry time outlive
+	//    the connection.
+	p := NewParser(resp.Body)
+	p.MaxEventSize = c.MaxEventSize
+	for {
+		ev, err := p.Next()
+		if id, ok := p.LastEventID(); ok {
+			c.LastEventID = id
+		}
+		if retry, ok := p.Retry(); ok {
+			c.retry, c.retrySet = retry, true
+		}
+		if err != nil {
+			return err
+		}
+		if err := fn(ev); err != nil {
+			if errors.Is(err, ErrStop) {
+				return err
+			}
+			return fmt.Errorf("%w: %w", errHandler, err)
+		}
+	}
+}
+
+// checkResponse applies WHATWG HTML §9.2.3: "if res's status is not 200, or if res's
+// `Content-Type` is not `text/event-stream`, then fail the connection".
+func checkResponse(resp *http1.Response) error {
+	if resp.StatusCode == 204 {
+		return errNoContent
+	}
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("%w: status %d %s", ErrNotEventStream, resp.StatusCode, resp.Reason)
+	}
+	ct := resp.Header.Get("Content-Type")
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil || !strings.EqualFold(mt, ContentType) {
+		return fmt.Errorf("%w: Content-Type %s", ErrNotEventStream, quote(ct))
+	}
+	return nil
+}
+
+// backoff is the wait before the next attempt: the reconnection time, doubled for each
+// failure in a row up to MaxBackoff, then jittered down by up to half so that many
+// clients cut off at once do not all come back in the same instant.
+func (c *Client) backoff() time.Duration {
+	d := c.Retry
+	switch {
+	case c.retrySet:
+		d = c.retry
+	case d <= 0:
+		d = DefaultRetry
+	}
+	maxB := c.MaxBackoff
+	if maxB <= 0 {
+		maxB = DefaultMaxBackoff
+	}
+	for i := 1; i < c.failures && d < maxB; i++ {
+		d *= 2
+	}
+	if c.failures == 0 {
+		return d // the server's own retry time, as it asked
+	}
+	d = min(max(d, minFailureBackoff), maxB)
+	return d/2 + rand.N(d/2+1)
+}
+
+func errText(err error) string {
+	if err == io.EOF {
+		return "end of stream"
+	}
+	return err.Error()
+}

@@ -1,0 +1,44 @@
+// Package sse implements Server-Sent Events: the event-stream format and the server and
+// client around it, as the WHATWG HTML Living Standard defines them (§9.2, "Server-sent
+// events"), carried on HTTP/1.1 (RFC 9112) by this toolkit's http1 package or by net/http.
+//
+// An event stream is one long HTTP response of type text/event-stream. The server writes
+// events into it as they happen; each event is a few lines of "field: value" ended by a
+// blank line:
+//
+//	id: 42
+//	event: greeting
+//	data: hello
+//	data: world
+//
+// The pieces, in the order one event travels:
+//
+//   - Hub.Publish numbers the event in its topic, encodes it once (AppendEvent), keeps it
+//     in a bounded history and queues it for every subscriber without waiting.
+//   - Handler serves a topic: it subscribes (Hub.Subscribe), replays what a reconnecting
+//     client missed after its Last-Event-ID, then writes and flushes each event on the
+//     client's Stream, with heartbeat comments while quiet.
+//   - Parser reads the stream by the WHATWG rules, byte for byte as a browser does, and
+//     Client wraps it as an EventSource: it reconnects after the stream's retry time,
+//     sending Last-Event-ID, and stops on 204 or a response that is not an event stream.
+//   - ResponseAnnotator shows the field lines in a -trace dump.
+//
+// What a WHATWG parser reads back from our encoder is exactly what was given, except that
+// every line break in data (CR, LF or CRLF) arrives as LF: the format has no other way to
+// carry a line break. Replay sends exactly the events after the client's Last-Event-ID;
+// when that id is no longer in the history, the stream starts with an event of type
+// GapEventType (see there).
+//
+// # Concurrency
+//
+// A Hub is safe for concurrent use: any number of goroutines may Publish and Subscribe.
+// Publish holds the hub's lock while it queues the event for each subscriber, and never
+// blocks on one: a full queue drops that subscriber. A Subscription's channel is read by
+// one goroutine (its stream); Close may be called from any. A Handler serves each request
+// on the request's own goroutine and returns when the client goes away, the request's
+// context ends (server shutdown), or its subscription is dropped; it starts no goroutine
+// of its own. A Stream and a Parser are for one goroutine at a time. A Client's Run
+// blocks until it ends and starts no goroutine that outlives it.
+//
+// The chapter docs/sse.md follows one event from POST /publish to the client's screen.
+package sse

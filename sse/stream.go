@@ -1,0 +1,245 @@
+// Stream: the server's side of one event-stream response, and the loop that feeds it
+// from a hub subscription.
+
+package sse
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"time"
+)
+
+// DefaultHeartbeat is how often a quiet stream sends a comment when Handler.Heartbeat is
+// zero (the sse-server's -heartbeat default). Proxies and load balancers commonly close a
+// response that stays silent for 30 to 60 seconds, and a dead client is only noticed when
+// a write to it fails: 15 s keeps the stream open through them and finds a vanished
+// client within seconds, for 12 bytes each time.
+const DefaultHeartbeat = 15 * time.Second
+
+// DefaultWriteTimeout bounds each write to a client when Handler.WriteTimeout is zero. A
+// client that stops reading fills the socket buffers, and a write to it would then wait
+// forever, holding its goroutine; after 10 s the stream gives up on it.
+const DefaultWriteTimeout = 10 * time.Second
+
+// maxBatch is how many queued events the stream writes before it flushes. Every event is
+// flushed as soon as the queue is empty; under load, writing the events already waiting
+// in one flush saves a system call and an HTTP chunk header for each.
+const maxBatch = 64
+
+// maxPendingBytes is how many bytes of events a stream gathers before it flushes even if
+// more are queued: enough for a batch of small events in one chunk, without holding
+// megabytes when the events are large. A buffer that grew far beyond it for one large
+// event is let go after the flush, so an idle stream keeps no more than this.
+const maxPendingBytes = 64 << 10
+
+// heartbeatComment is what a quiet stream sends. A parser ignores it.
+var heartbeatComment = AppendComment(nil, "heartbeat")
+
+// StreamHeaders are the response header fields of every event stream.
+//
+//   - Content-Type: text/event-stream, which EventSource requires (WHATWG HTML §9.2.3: a
+//     response of another type "fail[s] the connection").
+//   - Cache-Control: no-cache, so that no cache stores a stream or answers it from a copy.
+//   - X-Accel-Buffering: no, which tells nginx (and proxies that copy it) not to buffer
+//     the response: buffering would hold events back until a buffer fills.
+var StreamHeaders = [][2]string{
+	{"Content-Type", ContentType},
+	{"Cache-Control", "no-cache"},
+	{"X-Accel-Buffering", "no"},
+}
+
+// responseWriter is what a Stream writes to: an HTTP response that can push what it has
+// to the client now, and bound how long a write may take.
+type responseWriter interface {
+	Write(p []byte) (int, error)
+	Flush() error
+	SetWriteDeadline(t time.Time) error // may return errDeadlineUnsupported
+}
+
+// errDeadlineUnsupported is returned by a responseWriter that cannot bound a write.
+var errDeadlineUnsupported = errors.New("sse: write deadline not supported")
+
+// A Stream sends events on one HTTP response. Each Send or Comment is written and flushed
+// at once. A Stream is made by NewNetHTTPStream or NewHTTP1Stream, which send the header
+// first. It is not safe for concurrent use.
+type Stream struct {
+	w         responseWriter
+	deadlines bool   // w can bound a write (net/http); http1 bounds every write itself
+	pending   []byte // events gathered for the next flush: one Write, one HTTP chunk
+	// WriteTimeout bounds each write and flush over net/http (0: DefaultWriteTimeout); over
+	// http1, the server's own WriteTimeout bounds every write instead.
+	WriteTimeout time.Duration
+}
+
+// Send writes ev and flushes it to the client.
+func (s *Stream) Send(ev Event) error {
+	b, err := AppendEvent(s.pending, ev)
+	if err != nil {
+		return err
+	}
+	s.pending = b
+	return s.flush()
+}
+
+// Comment writes text as comment lines and flushes them.
+func (s *Stream) Comment(text string) error {
+	s.pending = AppendComment(s.pending, text)
+	return s.flush()
+}
+
+// queue adds bytes to what the next flush sends.
+func (s *Stream) queue(p []byte) { s.pending = append(s.pending, p...) }
+
+// flush writes what is queued in one Write, under the write timeout, and pushes it to the
+// client. Over HTTP/1.1 without a length, that is one chunk (RFC 9112 §7.1).
+func (s *Stream) flush() error {
+	if s.deadlines {
+		timeout := s.WriteTimeout
+		if timeout <= 0 {
+			timeout = DefaultWriteTimeout
+		}
+		err := s.w.SetWriteDeadline(time.Now().Add(timeout))
+		if err != nil && !errors.Is(err, errDeadlineUnsupported) {
+			return err
+		}
+	}
+	if len(s.pending) > 0 {
+		_, err := s.w.Write(s.pending)
+		s.pending = s.pending[:0]
+		if cap(s.pending) > 4*maxPendingBytes {
+			s.pending = nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return s.w.Flush()
+}
+
+// full reports whether the stream should flush before queueing more.
+func (s *Stream) full(events int) bool {
+	return events >= maxBatch || len(s.pending) >= maxPendingBytes
+}
+
+// A Handler serves one topic of a Hub as an event stream: GET only, with the
+// Last-Event-ID header (or, for clients that cannot set headers, the lastEventId query
+// parameter) naming the last event the client has.
+type Handler struct {
+	Hub   *Hub
+	Topic string
+
+	// Heartbeat is how often a quiet stream sends a comment (0: DefaultHeartbeat;
+	// negative: never).
+	Heartbeat time.Duration
+	// WriteTimeout bounds each write to the client (0: DefaultWriteTimeout).
+	WriteTimeout time.Duration
+	// Retry, when positive, is sent at the start of each stream as the client's
+	// reconnection time.
+	Retry time.Duration
+}
+
+// LastEventIDHeader is the request header a reconnecting client sends.
+//
+// WHATWG HTML §9.2.4: "If the EventSource object's last event ID string is not the empty
+// string, set `Last-Event-ID`/lastEventIDValue, encoded as UTF-8, in request's header list."
+const LastEventIDHeader = "Last-Event-ID"
+
+// LastEventIDParam is the query parameter that carries the last event ID for clients
+// that cannot set request headers (a page building its EventSource URL itself).
+const LastEventIDParam = "lastEventId"
+
+// lastEventID picks the header, and the query parameter only when the header is absent.
+func lastEventID(header, query string) string {
+	if header != "" {
+		return header
+	}
+	return query
+}
+
+// serve is the life of one stream, the same over net/http and http1:
+//  1. subscribe, getting the missed events and any gap, before anything is published
+//     that this stream could miss;
+//  2. send the retry time, the gap signal and the replay;
+//  3. send live events as they come, and a heartbeat when quiet, until the client goes
+//     away (ctx ends or a write fails), the server shuts down (ctx ends), or the hub
+//     drops the subscription for falling behind (the response then ends, and the client
+//     reconnects and replays from where it was).
+func (h *Handler) serve(ctx context.Context, st *Stream, sub *Subscription) error {
+	defer sub.Close()
+	st.WriteTimeout = h.WriteTimeout
+
+	// 2. What the client has to catch up on comes first.
+	if h.Retry > 0 {
+		st.queue([]byte("retry: " + strconv.FormatInt(h.Retry.Milliseconds(), 10) + "\n\n"))
+	}
+	if sub.Gap != nil {
+		data, _ := json.Marshal(sub.Gap)
+		st.pending, _ = AppendEvent(st.pending, Event{Type: GapEventType, Data: string(data)})
+	}
+	batch := 0
+	for _, m := range sub.Replay {
+		st.queue(m.Wire)
+		if batch++; st.full(batch) {
+			if err := st.flush(); err != nil {
+				return err
+			}
+			batch = 0
+		}
+	}
+	if err := st.flush(); err != nil {
+		return err
+	}
+
+	// 3. Live events.
+	beat := h.Heartbeat
+	if beat == 0 {
+		beat = DefaultHeartbeat
+	}
+	var tick <-chan time.Time
+	if beat > 0 {
+		t := time.NewTicker(beat)
+		defer t.Stop()
+		tick = t.C
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick:
+			st.queue(heartbeatComment)
+			if err := st.flush(); err != nil {
+				return err
+			}
+		case m, ok := <-sub.C():
+			if !ok {
+				return sub.Err()
+			}
+			if err := h.sendBatch(st, sub, m); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// sendBatch writes m and the events already queued behind it (up to maxBatch events or
+// maxPendingBytes), then flushes once.
+func (h *Handler) sendBatch(st *Stream, sub *Subscription, m *Message) error {
+	st.queue(m.Wire)
+	for n := 1; !st.full(n); n++ {
+		var next *Message
+		var ok bool
+		select {
+		case next, ok = <-sub.C():
+		default:
+			return st.flush() // nothing more waiting: send what we have now
+		}
+		if !ok {
+			st.flush()
+			return sub.Err()
+		}
+		st.queue(next.Wire)
+	}
+	return st.flush()
+}
