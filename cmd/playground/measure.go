@@ -1,0 +1,369 @@
+// Measuring: simulated pages on each transport, and the table of what each one cost.
+
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/wirelab/wirelab/broker"
+	"github.com/wirelab/wirelab/http1"
+	"github.com/wirelab/wirelab/internal/cli"
+	"github.com/wirelab/wirelab/sse"
+	"github.com/wirelab/wirelab/websocket"
+)
+
+// Settings of a measurement run.
+const (
+	measurePollInterval = time.Second      // the polling page's interval, as on the page
+	measureGrace        = 30 * time.Second // beyond the run: connecting, and the last deliveries
+)
+
+// simPage is one simulated page on one transport: it receives every message of demo.> and
+// records which ids arrived and with what latency.
+type simPage struct {
+	id        string
+	transport string
+
+	mu        sync.Mutex
+	ids       []int64
+	latencies []time.Duration
+	dupes     int
+	err       error
+}
+
+func (s *simPage) got(m message) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n := len(s.ids); n > 0 && m.ID <= s.ids[n-1] {
+		s.dupes++
+		return
+	}
+	s.ids = append(s.ids, m.ID)
+	s.latencies = append(s.latencies, time.Since(time.UnixMilli(m.T)))
+}
+
+func (s *simPage) fail(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err == nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+		s.err = err
+	}
+}
+
+// run receives messages after id `after` until ctx ends.
+func (s *simPage) run(ctx context.Context, base string, after int64) {
+	url := fmt.Sprintf("%s/%s?c=%s", base, s.transport, s.id)
+	switch s.transport {
+	case transportPoll, transportLongPoll:
+		s.poll(ctx, base, after)
+	case transportSSE:
+		c := &sse.Client{URL: base + "/events?c=" + s.id, NoReconnect: false}
+		err := c.Run(ctx, func(ev sse.Event) error {
+			var m message
+			if err := json.Unmarshal([]byte(ev.Data), &m); err != nil {
+				return err
+			}
+			s.got(m)
+			return nil
+		})
+		if err != nil {
+			s.fail(err)
+		}
+	case transportWS:
+		conn, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(url, "http"), nil)
+		if err != nil {
+			s.fail(err)
+			return
+		}
+		stop := context.AfterFunc(ctx, func() { conn.Close(websocket.StatusGoingAway, "done") })
+		defer stop()
+		defer conn.CloseNow()
+		for {
+			_, data, err := conn.ReadMessage()
+			if err != nil {
+				if ctx.Err() == nil {
+					s.fail(err)
+				}
+				return
+			}
+			var frame struct {
+				Type string  `json:"type"`
+				Msg  message `json:"msg"`
+			}
+			if json.Unmarshal(data, &frame) == nil && frame.Type == "msg" {
+				s.got(frame.Msg)
+			}
+		}
+	}
+}
+
+// poll is both polling transports: the same loop, with or without a wait between requests.
+func (s *simPage) poll(ctx context.Context, base string, after int64) {
+	client := &http1.Client{}
+	defer client.CloseIdleConnections()
+	for ctx.Err() == nil {
+		url := fmt.Sprintf("%s/poll?after=%d&c=%s", base, after, s.id)
+		if s.transport == transportLongPoll {
+			url = fmt.Sprintf("%s/longpoll?after=%d&timeout=30s&c=%s", base, after, s.id)
+		}
+		resp, err := client.Get(ctx, url)
+		if err != nil {
+			s.fail(err)
+			return
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			s.fail(err)
+			return
+		}
+		if resp.StatusCode == 200 {
+			var msgs []message
+			if err := json.Unmarshal(body, &msgs); err != nil {
+				s.fail(err)
+				return
+			}
+			for _, m := range msgs {
+				s.got(m)
+				after = max(after, m.ID)
+			}
+		}
+		if s.transport == transportPoll {
+			select {
+			case <-ctx.Done():
+			case <-time.After(measurePollInterval):
+			}
+		}
+	}
+}
+
+// measurement is a running playground with simulated pages.
+type measurement struct {
+	p       *playground
+	pages   []*simPage
+	brokerC *broker.Conn
+	base    string // the page's URL
+	broker  string // the broker's address
+	stop    func()
+}
+
+func (m *measurement) brokerAddr() string { return m.broker }
+
+// startMeasurement serves the playground on free loopback ports, with the ticker off, and
+// starts `perTransport` simulated pages on each transport.
+func startMeasurement(perTransport int) (*measurement, error) {
+	p := newPlayground(discardLogger(), 0)
+	svcs := p.services("127.0.0.1:0", "127.0.0.1:0", nil)
+	var lns []net.Listener
+	for _, s := range svcs {
+		ln, err := net.Listen("tcp", s.Addr)
+		if err != nil {
+			for _, l := range lns {
+				l.Close()
+			}
+			return nil, err
+		}
+		lns = append(lns, ln)
+	}
+	served := make(chan error, len(svcs))
+	for i, s := range svcs {
+		go func() { served <- s.Server.Serve(lns[i]) }()
+	}
+	shutdown := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		for _, s := range svcs {
+			s.Server.Shutdown(ctx)
+		}
+		for range svcs {
+			<-served
+		}
+	}
+	select {
+	case <-p.ready:
+	case <-time.After(10 * time.Second):
+		shutdown()
+		return nil, errors.New("playground: its broker clients did not connect")
+	}
+	bc, err := broker.Connect(lns[1].Addr().String(), broker.Name("measure-publisher"))
+	if err != nil {
+		shutdown()
+		return nil, err
+	}
+
+	m := &measurement{p: p, brokerC: bc, base: "http://" + lns[0].Addr().String(), broker: lns[1].Addr().String()}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	after := p.msgs.last()
+	for i := range perTransport {
+		for _, t := range transports {
+			page := &simPage{id: fmt.Sprintf("%s-%d", t, i), transport: t}
+			m.pages = append(m.pages, page)
+			wg.Add(1)
+			go func() { defer wg.Done(); page.run(ctx, m.base, after) }()
+		}
+	}
+	m.stop = func() {
+		cancel()
+		wg.Wait()
+		bc.Close()
+		shutdown()
+	}
+	return m, nil
+}
+
+// publish sends n messages on demo.measure, one every interval, and returns their ids'
+// range as the log numbered them.
+func (m *measurement) publish(ctx context.Context, n int, every time.Duration) error {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for i := range n {
+		if err := m.brokerC.Publish("demo.measure", fmt.Appendf(nil, "measure %d", i+1)); err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	return m.brokerC.Flush(5 * time.Second)
+}
+
+// row is one transport's figures in the table.
+type row struct {
+	transport         string
+	pages             int
+	requests          int64
+	bytesIn, bytesOut int64
+	delivered         int
+	p50, p95          time.Duration
+}
+
+func (m *measurement) rows() []row {
+	var rows []row
+	for _, t := range transports {
+		r := row{transport: t}
+		var lat []time.Duration
+		for _, page := range m.pages {
+			if page.transport != t {
+				continue
+			}
+			r.pages++
+			c := m.p.meter.counters(page.id, t)
+			r.requests += c.requests.Load()
+			r.bytesIn += c.bytesIn.Load()
+			r.bytesOut += c.bytesOut.Load()
+			page.mu.Lock()
+			r.delivered += len(page.ids)
+			lat = append(lat, page.latencies...)
+			page.mu.Unlock()
+		}
+		slices.Sort(lat)
+		if len(lat) > 0 {
+			r.p50, r.p95 = lat[len(lat)/2], lat[min(len(lat)-1, len(lat)*95/100)]
+		}
+		rows = append(rows, r)
+	}
+	return rows
+}
+
+// table formats the rows as the Markdown table of docs/patterns.md.
+func table(rows []row, published int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "| transport | requests | bytes in | bytes out | delivered | bytes per message | latency p50 | latency p95 |\n")
+	fmt.Fprintf(&b, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	names := map[string]string{
+		transportPoll: "polling (1 s)", transportLongPoll: "long polling", transportSSE: "SSE", transportWS: "WebSocket",
+	}
+	for _, r := range rows {
+		per := "–"
+		if r.delivered > 0 {
+			per = fmt.Sprintf("%d", (r.bytesIn+r.bytesOut)/int64(r.delivered))
+		}
+		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d of %d | %s | %s | %s |\n", names[r.transport], r.requests,
+			r.bytesIn, r.bytesOut, r.delivered, published*r.pages, per, ms(r.p50), ms(r.p95))
+	}
+	return b.String()
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
+
+// runMeasure is `playground -measure D -measure-every E`: one simulated page per transport
+// for D, a message every E, then the table on stdout.
+func runMeasure(app *cli.App, d, every time.Duration) int {
+	m, err := startMeasurement(1)
+	if err != nil {
+		app.Log.Error("measure", "err", err)
+		return 1
+	}
+	n := int(d / every)
+	ctx, cancel := context.WithTimeout(context.Background(), d+measureGrace)
+	defer cancel()
+	if err := waitFor(ctx, func() bool { return m.connected(1) }); err != nil {
+		app.Log.Error("measure: the pages did not connect", "err", err)
+	} else if err := m.publish(ctx, n, every); err != nil {
+		app.Log.Error("measure: publish", "err", err)
+	} else if err := waitFor(ctx, func() bool { return m.delivered(n) }); err != nil {
+		app.Log.Warn("measure: not every page got every message", "err", err)
+	}
+	m.stop()
+	fmt.Printf("%d messages published on demo.measure, one every %v; one page per transport, polling every %v.\n\n",
+		n, every, measurePollInterval)
+	fmt.Print(table(m.rows(), n))
+	for _, page := range m.pages {
+		if page.err != nil {
+			app.Log.Warn("measure: page failed", "transport", page.transport, "err", page.err)
+		}
+	}
+	return 0
+}
+
+// waitFor checks cond every few milliseconds until it holds or ctx ends: the simulated pages
+// report no events of their own, so their progress is read from counters.
+func waitFor(ctx context.Context, cond func() bool) error {
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
+// connected reports whether every push page (SSE, WebSocket) is subscribed, so that a message
+// published now reaches all of them.
+func (m *measurement) connected(perTransport int) bool {
+	m.p.msgs.mu.Lock()
+	ws := len(m.p.msgs.subs)
+	m.p.msgs.mu.Unlock()
+	return ws >= perTransport && m.p.events.Stats().Subscribers >= perTransport
+}
+
+// delivered reports whether every page has received every one of n messages.
+func (m *measurement) delivered(n int) bool {
+	for _, page := range m.pages {
+		page.mu.Lock()
+		got := len(page.ids)
+		page.mu.Unlock()
+		if got < n {
+			return false
+		}
+	}
+	return true
+}
+
+func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

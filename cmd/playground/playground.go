@@ -1,0 +1,261 @@
+// The playground's parts and how they connect: the broker, the playground's own broker
+// clients (the feed of demo.> and the RPC responder), and the HTTP server of the page.
+
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/wirelab/wirelab/broker"
+	"github.com/wirelab/wirelab/http1"
+	"github.com/wirelab/wirelab/internal/cli"
+	"github.com/wirelab/wirelab/sse"
+	"github.com/wirelab/wirelab/tcp"
+	"github.com/wirelab/wirelab/websocket"
+)
+
+// Subjects of the demo. Everything under demo. reaches the four panels.
+const (
+	feedSubject   = "demo.>"
+	chatSubject   = "demo.chat"
+	tickSubject   = "demo.tick"
+	rpcAddSubject = "demo.rpc.add" // the responder's subject; its traffic is not shown as messages
+	sseTopic      = "demo"
+)
+
+// rpcTimeout bounds a request over the broker: the responder lives in this process, so an
+// answer later than this means something is broken, not slow.
+const rpcTimeout = 5 * time.Second
+
+type playground struct {
+	log    *slog.Logger
+	meter  *meter
+	msgs   *messageLog
+	events *sse.Hub
+	ticker ticker
+
+	httpAddr, brokerAddr net.Addr
+
+	mu        sync.Mutex
+	feed      *broker.Conn   // subscribed to demo.>; publishes for the page and curl
+	responder *broker.Conn   // answers demo.rpc.add
+	ready     chan struct{}  // closed once both clients are connected
+	stop      chan struct{}  // closed at shutdown: ends the ticker
+	done      sync.WaitGroup // the ticker and the connecting goroutine
+}
+
+func newPlayground(log *slog.Logger, tick time.Duration) *playground {
+	p := &playground{
+		log:    log,
+		meter:  newMeter(),
+		msgs:   newMessageLog(),
+		events: &sse.Hub{},
+		ready:  make(chan struct{}),
+		stop:   make(chan struct{}),
+	}
+	p.ticker.interval = tick
+	p.ticker.set(tick > 0)
+	return p
+}
+
+// services returns the two listeners of the command: the page's HTTP server and the broker.
+// The broker's Serve also starts the playground's own clients, once its address is known.
+func (p *playground) services(httpAddr, brokerAddr string, tracer *tcp.Tracer) []cli.Service {
+	httpSrv := &http1.Server{Handler: p.routes(), Tracer: tracer, Logger: p.log}
+	brokerSrv := broker.NewServer(broker.Options{Tracer: tracer, Logger: p.log})
+	return []cli.Service{
+		{Kind: "http", Addr: httpAddr, Server: &pageServer{p: p, srv: httpSrv}},
+		{Kind: "broker", Addr: brokerAddr, Server: &brokerServer{p: p, srv: brokerSrv}},
+	}
+}
+
+// pageServer serves the page with its connections metered and traced for the wire view.
+type pageServer struct {
+	p   *playground
+	srv *http1.Server
+}
+
+func (s *pageServer) Serve(ln net.Listener) error {
+	s.p.mu.Lock()
+	s.p.httpAddr = ln.Addr()
+	s.p.mu.Unlock()
+	// websocket's readers read HTTP, and frames after an upgrade to /ws.
+	return s.srv.Serve(&meteredListener{Listener: ln, meter: s.p.meter, annotators: websocket.ServerAnnotators})
+}
+
+func (s *pageServer) Shutdown(ctx context.Context) error { return s.srv.Shutdown(ctx) }
+
+// brokerServer runs the broker and, once it accepts connections, the playground's clients.
+type brokerServer struct {
+	p   *playground
+	srv *broker.Server
+}
+
+func (s *brokerServer) Serve(ln net.Listener) error {
+	s.p.done.Add(1)
+	go s.p.connect(ln.Addr())
+	return s.srv.Serve(ln)
+}
+
+// Shutdown stops the playground's own clients first, then the broker.
+func (s *brokerServer) Shutdown(ctx context.Context) error {
+	s.p.close()
+	return s.srv.Shutdown(ctx)
+}
+
+// connect makes the playground's two broker clients: the feed, which subscribes to demo.>
+// and puts every message into the log and the SSE hub, and the responder of demo.rpc.add.
+// They connect over TCP like any other client: the playground is a user of its broker.
+func (p *playground) connect(addr net.Addr) {
+	defer p.done.Done()
+	p.mu.Lock()
+	p.brokerAddr = addr
+	p.mu.Unlock()
+	feed, err := broker.Connect(addr.String(), broker.Name("playground-feed"))
+	if err != nil {
+		p.log.Error("playground: cannot connect to its broker", "err", err)
+		return
+	}
+	responder, err := broker.Connect(addr.String(), broker.Name("playground-rpc"))
+	if err != nil {
+		feed.Close()
+		p.log.Error("playground: cannot connect to its broker", "err", err)
+		return
+	}
+	if _, err := feed.Subscribe(feedSubject, p.deliver); err != nil {
+		p.log.Error("playground: subscribe", "err", err)
+	}
+	if _, err := responder.Subscribe(rpcAddSubject, func(m *broker.Msg) {
+		var args rpcArgs
+		answer := rpcAnswer{}
+		if err := json.Unmarshal(m.Data, &args); err != nil {
+			answer.Error = "want {\"a\": number, \"b\": number}"
+		} else {
+			answer.Sum = add(args)
+		}
+		body, _ := json.Marshal(answer)
+		responder.Publish(m.Reply, body)
+	}); err != nil {
+		p.log.Error("playground: subscribe", "err", err)
+	}
+	if err := feed.Flush(rpcTimeout); err != nil {
+		p.log.Error("playground: flush", "err", err)
+	}
+	p.mu.Lock()
+	p.feed, p.responder = feed, responder
+	p.mu.Unlock()
+	close(p.ready)
+
+	p.done.Add(1)
+	go p.runTicker()
+}
+
+// deliver takes one message of demo.> into the log (polling, long polling, WebSocket) and
+// the SSE hub. The RPC traffic under demo.rpc. is left out: it is not news for the panels.
+func (p *playground) deliver(m *broker.Msg) {
+	if len(m.Subject) >= len("demo.rpc.") && m.Subject[:len("demo.rpc.")] == "demo.rpc." {
+		return
+	}
+	if len(m.Subject) >= len("_INBOX.") && m.Subject[:len("_INBOX.")] == "_INBOX." {
+		return
+	}
+	msg := p.msgs.add(m.Subject, m.Data)
+	data, _ := json.Marshal(msg)
+	p.events.Publish(sseTopic, sse.Event{Data: string(data)})
+}
+
+func (p *playground) runTicker() {
+	defer p.done.Done()
+	if p.ticker.interval <= 0 {
+		return
+	}
+	t := time.NewTicker(p.ticker.interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-t.C:
+			if p.ticker.on() {
+				p.publish(tickSubject, []byte(p.ticker.next()))
+			}
+		}
+	}
+}
+
+// publish sends a message to the broker with the feed's connection.
+func (p *playground) publish(subject string, data []byte) error {
+	p.mu.Lock()
+	feed := p.feed
+	p.mu.Unlock()
+	if feed == nil {
+		return errBrokerDown
+	}
+	return feed.Publish(subject, data)
+}
+
+// rpcOverBroker makes the addition a request to demo.rpc.add and waits for the reply.
+func (p *playground) rpcOverBroker(args rpcArgs) rpcAnswer {
+	start := time.Now()
+	p.mu.Lock()
+	feed := p.feed
+	p.mu.Unlock()
+	if feed == nil {
+		return rpcAnswer{Error: errBrokerDown.Error()}
+	}
+	body, _ := json.Marshal(args)
+	reply, err := feed.Request(rpcAddSubject, body, rpcTimeout)
+	if err != nil {
+		return rpcAnswer{Error: err.Error(), ServerMicros: time.Since(start).Microseconds()}
+	}
+	var answer rpcAnswer
+	if err := json.Unmarshal(reply.Data, &answer); err != nil {
+		answer.Error = "bad reply"
+	}
+	answer.ServerMicros = time.Since(start).Microseconds()
+	return answer
+}
+
+func (p *playground) close() {
+	p.mu.Lock()
+	select {
+	case <-p.stop:
+	default:
+		close(p.stop)
+	}
+	feed, responder := p.feed, p.responder
+	p.feed, p.responder = nil, nil
+	p.mu.Unlock()
+	if feed != nil {
+		feed.Close()
+	}
+	if responder != nil {
+		responder.Close()
+	}
+	p.done.Wait()
+}
+
+// hints are the ways to publish from a terminal, with the real addresses.
+func (p *playground) hints() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	b, h := "127.0.0.1:4222", "127.0.0.1:8000"
+	if p.brokerAddr != nil {
+		b = p.brokerAddr.String()
+	}
+	if p.httpAddr != nil {
+		h = p.httpAddr.String()
+	}
+	host, port, _ := net.SplitHostPort(b)
+	return []string{
+		fmt.Sprintf("nc %s %s                      then type:  PUB demo.chat 5⏎  hello⏎", host, port),
+		fmt.Sprintf("nats --server nats://%s pub demo.chat hello", b),
+		fmt.Sprintf("curl -d hello http://%s/publish", h),
+	}
+}

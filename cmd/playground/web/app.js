@@ -1,0 +1,272 @@
+// The playground page: four transports receive the same broker messages side by side.
+// Each message is {id, subject, data, t}: t is when the server got it from the broker (ms since
+// the epoch), so "now - t" when it is shown is its delivery latency through that transport.
+"use strict";
+
+const client = Math.random().toString(16).slice(2, 10); // names this page's connections to the server
+const transports = ["poll", "longpoll", "sse", "ws"];
+const names = { poll: "polling", longpoll: "long polling", sse: "SSE", ws: "WebSocket" };
+const state = {};
+for (const t of transports) {
+  state[t] = { shown: 0, latencies: [], seen: new Set(), server: { requests: 0, bytesIn: 0, bytesOut: 0 } };
+}
+const maxListed = 50;      // messages kept in each panel's list
+const maxLatencies = 500;  // latencies kept for the median and p95
+let lastId = 0;            // the newest message id when the page loaded
+let ws = null;
+let es = null;
+
+function panel(t) { return document.querySelector(`.panel[data-transport=${t}]`); }
+
+// show puts one received message into a panel and records its latency.
+function show(t, msg) {
+  const s = state[t];
+  if (s.seen.has(msg.id)) return; // a reconnect may repeat one; count it once
+  s.seen.add(msg.id);
+  s.shown++;
+  const latency = Math.max(0, Date.now() - msg.t);
+  s.latencies.push(latency);
+  if (s.latencies.length > maxLatencies) s.latencies.shift();
+  const li = document.createElement("li");
+  const subj = document.createElement("span");
+  subj.className = "subj";
+  subj.textContent = msg.subject + " ";
+  const lat = document.createElement("span");
+  lat.className = "lat";
+  lat.textContent = latency + " ms";
+  li.append(lat, subj, document.createTextNode(msg.data));
+  const list = panel(t).querySelector(".messages");
+  list.prepend(li);
+  while (list.children.length > maxListed) list.lastChild.remove();
+  renderStats();
+}
+
+function percentile(values, p) {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+}
+
+function fmtBytes(n) {
+  if (n >= 1 << 20) return (n / (1 << 20)).toFixed(1) + " MiB";
+  if (n >= 1 << 10) return (n / (1 << 10)).toFixed(1) + " KiB";
+  return n + " B";
+}
+
+function metrics(t) {
+  const s = state[t];
+  const bytes = s.server.bytesIn + s.server.bytesOut;
+  return {
+    requests: s.server.requests,
+    bytesIn: s.server.bytesIn,
+    bytesOut: s.server.bytesOut,
+    messages: s.shown,
+    perMessage: s.shown ? bytes / s.shown : NaN,
+    median: percentile(s.latencies, 0.5),
+    p95: percentile(s.latencies, 0.95),
+  };
+}
+
+function renderStats() {
+  for (const t of transports) {
+    const m = metrics(t);
+    const rows = [
+      ["requests", m.requests],
+      ["bytes in / out", fmtBytes(m.bytesIn) + " / " + fmtBytes(m.bytesOut)],
+      ["messages", m.messages],
+      ["bytes per message", isNaN(m.perMessage) ? "–" : fmtBytes(Math.round(m.perMessage))],
+      ["latency median", isNaN(m.median) ? "–" : m.median + " ms"],
+      ["latency p95", isNaN(m.p95) ? "–" : m.p95 + " ms"],
+    ];
+    const dl = panel(t).querySelector(".stats");
+    dl.replaceChildren(...rows.flatMap(([k, v]) => {
+      const dt = document.createElement("dt"); dt.textContent = k;
+      const dd = document.createElement("dd"); dd.textContent = v;
+      dd.dataset.stat = k;
+      return [dt, dd];
+    }));
+  }
+  renderChart();
+}
+
+// renderChart draws two bar groups in SVG: bytes per message, and latency (median with a
+// thinner p95 bar behind it).
+function renderChart() {
+  const svg = document.getElementById("chart");
+  const ns = "http://www.w3.org/2000/svg";
+  const el = (name, attrs, text) => {
+    const e = document.createElementNS(ns, name);
+    for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+    if (text !== undefined) e.textContent = text;
+    return e;
+  };
+  const color = t => getComputedStyle(document.documentElement).getPropertyValue("--" + t).trim();
+  const ms = transports.map(metrics);
+  const nodes = [];
+  const group = (x0, title, values, unit, extra) => {
+    const top = 30, height = 170, barW = 56, gap = 22;
+    const finite = values.concat(extra || []).filter(v => isFinite(v));
+    const max = Math.max(1, ...finite);
+    nodes.push(el("text", { x: x0, y: 16 }, title));
+    nodes.push(el("line", { x1: x0, y1: top + height, x2: x0 + 4 * (barW + gap), y2: top + height, class: "axis" }));
+    transports.forEach((t, i) => {
+      const x = x0 + i * (barW + gap);
+      if (extra && isFinite(extra[i])) {
+        const h = (extra[i] / max) * height;
+        nodes.push(el("rect", { x: x + barW / 4, y: top + height - h, width: barW / 2, height: h, fill: color(t), opacity: 0.35 }));
+      }
+      const v = values[i];
+      if (isFinite(v)) {
+        const h = (v / max) * height;
+        nodes.push(el("rect", { x, y: top + height - h, width: barW, height: h, fill: color(t) }));
+        nodes.push(el("text", { x: x + barW / 2, y: top + height - h - 4, "text-anchor": "middle" }, Math.round(v) + unit));
+      }
+      nodes.push(el("text", { x: x + barW / 2, y: top + height + 16, "text-anchor": "middle" }, names[t]));
+    });
+  };
+  group(10, "bytes on the wire per message", ms.map(m => m.perMessage), " B");
+  group(370, "latency, ms (median; pale: p95)", ms.map(m => m.median), "", ms.map(m => m.p95));
+  svg.replaceChildren(...nodes);
+}
+
+async function refreshStats() {
+  try {
+    const r = await fetch(`/stats?c=${client}`);
+    const s = await r.json();
+    for (const t of transports) Object.assign(state[t].server, s.transports[t] || {});
+    document.getElementById("ticker").checked = s.ticker;
+  } catch (e) { /* the server may be restarting; try again next time */ }
+  renderStats();
+}
+
+// Polling: ask, get an immediate answer, wait the interval, ask again.
+async function poll() {
+  let after = lastId;
+  for (;;) {
+    try {
+      const r = await fetch(`/poll?after=${after}&c=${client}`);
+      if (r.status === 200) {
+        for (const m of await r.json()) { show("poll", m); after = Math.max(after, m.id); }
+      }
+    } catch (e) { /* retry after the interval */ }
+    const seconds = Math.max(0.2, parseFloat(document.getElementById("poll-interval").value) || 2);
+    await new Promise(res => setTimeout(res, seconds * 1000));
+  }
+}
+
+// Long polling: ask; the server answers when there is news (or after the timeout); ask again.
+async function longpoll() {
+  let after = lastId;
+  for (;;) {
+    try {
+      const r = await fetch(`/longpoll?after=${after}&timeout=30s&c=${client}`);
+      if (r.status === 200) {
+        for (const m of await r.json()) { show("longpoll", m); after = Math.max(after, m.id); }
+      }
+    } catch (e) {
+      await new Promise(res => setTimeout(res, 1000));
+    }
+  }
+}
+
+// SSE: the browser's EventSource keeps one response open and reconnects by itself.
+function sse() {
+  es = new EventSource(`/events?c=${client}`);
+  es.onmessage = e => show("sse", JSON.parse(e.data));
+}
+
+// WebSocket: one connection; messages arrive as JSON frames, and the page sends on it too.
+function websocket() {
+  ws = new WebSocket(`ws://${location.host}/ws?c=${client}`);
+  ws.onmessage = e => {
+    const m = JSON.parse(e.data);
+    if (m.type === "msg") show("ws", m.msg);
+    if (m.type === "rpc") rpcAnswer("broker", m);
+  };
+  ws.onclose = () => setTimeout(websocket, 1000);
+}
+
+// RPC: the same addition over the broker (through the WebSocket) and over plain HTTP.
+const pending = {};
+function rpcAnswer(kind, m) {
+  const started = pending[kind + m.call];
+  delete pending[kind + m.call];
+  const cells = document.querySelectorAll(`#rpc-row-${kind} td`);
+  cells[1].textContent = m.error ? "error: " + m.error : m.sum;
+  cells[2].textContent = started ? (performance.now() - started).toFixed(1) + " ms" : "–";
+  cells[3].textContent = (m.serverMicros / 1000).toFixed(2) + " ms";
+}
+let calls = 0;
+function rpcArgs() {
+  return { a: Number(document.getElementById("rpc-a").value), b: Number(document.getElementById("rpc-b").value) };
+}
+document.getElementById("rpc-broker").onclick = () => {
+  if (!ws || ws.readyState !== WebSocket.OPEN) return;
+  const call = ++calls;
+  pending["broker" + call] = performance.now();
+  ws.send(JSON.stringify({ op: "rpc", call, ...rpcArgs() }));
+};
+document.getElementById("rpc-http").onclick = async () => {
+  const call = ++calls;
+  pending["http" + call] = performance.now();
+  try {
+    const r = await fetch(`/rpc/add?c=${client}`, { method: "POST", body: JSON.stringify(rpcArgs()) });
+    rpcAnswer("http", { call, ...(await r.json()) });
+  } catch (e) {
+    rpcAnswer("http", { call, error: String(e), serverMicros: NaN });
+  }
+};
+
+// Publishing from the page goes over the WebSocket.
+document.getElementById("pub-form").onsubmit = e => {
+  e.preventDefault();
+  const input = document.getElementById("pub-text");
+  if (input.value && ws && ws.readyState === WebSocket.OPEN) {
+    ws.send(JSON.stringify({ op: "pub", data: input.value }));
+    input.value = "";
+  }
+};
+document.getElementById("ticker").onchange = e => {
+  fetch(`/ticker?c=${client}`, { method: "POST", body: e.target.checked ? "on" : "off" });
+};
+
+// The wire view: the server's trace of this page's connections for one panel, streamed as SSE.
+let wire = null;
+const maxWireText = 200000;
+function openWire(t) {
+  if (wire) wire.close();
+  for (const p of document.querySelectorAll(".panel")) p.classList.toggle("selected", p.dataset.transport === t);
+  document.getElementById("wire").hidden = false;
+  document.getElementById("wire-title").textContent = names[t];
+  const pre = document.getElementById("wire-text");
+  pre.textContent = "";
+  wire = new EventSource(`/wire?c=${client}&t=${t}`);
+  wire.onmessage = e => {
+    pre.textContent += e.data + "\n";
+    if (pre.textContent.length > maxWireText) pre.textContent = pre.textContent.slice(-maxWireText / 2);
+    pre.scrollTop = pre.scrollHeight;
+  };
+}
+for (const t of transports) panel(t).addEventListener("click", e => {
+  if (e.target.tagName !== "INPUT") openWire(t);
+});
+document.getElementById("wire-close").onclick = () => {
+  if (wire) wire.close();
+  wire = null;
+  document.getElementById("wire").hidden = true;
+  for (const p of document.querySelectorAll(".panel")) p.classList.remove("selected");
+};
+
+async function start() {
+  const r = await fetch(`/stats?c=${client}`);
+  const s = await r.json();
+  lastId = s.lastId;
+  document.getElementById("hints").textContent = s.hints.join("\n");
+  poll();
+  longpoll();
+  sse();
+  websocket();
+  renderStats();
+  setInterval(refreshStats, 1000);
+}
+start();
