@@ -240,31 +240,6 @@ func skipEmptyLines(br *bufio.Reader) error {
 // bare CR, which the checks of each line reject (RFC 9112 §2.2: a recipient of a bare CR MUST
 // consider the element invalid or replace it with SP). The chunked framing takes CRLF only.
 
-// parseRequestHead parses a complete request head held in b (the tests' and the fuzzers'
-// entry point; the server reads through readHead).
-func parseRequestHead(b []byte, h *head, maxFields int) error {
-	return parseWholeHead(b, h, true, maxFields)
-}
-
-// parseResponseHead parses a complete response head held in b.
-func parseResponseHead(b []byte, h *head, maxFields int) error {
-	return parseWholeHead(b, h, false, maxFields)
-}
-
-func parseWholeHead(b []byte, h *head, isRequest bool, maxFields int) error {
-	h.reset()
-	p := headParser{h: h, isRequest: isRequest, maxFields: maxFields}
-	end, err := p.parse(b)
-	if err != nil {
-		return err
-	}
-	if end == 0 {
-		return io.ErrUnexpectedEOF
-	}
-	h.buf = b[:end:end]
-	return nil
-}
-
 // parseRequestLine parses method SP request-target SP HTTP-version (RFC 9112 §3).
 // Strictness: exactly one SP between the parts. RFC 9112 §3 lets a recipient split on any
 // run of whitespace instead, but a request line that two parsers could split differently
