@@ -239,4 +239,3 @@ func TestCurlAgainstTheServer(t *testing.T) {
 	assert.Equal(t, "Host", got.Headers[0][0])
 	assert.Contains(t, got.Headers, [2]string{"X-Test", "yes"})
 }
-
