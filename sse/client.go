@@ -127,6 +127,10 @@ func (c *Client) connectOnce(ctx context.Context, fn func(Event) error) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", errBadURL, err)
 	}
+	if req.URL.Scheme != "http" {
+		// http1.Client speaks plain HTTP only; retrying another scheme could never work.
+		return fmt.Errorf("%w: %q: only http:// streams are supported", errBadURL, req.URL.Scheme)
+	}
 	req.Header.Set("Accept", ContentType)
 	req.Header.Set("Cache-Control", "no-cache")
 	if c.LastEventID != "" {
