@@ -91,6 +91,9 @@ func (cr *chunkedReader) read(p []byte) (int, error) {
 	for {
 		switch cr.state {
 		case chunkSize:
+			if cr.advance(); cr.state != chunkSize {
+				continue
+			}
 			if err := cr.readSizeLine(); err != nil {
 				return 0, err
 			}
@@ -105,6 +108,11 @@ func (cr *chunkedReader) read(p []byte) (int, error) {
 			cr.remaining -= int64(n)
 			if cr.remaining == 0 {
 				cr.state = chunkDataCRLF
+				// If the body's end is already buffered, say so with the last data:
+				// the caller learns it without another Read.
+				if cr.advance(); cr.state == chunkDone && err == nil {
+					err = io.EOF
+				}
 			}
 			if n > 0 || err != nil {
 				return n, err
@@ -131,6 +139,55 @@ func (cr *chunkedReader) read(p []byte) (int, error) {
 			cr.state = chunkDone
 		case chunkDone:
 			return 0, io.EOF
+		}
+	}
+}
+
+// advance moves through framing that is already buffered and plainly valid — the CRLF
+// after chunk data, a size line without extensions, an empty trailer section — without
+// waiting for bytes. Anything else (an extension, a trailer, an error, bytes still to
+// come) it leaves for the careful path in read, which reports errors too.
+func (cr *chunkedReader) advance() {
+	for {
+		buf, _ := cr.br.Peek(cr.br.Buffered())
+		switch cr.state {
+		case chunkDataCRLF, chunkTrailer:
+			if len(buf) < 2 || buf[0] != '\r' || buf[1] != '\n' {
+				return
+			}
+			cr.br.Discard(2)
+			if cr.state == chunkTrailer {
+				cr.state = chunkDone
+				return
+			}
+			cr.state = chunkSize
+		case chunkSize:
+			var size int64
+			i := 0
+			for ; i < len(buf) && i <= maxChunkSizeDigits; i++ {
+				v := hexValue[buf[i]]
+				if v < 0 {
+					break
+				}
+				size = size<<4 | int64(v)
+			}
+			if i == 0 || i > maxChunkSizeDigits || i+1 >= len(buf) || buf[i] != '\r' || buf[i+1] != '\n' ||
+				size > cr.maxBody-cr.total {
+				return
+			}
+			cr.br.Discard(i + 2)
+			if cr.onSize != nil {
+				cr.onSize(size)
+			}
+			cr.total += size
+			if size == 0 {
+				cr.state = chunkTrailer
+				continue
+			}
+			cr.remaining, cr.state = size, chunkData
+			return
+		default:
+			return
 		}
 	}
 }
@@ -162,18 +219,24 @@ func (cr *chunkedReader) readSizeLine() error {
 		return err
 	}
 	// 1. chunk-size = 1*HEXDIG, bounded so that it cannot overflow.
+	var size int64
 	digits := 0
-	for digits < len(line) && isHex(line[digits]) {
-		digits++
+	for ; digits < len(line); digits++ {
+		v := hexValue[line[digits]]
+		if v < 0 {
+			break
+		}
+		size = size<<4 | int64(v)
 	}
 	if digits == 0 || digits > maxChunkSizeDigits {
 		return chunkError("invalid chunk size", line)
 	}
-	size, _ := strconv.ParseInt(string(line[:digits]), 16, 64)
 	// 2. Extensions: checked for grammar, then ignored (RFC 9112 §7.1.1: a recipient MUST
 	//    ignore extensions it does not understand).
-	if err := checkChunkExtensions(line[digits:]); err != nil {
-		return err
+	if digits < len(line) {
+		if err := checkChunkExtensions(line[digits:]); err != nil {
+			return err
+		}
 	}
 	if cr.onSize != nil {
 		cr.onSize(size)
@@ -192,53 +255,55 @@ func (cr *chunkedReader) readSizeLine() error {
 }
 
 // checkChunkExtensions checks chunk-ext = *( BWS ";" BWS chunk-ext-name
-// [ BWS "=" BWS chunk-ext-val ] ), where a value is a token or a quoted-string.
+// [ BWS "=" BWS chunk-ext-val ] ), where a name is a token and a value a token or a
+// quoted-string (RFC 9112 §7.1.1). BWS stands between the parts only: whitespace at the end
+// of the line is refused, as it is no part of the grammar.
 func checkChunkExtensions(ext []byte) error {
-	bad := func() error { return chunkError("invalid chunk extension", ext) }
 	rest := ext
-	skipBWS := func() {
+	bws := func() {
 		for len(rest) > 0 && (rest[0] == ' ' || rest[0] == '\t') {
 			rest = rest[1:]
 		}
 	}
-	token := func() []byte {
+	token := func() bool {
 		i := 0
 		for i < len(rest) && tokenTable[rest[i]] {
 			i++
 		}
-		t := rest[:i]
 		rest = rest[i:]
-		return t
+		return i > 0
 	}
-	for {
-		skipBWS()
-		if len(rest) == 0 {
-			return nil
-		}
-		if rest[0] != ';' {
-			return bad()
+	for len(rest) > 0 {
+		// 1. BWS ";" BWS chunk-ext-name
+		bws()
+		if len(rest) == 0 || rest[0] != ';' {
+			return chunkError("invalid chunk extension", ext)
 		}
 		rest = rest[1:]
-		skipBWS()
-		if len(token()) == 0 {
-			return bad()
+		bws()
+		if !token() {
+			return chunkError("invalid chunk extension name", ext)
 		}
-		skipBWS()
+		// 2. [ BWS "=" BWS chunk-ext-val ]
+		save := rest
+		bws()
 		if len(rest) == 0 || rest[0] != '=' {
+			rest = save // the next ";" (or trailing whitespace, refused above)
 			continue
 		}
 		rest = rest[1:]
-		skipBWS()
+		bws()
 		if len(rest) > 0 && rest[0] == '"' {
 			n, ok := quotedStringLen(rest)
 			if !ok {
-				return bad()
+				return chunkError("invalid chunk extension value", ext)
 			}
 			rest = rest[n:]
-		} else if len(token()) == 0 {
-			return bad()
+		} else if !token() {
+			return chunkError("invalid chunk extension value", ext)
 		}
 	}
+	return nil
 }
 
 // quotedStringLen returns the length of the quoted-string at the start of b
@@ -287,9 +352,22 @@ func (cr *chunkedReader) readTrailer() error {
 	}
 }
 
-func isHex(c byte) bool {
-	return isDigit(c) || ('a' <= c && c <= 'f') || ('A' <= c && c <= 'F')
-}
+// hexValue maps a hex digit to its value and every other byte to -1.
+var hexValue = func() (t [256]int8) {
+	for c := range t {
+		switch {
+		case '0' <= c && c <= '9':
+			t[c] = int8(c - '0')
+		case 'a' <= c && c <= 'f':
+			t[c] = int8(c - 'a' + 10)
+		case 'A' <= c && c <= 'F':
+			t[c] = int8(c - 'A' + 10)
+		default:
+			t[c] = -1
+		}
+	}
+	return t
+}()
 
 // chunkedWriter encodes a body as chunks; Close writes the last chunk and the empty trailer.
 type chunkedWriter struct {

@@ -36,6 +36,9 @@ type Client struct {
 	// Tracer, when not nil, dumps every byte; give it ClientAnnotators to see the
 	// requests and responses read out.
 	Tracer *tcp.Tracer
+	// Dial, when not nil, opens connections instead of tcp.DialContext (to count bytes,
+	// say, or to reach a test server).
+	Dial func(ctx context.Context, addr string) (net.Conn, error)
 
 	mu     sync.Mutex
 	idle   map[string][]*clientConn
@@ -187,7 +190,11 @@ func (c *Client) getConn(ctx context.Context, addr string) (*clientConn, bool, e
 		dctx, cancel = context.WithTimeout(ctx, c.DialTimeout)
 		defer cancel()
 	}
-	nc, err := tcp.DialContext(dctx, addr)
+	dial := c.Dial
+	if dial == nil {
+		dial = tcp.DialContext
+	}
+	nc, err := dial(dctx, addr)
 	if err != nil {
 		return nil, false, err
 	}

@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -133,4 +135,123 @@ func TestClientCancelStopsAStreamingBody(t *testing.T) {
 	cancel()
 	_, err = resp.Body.Read(b)
 	assert.ErrorIs(t, err, context.Canceled)
+}
+
+func TestClientSpeaksHTTP10ToANetHTTPServer(t *testing.T) {
+	leakcheck.Check(t)
+	srv := startNetHTTP(t, func(w http.ResponseWriter, r *http.Request) {
+		assert.Equal(t, "HTTP/1.0", r.Proto)
+		io.WriteString(w, "old")
+	})
+	c := &Client{}
+	defer c.CloseIdleConnections()
+	req, err := NewRequest(context.Background(), "GET", srv.URL+"/", nil)
+	require.NoError(t, err)
+	req.Proto = "HTTP/1.0"
+	resp, err := c.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	assert.Equal(t, "old", string(body))
+	assert.True(t, resp.Close, "net/http closes an HTTP/1.0 connection without keep-alive")
+}
+
+func TestClientSkipsInterimResponses(t *testing.T) {
+	leakcheck.Check(t)
+	srv := startNetHTTP(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Link", "</a.css>; rel=preload")
+		w.WriteHeader(http.StatusEarlyHints)
+		io.WriteString(w, "final")
+	})
+	c := &Client{}
+	defer c.CloseIdleConnections()
+	resp, err := c.Get(context.Background(), srv.URL+"/")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	assert.Equal(t, 200, resp.StatusCode)
+	body, _ := io.ReadAll(resp.Body)
+	assert.Equal(t, "final", string(body))
+}
+
+func TestClientTimeoutEndsAHangingExchange(t *testing.T) {
+	leakcheck.Check(t)
+	srv := startNetHTTP(t, func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done() // never answers
+	})
+	c := &Client{Timeout: 200 * time.Millisecond}
+	defer c.CloseIdleConnections()
+	_, err := c.Get(context.Background(), srv.URL+"/")
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+}
+
+func TestClientRetriesARequestOnAConnectionTheServerClosedWhileIdle(t *testing.T) {
+	leakcheck.Check(t)
+	srv := startNetHTTP(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	c := &Client{}
+	defer c.CloseIdleConnections()
+	get := func() {
+		resp, err := c.Get(context.Background(), srv.URL+"/")
+		require.NoError(t, err)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		assert.Equal(t, "ok", string(body))
+	}
+	get()
+	srv.CloseClientConnections() // the pooled connection dies while idle
+	get()
+}
+
+// rawServer answers one connection with the bytes of response, then closes it.
+func rawServer(t *testing.T, response string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		nc, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer nc.Close()
+		nc.SetDeadline(time.Now().Add(waitTimeout))
+		br := bufio.NewReader(nc)
+		var h head
+		if readHead(br, &h, true, DefaultMaxHeaderBytes, DefaultMaxHeaderFields, nil) == nil {
+			io.WriteString(nc, response)
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); <-done })
+	return "http://" + ln.Addr().String()
+}
+
+func TestClientReadsACloseDelimitedBody(t *testing.T) {
+	leakcheck.Check(t)
+	base := rawServer(t, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the server closes")
+	c := &Client{}
+	defer c.CloseIdleConnections()
+	resp, err := c.Get(context.Background(), base+"/")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	assert.Equal(t, int64(-1), resp.ContentLength)
+	assert.True(t, resp.Close)
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	assert.Equal(t, "until the server closes", string(body))
+}
+
+func TestClientReadsTrailers(t *testing.T) {
+	leakcheck.Check(t)
+	base := rawServer(t, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Sum\r\n\r\n"+
+		"3\r\nabc\r\n0\r\nX-Sum: 42\r\n\r\n")
+	c := &Client{}
+	defer c.CloseIdleConnections()
+	resp, err := c.Get(context.Background(), base+"/")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	assert.Equal(t, "abc", string(body))
+	assert.Equal(t, "42", resp.Trailer.Get("X-Sum"))
 }

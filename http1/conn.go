@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -43,6 +44,27 @@ type conn struct {
 	hijacked     bool
 	hijackedConn *hijackedConn
 
+	// ex is the request being served and its response writer, reused for every request
+	// of the connection (a handler may not keep them once it has returned).
+	ex exchange
+
+	// The read and write deadlines last set, so that they are moved only when it matters
+	// (see setReadTimeout). Only the connection's goroutine touches them, or whoever holds
+	// the connection between requests.
+	rdl, wdl           time.Time
+	rdlKnown, wdlKnown bool
+	writeTO            time.Duration
+
+	idleMu      sync.Mutex
+	idle        bool        // waiting for the next request: Shutdown may interrupt (idleMu)
+	armHeaderTO func()      // starts the header timeout; made once per connection
+	bodyEndedFn func(error) // c.bodyEnded, made once per connection
+
+	// date is the Date of the responses to the requests read in one batch: the clock is
+	// read once per read from the network, not once per pipelined response.
+	date      string
+	dateStale bool
+
 	// The client watcher: while a handler runs with the request body read, one goroutine
 	// waits on the connection to notice the client going away, and cancels the request's
 	// context. It starts only when a handler asks for the context.
@@ -56,13 +78,19 @@ type conn struct {
 	clientGone  bool               // the watcher saw the connection end
 }
 
+// exchange is one request and its response, allocated together.
+type exchange struct {
+	req  Request
+	body requestBody
+	resp response
+}
+
 func newConn(s *Server, ctx context.Context, nc net.Conn) *conn {
 	maxHeader := orDefault(s.MaxHeaderBytes, DefaultMaxHeaderBytes)
-	return &conn{
+	c := &conn{
 		srv: s, ctx: ctx, nc: nc,
 		// The read buffer must hold a whole head: readHead parses it in place.
 		br:         bufio.NewReaderSize(nc, max(maxHeader, 4096)),
-		bw:         bufio.NewWriterSize(nc, writeBufferSize),
 		remoteAddr: nc.RemoteAddr().String(),
 		maxHeader:  maxHeader,
 		maxFields:  orDefault(s.MaxHeaderFields, DefaultMaxHeaderFields),
@@ -73,12 +101,28 @@ func newConn(s *Server, ctx context.Context, nc net.Conn) *conn {
 		},
 		headerTO: duration(s.ReadHeaderTimeout, DefaultReadHeaderTimeout),
 		idleTO:   duration(s.IdleTimeout, DefaultIdleTimeout),
+		writeTO:  duration(s.WriteTimeout, DefaultWriteTimeout),
 	}
+	c.bw = bufio.NewWriterSize(timeoutWriter{c}, writeBufferSize)
+	c.armHeaderTO = func() { c.setReadTimeout(c.headerTO) }
+	c.bodyEndedFn = c.bodyEnded
+	c.dateStale = true
+	return c
 }
 
 // serve is the connection's life: requests in, responses out, in order, until one side
 // wants to close.
 func (c *conn) serve() {
+	// Shutdown interrupts a connection that waits for its next request, and only then: a
+	// request being read or served is left to finish.
+	stop := context.AfterFunc(c.ctx, func() {
+		c.idleMu.Lock()
+		defer c.idleMu.Unlock()
+		if c.idle {
+			c.nc.SetReadDeadline(aLongTimeAgo)
+		}
+	})
+	defer stop()
 	first := true
 	for {
 		// 1. Read the next request head, and the framing of its body.
@@ -115,6 +159,7 @@ func (c *conn) readRequest(first bool) (*Request, error) {
 		if err := c.bw.Flush(); err != nil {
 			return nil, err
 		}
+		c.dateStale = true
 		wait := c.idleTO
 		if first {
 			wait = c.headerTO
@@ -123,41 +168,81 @@ func (c *conn) readRequest(first bool) (*Request, error) {
 			return nil, err
 		}
 	}
-	// 2. The head, within the header timeout (against slowloris).
-	if c.headerTO > 0 {
-		c.nc.SetReadDeadline(time.Now().Add(c.headerTO))
-	}
-	n, err := readHead(c.br, c.maxHeader, true)
-	if err != nil {
-		return nil, err
-	}
-	b, _ := c.br.Peek(n)
-	err = parseRequestHead(b, &c.head, c.maxFields)
-	c.br.Discard(n)
-	if err != nil {
+	// 2. The head. If it is not all here yet, the rest must come within the header timeout
+	//    (against slowloris): readHead calls armHeaderTO before it waits for more.
+	if err := readHead(c.br, &c.head, true, c.maxHeader, c.maxFields, c.armHeaderTO); err != nil {
 		return nil, err
 	}
 	f, err := requestFraming(&c.head, c.maxBody)
 	if err != nil {
 		return nil, err
 	}
-	// 3. Body reads have their own timeout (see bodyRead); the head's deadline is over.
-	c.nc.SetReadDeadline(time.Time{})
 	return c.newRequest(f), nil
 }
 
 // waitForRequest blocks until a byte of the next request has arrived, at most wait (zero:
 // no limit), or until the server shuts down.
 func (c *conn) waitForRequest(wait time.Duration) error {
-	if wait > 0 {
-		c.nc.SetReadDeadline(time.Now().Add(wait))
+	c.setReadTimeout(wait)
+	// The idle mark and the context are looked at under idleMu, both here and by the
+	// shutdown hook in serve: either the hook sees the mark and wakes the read, or this
+	// side sees the cancelled context. A request that is already being read is never cut.
+	c.idleMu.Lock()
+	c.idle = true
+	closing := c.ctx.Err() != nil
+	c.idleMu.Unlock()
+	if !closing {
+		_, err := c.br.Peek(1)
+		c.idleMu.Lock()
+		c.idle = false
+		closing = c.ctx.Err() != nil
+		c.idleMu.Unlock()
+		if !closing {
+			return err
+		}
 	}
-	stop := context.AfterFunc(c.ctx, func() { c.nc.SetReadDeadline(aLongTimeAgo) })
-	_, err := c.br.Peek(1)
-	if !stop() || c.ctx.Err() != nil {
-		return errShuttingDown
+	c.rdlKnown = false
+	return errShuttingDown
+}
+
+// setReadTimeout sets the read deadline to d from now (no deadline when d is zero). Moving
+// a deadline updates a runtime timer, which at tens of thousands of requests a second is a
+// cost worth avoiding: a deadline that would move by less than an eighth of the timeout is
+// left where it is, so a timeout fires between 7/8 and all of d after the last read.
+func (c *conn) setReadTimeout(d time.Duration) {
+	var dl time.Time
+	if d > 0 {
+		dl = time.Now().Add(d)
+		if c.rdlKnown && !c.rdl.IsZero() && !dl.Before(c.rdl) && dl.Sub(c.rdl) < d/8 {
+			return
+		}
+	} else if c.rdlKnown && c.rdl.IsZero() {
+		return
 	}
-	return err
+	c.nc.SetReadDeadline(dl)
+	c.rdl, c.rdlKnown = dl, true
+}
+
+// setWriteTimeout is setReadTimeout for writes.
+func (c *conn) setWriteTimeout(d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	dl := time.Now().Add(d)
+	if c.wdlKnown && !dl.Before(c.wdl) && dl.Sub(c.wdl) < d/8 {
+		return
+	}
+	c.nc.SetWriteDeadline(dl)
+	c.wdl, c.wdlKnown = dl, true
+}
+
+// timeoutWriter is what the connection's bufio.Writer writes to: every write must finish
+// within the write timeout.
+type timeoutWriter struct{ c *conn }
+
+func (w timeoutWriter) Write(p []byte) (int, error) {
+	w.c.setWriteTimeout(w.c.writeTO)
+	return w.c.nc.Write(p)
 }
 
 var errShuttingDown = errors.New("http1: server shutting down")
@@ -168,7 +253,10 @@ func (c *conn) newRequest(f framing) *Request {
 	h := &c.head
 	s := string(h.buf)
 	sub := func(sp span) string { return s[sp.off:sp.end] }
-	r := &Request{
+	r := &c.ex.req
+	fields := r.Header.fields[:0]
+	trailer := r.Trailer.fields[:0]
+	*r = Request{
 		Method:     sub(h.method),
 		Target:     sub(h.target),
 		Proto:      sub(h.proto),
@@ -177,11 +265,15 @@ func (c *conn) newRequest(f framing) *Request {
 		closeAfter: f.close,
 		conn:       c,
 	}
-	r.Header.fields = make([]field, len(h.fields))
-	for i, rf := range h.fields {
-		r.Header.fields[i] = field{sub(rf.name), sub(rf.value)}
+	for _, rf := range h.fields {
+		fields = append(fields, field{sub(rf.name), sub(rf.value)})
 	}
+	r.Header.fields = fields
+	r.Trailer.fields = trailer
 	r.Host = r.Header.Get("Host")
+	if r.Method == "CONNECT" {
+		r.Host = r.Target // RFC 9112 §3.2.3: the authority-form target names the host
+	}
 	// RFC 9112 §3.2.2: with an absolute-form target the server MUST ignore Host and use
 	// the target's authority.
 	if hasSchemePrefix([]byte(r.Target)) {
@@ -198,20 +290,20 @@ func (c *conn) newRequest(f framing) *Request {
 	if f.kind == bodyChunked {
 		r.ContentLength = -1
 	}
-	rb := &requestBody{c: c, r: r}
+	rb := &c.ex.body
+	*rb = requestBody{c: c, r: r}
 	rb.b.init(c.br, f, c.maxBody, &c.limits)
 	if f.kind == bodyChunked {
 		rb.b.chunked.trailer = &r.Trailer
 	}
-	rb.b.atEnd = c.bodyEnded
+	rb.b.atEnd = c.bodyEndedFn
 	if f.expectContinue && h.minor >= 1 && f.kind != bodyNone {
 		rb.expect = true
 	}
 	r.Body = rb
-	c.mu.Lock()
+	// No lock: until the handler is called, no other goroutine can know of r.
 	c.req = r
 	c.bodyDone = f.kind == bodyNone
-	c.mu.Unlock()
 	return r
 }
 
@@ -252,9 +344,7 @@ func (rb *requestBody) Read(p []byte) (int, error) {
 			}
 		}
 	}
-	if rb.c.idleTO > 0 {
-		rb.c.nc.SetReadDeadline(time.Now().Add(rb.c.idleTO))
-	}
+	rb.c.setReadTimeout(rb.c.idleTO)
 	n, err := rb.b.Read(p)
 	if err != nil && err != io.EOF {
 		var ne net.Error
@@ -282,11 +372,14 @@ func (c *conn) bodyEnded(err error) {
 // serveRequest calls the handler for r and finishes the response. It reports whether the
 // connection may carry another request.
 func (c *conn) serveRequest(r *Request) (keepAlive bool) {
-	w := newResponse(c, r)
+	w := c.newResponse(r)
 	rb := r.Body.(*requestBody)
 	rb.w = w
 	c.callHandler(w, r)
 	if c.hijacked {
+		// The connection is the handler's; the request's context ends now that the
+		// handler has returned, as after any other request.
+		c.stopWatch()
 		return false
 	}
 	// 1. The handler has returned: stop watching for the client, cancel the context.
@@ -307,9 +400,6 @@ func (c *conn) serveRequest(r *Request) (keepAlive bool) {
 			keepAlive = err == io.EOF && n <= maxDrainBytes
 		}
 	}
-	c.mu.Lock()
-	c.req = nil
-	c.mu.Unlock()
 	return keepAlive
 }
 
@@ -347,7 +437,7 @@ func (c *conn) answerReadError(err error) {
 		c.bw.Flush()
 		return
 	}
-	c.nc.SetReadDeadline(time.Time{})
+	c.setReadTimeout(0)
 	msg := StatusText(status) + ": " + err.Error() + "\n"
 	fmt.Fprintf(c.bw, "HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Type: text/plain; charset=utf-8\r\n"+
 		"Content-Length: %d\r\nConnection: close\r\n\r\n%s",
@@ -384,7 +474,7 @@ func (c *conn) watchClient() {
 }
 
 func (c *conn) startWatchLocked() {
-	if c.watchDone != nil || c.req == nil {
+	if c.watchDone != nil || c.req == nil || c.hijacked {
 		return
 	}
 	if c.br.Buffered() > 0 {
@@ -393,6 +483,9 @@ func (c *conn) startWatchLocked() {
 	done := make(chan struct{})
 	c.watchDone = done
 	cancel := c.cancel
+	// The watcher may wait as long as the handler runs: no deadline.
+	c.nc.SetReadDeadline(time.Time{})
+	c.rdlKnown = false
 	go func() {
 		defer close(done)
 		// Peek keeps whatever arrives in the buffer: it is the next pipelined request.
@@ -412,41 +505,62 @@ func (c *conn) startWatchLocked() {
 	}()
 }
 
-// stopWatch stops the client watcher, if it runs, and cancels the request's context.
+// stopWatch is called when the handler has returned: it stops the client watcher, if it
+// runs, and cancels the request's context. From here on nothing may start a watcher.
 func (c *conn) stopWatch() {
+	c.mu.Lock()
+	running, cancel := c.watchDone != nil, c.cancel
+	c.req, c.cancel, c.watchWanted = nil, nil, false
+	c.mu.Unlock()
+	if running {
+		c.haltWatcher()
+	}
+	if cancel != nil {
+		cancel()
+	}
+}
+
+// haltWatcher stops a running client watcher and waits for it: a read deadline in the past
+// wakes its Peek, and the stopping mark tells it that the client has not gone.
+func (c *conn) haltWatcher() {
 	c.mu.Lock()
 	done := c.watchDone
 	c.stopping = true
-	cancel := c.cancel
 	c.mu.Unlock()
 	if done != nil {
 		c.nc.SetReadDeadline(aLongTimeAgo)
 		<-done
 		c.nc.SetReadDeadline(time.Time{})
-	}
-	if cancel != nil {
-		cancel()
+		c.rdlKnown = false
 	}
 	c.mu.Lock()
-	c.watchDone, c.stopping, c.watchWanted, c.cancel = nil, false, false, nil
+	c.watchDone, c.stopping = nil, false
 	c.mu.Unlock()
 }
 
-// httpDate returns the current time as an IMF-fixdate (RFC 9110 §5.6.7), computed at most
-// once a second.
-func httpDate() string {
-	now := time.Now().Unix()
-	dateMu.Lock()
-	defer dateMu.Unlock()
-	if now != dateSec {
-		dateSec = now
-		dateVal = time.Unix(now, 0).UTC().Format("Mon, 02 Jan 2006 15:04:05 GMT")
+// responseDate returns the Date for a response now (see conn.date).
+func (c *conn) responseDate() string {
+	if c.dateStale {
+		c.date, c.dateStale = httpDate(), false
 	}
-	return dateVal
+	return c.date
 }
 
-var (
-	dateMu  sync.Mutex
-	dateSec int64
-	dateVal string
-)
+// httpDate returns the current time as an IMF-fixdate (RFC 9110 §5.6.7), formatted at most
+// once a second and shared by every connection.
+func httpDate() string {
+	now := time.Now().Unix()
+	if d := dateCache.Load(); d != nil && d.sec == now {
+		return d.text
+	}
+	d := &cachedDate{now, time.Unix(now, 0).UTC().Format("Mon, 02 Jan 2006 15:04:05 GMT")}
+	dateCache.Store(d)
+	return d.text
+}
+
+type cachedDate struct {
+	sec  int64
+	text string
+}
+
+var dateCache atomic.Pointer[cachedDate]

@@ -51,9 +51,9 @@ func protoError(status int, what string, input []byte) *ProtocolError {
 	return &ProtocolError{Status: status, What: what, Input: string(input)}
 }
 
-// statusOf returns the status that answers err: the ProtocolError's own, 408 for a timeout,
-// 400 for anything else.
-func statusOf(err error) int {
+// ErrorStatus returns the status that answers err, an error from reading a request (its
+// body, say): a ProtocolError's own status (413 for ErrBodyTooLarge), 400 for anything else.
+func ErrorStatus(err error) int {
 	var pe *ProtocolError
 	if errors.As(err, &pe) {
 		return pe.Status

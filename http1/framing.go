@@ -42,35 +42,49 @@ func requestFraming(h *head, maxBody int64) (framing, error) {
 	hosts := 0
 	var cl, te []byte
 	clFields, teFields := 0, 0
-	for i := range h.fields {
+	for _, i := range h.framingFields {
 		name, value := h.bytes(h.fields[i].name), h.bytes(h.fields[i].value)
-		switch {
-		case equalFoldBytes(name, "Host"):
+		switch len(name) { // the names differ in length: one comparison each
+		case len("Host"):
+			if !equalLower(name, "host") {
+				continue
+			}
 			hosts++
 			if !isHostValue(value) {
 				// RFC 9112 §3.2: a server MUST respond with 400 to a Host with an invalid value.
 				return f, badRequest("invalid Host", value)
 			}
-		case equalFoldBytes(name, "Content-Length"):
-			clFields++
-			cl = value
-		case equalFoldBytes(name, "Transfer-Encoding"):
+		case len("Content-Length"):
+			if equalLower(name, "content-length") {
+				clFields++
+				cl = value
+			}
+		case len("Transfer-Encoding"):
+			if !equalLower(name, "transfer-encoding") {
+				continue
+			}
 			teFields++
 			if err := checkTransferCodings(value); err != nil {
 				return f, err
 			}
 			te = value
-		case equalFoldBytes(name, "Connection"):
-			f.close = f.close || listHasTokenBytes(value, "close")
-			f.keepAlive = f.keepAlive || listHasTokenBytes(value, "keep-alive")
-		case equalFoldBytes(name, "Expect"):
-			// RFC 9110 §10.1.1: the only expectation defined is 100-continue.
-			if !equalFoldBytes(value, "100-continue") {
+		case len("Connection"):
+			if equalLower(name, "connection") {
+				f.close = f.close || listHasTokenBytes(value, "close")
+				f.keepAlive = f.keepAlive || listHasTokenBytes(value, "keep-alive")
+			}
+		case len("Expect"):
+			if !equalLower(name, "expect") {
+				continue
+			}
+			// RFC 9110 §10.1.1: the only expectation defined is 100-continue; a server
+			// MAY answer any other with 417.
+			if !equalLower(value, "100-continue") {
 				return f, protoError(StatusExpectationFailed, "unsupported expectation", value)
 			}
 			f.expectContinue = true
-		case equalFoldBytes(name, "Upgrade"):
-			f.upgrade = true
+		case len("Upgrade"):
+			f.upgrade = f.upgrade || equalLower(name, "upgrade")
 		}
 	}
 
@@ -191,6 +205,14 @@ func responseFraming(h *head, method string) (framing, error) {
 	return f, nil
 }
 
+// framingNameLen marks the lengths of the field names that requestFraming reads. They all
+// differ, so the parser notes a field for it after one table lookup, and requestFraming
+// passes over every other field without comparing a byte.
+var framingNameLen = [256]bool{
+	len("Host"): true, len("Content-Length"): true, len("Transfer-Encoding"): true,
+	len("Connection"): true, len("Expect"): true, len("Upgrade"): true,
+}
+
 // parseContentLength parses Content-Length = 1*DIGIT (RFC 9110 §8.6): no sign, no
 // whitespace inside, no hex, no list, at most maxContentLengthDigits digits.
 func parseContentLength(v []byte) (int64, error) {
@@ -211,12 +233,15 @@ func parseContentLength(v []byte) (int64, error) {
 // chunked must be the last coding and appear once; any other coding before it is one we
 // do not implement (501). Empty list elements are allowed (RFC 9110 §5.6.1).
 func checkTransferCodings(v []byte) error {
+	if equalLower(v, "chunked") {
+		return nil // what every client sends
+	}
 	var codings, chunked int
 	var last []byte
 	for rest, more := v, true; more; {
 		var elem []byte
 		elem, rest, more = cutByte(rest, ',')
-		elem = bytes.Trim(elem, " \t")
+		elem = trimOWSBytes(elem)
 		if len(elem) == 0 {
 			continue
 		}
@@ -262,15 +287,7 @@ func lastCodingIsChunked(v []byte) bool {
 // isHostValue checks Host = uri-host [ ":" port ] (RFC 9110 §7.2) loosely: the characters
 // of a reg-name, an IP literal in brackets, or an empty value.
 func isHostValue(v []byte) bool {
-	for _, c := range v {
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case bytes.IndexByte([]byte("-._~!$&'()*+,;=:%[]"), c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
+	return isHostChars(v)
 }
 
 // equalFoldBytes is equalFold for a byte slice against a constant, without converting.
@@ -286,12 +303,28 @@ func equalFoldBytes(b []byte, s string) bool {
 	return true
 }
 
+// equalLower compares b with lower, a lower-case constant of letters, digits and '-',
+// ignoring the case of b. Setting bit 0x20 lower-cases an ASCII letter and leaves digits and
+// '-' alone; the only other bytes it would map onto them are control characters, which the
+// parser has already refused in names and values. So one OR per byte does the job.
+func equalLower(b []byte, lower string) bool {
+	if len(b) != len(lower) {
+		return false
+	}
+	for i := range b {
+		if b[i]|0x20 != lower[i] {
+			return false
+		}
+	}
+	return true
+}
+
 // listHasTokenBytes is listHasToken on a value still in the read buffer.
 func listHasTokenBytes(v []byte, token string) bool {
 	for len(v) > 0 {
 		var elem []byte
 		elem, v, _ = cutByte(v, ',')
-		if equalFoldBytes(bytes.Trim(elem, " \t"), token) {
+		if equalLower(trimOWSBytes(elem), token) {
 			return true
 		}
 	}
@@ -304,4 +337,15 @@ func cutByte(b []byte, sep byte) (before, after []byte, found bool) {
 		return b[:i], b[i+1:], true
 	}
 	return b, nil, false
+}
+
+// trimOWSBytes is trimOWS on a byte slice.
+func trimOWSBytes(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return b
 }

@@ -6,8 +6,10 @@ package http1
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"io"
+	"math/bits"
 )
 
 // Limits on a message head, each overridable on Server and Client.
@@ -47,6 +49,9 @@ type head struct {
 	status                int // responses only
 
 	fields []rawField
+	// framingFields indexes the fields whose names have the length of a name that
+	// bodyFraming reads (Host, Content-Length, …), so that it looks at those alone.
+	framingFields []int
 }
 
 func (h *head) str(s span) string   { return string(h.buf[s.off:s.end]) }
@@ -56,45 +61,136 @@ func (h *head) bytes(s span) []byte { return h.buf[s.off:s.end] }
 func (h *head) reset() {
 	h.buf = h.buf[:0]
 	h.fields = h.fields[:0]
+	h.framingFields = h.framingFields[:0]
 	h.method, h.target, h.proto = span{}, span{}, span{}
 	h.minor, h.status = 0, 0
 }
 
-// readHead waits until br holds a whole message head, the start line through the empty line
-// that ends the header section, and returns its length; br.Peek(n) is then the head. It
-// never reads past that empty line, so whatever follows (a body, the next pipelined request)
-// stays in br. br must be able to buffer maxBytes. With isRequest, a start line that alone
-// does not fit is reported as ErrURITooLong rather than ErrHeaderTooLarge.
-func readHead(br *bufio.Reader, maxBytes int, isRequest bool) (int, error) {
+// readHead reads one message head from br into h: the start line, then the field lines up
+// to the empty line that ends the header section. It parses each line as soon as its LF has
+// arrived, so the head is scanned once however it trickles in, and never reads past the
+// empty line: whatever follows (a body, the next pipelined request) stays in br. br must be
+// able to buffer maxBytes. With isRequest the start line is a request line, and one that
+// alone does not fit is reported as ErrURITooLong rather than ErrHeaderTooLarge.
+//
+// beforeWait, when not nil, is called once, the first time readHead has to wait for more
+// bytes: the server starts its header timeout there.
+func readHead(br *bufio.Reader, h *head, isRequest bool, maxBytes, maxFields int, beforeWait func()) error {
 	// 1. RFC 9112 §2.2: a server SHOULD ignore at least one empty line (CRLF) received
 	//    prior to the request-line.
-	if err := skipEmptyLines(br); err != nil {
-		return 0, err
+	if beforeWait != nil && br.Buffered() < 2 {
+		beforeWait()
+		beforeWait = nil
 	}
-	// 2. Look for the empty line in what is buffered; read more until it is there.
-	from := 0
+	if err := skipEmptyLines(br); err != nil {
+		return err
+	}
+	h.reset()
+	p := headParser{h: h, isRequest: isRequest, maxFields: maxFields}
 	for {
+		// 2. Parse the lines that have arrived whole.
 		b, _ := br.Peek(br.Buffered())
-		if n, ok := headEnd(b, &from); ok {
-			return n, nil
+		end, err := p.parse(b)
+		if err != nil {
+			return err
 		}
+		if end > 0 {
+			// 3. The head is complete: keep a copy (the spans point into it) and consume it.
+			h.buf = append(h.buf[:0], b[:end]...)
+			br.Discard(end)
+			return nil
+		}
+		// 4. Not yet: check the limit, and wait for at least one more byte.
 		if len(b) >= maxBytes {
-			if isRequest && bytes.IndexByte(b, '\n') < 0 {
-				return 0, ErrURITooLong
+			if isRequest && !p.startLineDone {
+				return ErrURITooLong
 			}
-			return 0, ErrHeaderTooLarge
+			return ErrHeaderTooLarge
 		}
-		// Peek blocks until at least one more byte has arrived.
+		if beforeWait != nil {
+			beforeWait()
+			beforeWait = nil
+		}
 		if _, err := br.Peek(len(b) + 1); err != nil {
 			if errors.Is(err, bufio.ErrBufferFull) {
-				return 0, ErrHeaderTooLarge
+				return ErrHeaderTooLarge
 			}
 			if err == io.EOF && len(b) > 0 {
 				err = io.ErrUnexpectedEOF
 			}
-			return 0, err
+			return err
 		}
 	}
+}
+
+// headParser is the state of readHead between reads: the lines before next are parsed.
+type headParser struct {
+	h             *head
+	isRequest     bool
+	maxFields     int
+	next          int  // start of the first line not parsed yet
+	scanned       int  // bytes from next already searched for LF
+	startLineDone bool // the start line has been parsed; field lines follow
+}
+
+// parse parses every whole line of b from p.next on. It returns the length of the head once
+// the empty line has been parsed, or 0 when more bytes are needed.
+func (p *headParser) parse(b []byte) (end int, err error) {
+	// 1. The start line, once its LF is there.
+	if !p.startLineDone {
+		i := bytes.IndexByte(b[p.scanned:], '\n')
+		if i < 0 {
+			p.scanned = len(b)
+			return 0, nil
+		}
+		lf := p.scanned + i
+		line := b[:lf]
+		if len(line) > 0 && line[len(line)-1] == '\r' {
+			line = line[:len(line)-1]
+		}
+		if p.isRequest {
+			err = parseRequestLine(line, p.h)
+		} else {
+			err = parseStatusLine(line, p.h)
+		}
+		if err != nil {
+			return 0, err
+		}
+		p.startLineDone = true
+		p.next = lf + 1
+	}
+	// 2. Field lines, each scanned once by parseFieldLine, up to the empty line.
+	for {
+		pos := p.next
+		switch {
+		case pos >= len(b):
+			return 0, nil
+		case b[pos] == '\n':
+			return pos + 1, nil // the empty line: the header section is over
+		case b[pos] == '\r':
+			if pos+1 >= len(b) {
+				return 0, nil
+			}
+			if b[pos+1] == '\n' {
+				return pos + 2, nil
+			}
+			return 0, badRequest("bare CR in header section", lineAt(b, pos))
+		}
+		next, err := parseFieldLine(b, pos, p.h, p.maxFields)
+		if err != nil || next == 0 {
+			return 0, err
+		}
+		p.next = next
+	}
+}
+
+// lineAt returns the line that starts at b[pos], for an error message.
+func lineAt(b []byte, pos int) []byte {
+	line := b[pos:]
+	if i := bytes.IndexByte(line, '\n'); i >= 0 {
+		line = line[:i]
+	}
+	return bytes.TrimSuffix(line, []byte("\r"))
 }
 
 // skipEmptyLines discards up to maxLeadingEmptyLines CRLF or LF lines before a start line.
@@ -126,65 +222,35 @@ func skipEmptyLines(br *bufio.Reader) error {
 	return badRequest("too many empty lines before the request line", nil)
 }
 
-// headEnd finds the end of a head in b: just past the first empty line, which is CRLF or a
-// bare LF (see lineEnd). *from is where the search resumes next time, so that a head that
-// trickles in byte by byte is scanned once, not once per byte.
-func headEnd(b []byte, from *int) (int, bool) {
-	for {
-		i := bytes.IndexByte(b[*from:], '\n')
-		if i < 0 {
-			*from = len(b)
-			return 0, false
-		}
-		lf := *from + i
-		switch {
-		case lf+1 >= len(b):
-			*from = lf // the next line has not arrived yet
-			return 0, false
-		case b[lf+1] == '\n':
-			return lf + 2, true
-		case b[lf+1] == '\r':
-			if lf+2 >= len(b) {
-				*from = lf
-				return 0, false
-			}
-			if b[lf+2] == '\n' {
-				return lf + 3, true
-			}
-		}
-		*from = lf + 1
-	}
-}
+// Policy for line endings, RFC 9112 §2.2: the terminator is CRLF, and "a recipient MAY
+// recognize a single LF as a line terminator and ignore any preceding CR". We do, in the head
+// only, so that a person typing into nc is understood. A CR anywhere else in a line is a
+// bare CR, which the checks of each line reject (RFC 9112 §2.2: a recipient of a bare CR MUST
+// consider the element invalid or replace it with SP). The chunked framing takes CRLF only.
 
-// nextLine splits the line that starts b[at:] off: it returns the line without its
-// terminator and the index just past it. Policy for line endings, RFC 9112 §2.2: the
-// terminator is CRLF, and "a recipient MAY recognize a single LF as a line terminator and
-// ignore any preceding CR"; we do, in the head only, so that a person typing into nc is
-// understood. A CR anywhere else is a bare CR, which the field checks reject.
-func nextLine(b []byte, at int) (line []byte, next int) {
-	i := bytes.IndexByte(b[at:], '\n')
-	if i < 0 {
-		return b[at:], len(b)
-	}
-	line = b[at : at+i]
-	if len(line) > 0 && line[len(line)-1] == '\r' {
-		line = line[:len(line)-1]
-	}
-	return line, at + i + 1
-}
-
-// parseRequestHead parses a request head read by readHead into h, copying the bytes into
-// h.buf. It checks the grammar of the request line and of every field line; what the fields
-// mean (Host, framing) is checked by requestFraming.
+// parseRequestHead parses a complete request head held in b (the tests' and the fuzzers'
+// entry point; the server reads through readHead).
 func parseRequestHead(b []byte, h *head, maxFields int) error {
+	return parseWholeHead(b, h, true, maxFields)
+}
+
+// parseResponseHead parses a complete response head held in b.
+func parseResponseHead(b []byte, h *head, maxFields int) error {
+	return parseWholeHead(b, h, false, maxFields)
+}
+
+func parseWholeHead(b []byte, h *head, isRequest bool, maxFields int) error {
 	h.reset()
-	h.buf = append(h.buf, b...)
-	b = h.buf
-	line, next := nextLine(b, 0)
-	if err := parseRequestLine(line, h); err != nil {
+	p := headParser{h: h, isRequest: isRequest, maxFields: maxFields}
+	end, err := p.parse(b)
+	if err != nil {
 		return err
 	}
-	return parseFieldLines(b, next, h, maxFields)
+	if end == 0 {
+		return io.ErrUnexpectedEOF
+	}
+	h.buf = append(h.buf[:0], b[:end]...)
+	return nil
 }
 
 // parseRequestLine parses method SP request-target SP HTTP-version (RFC 9112 §3).
@@ -219,7 +285,7 @@ func parseRequestLine(line []byte, h *head) error {
 	h.target = span{int32(sp1 + 1), int32(sp1 + 1 + sp2)}
 	h.proto = span{int32(sp1 + sp2 + 2), int32(len(line))}
 	h.minor = minor
-	return checkTargetForm(h.bytes(h.method), target)
+	return checkTargetForm(line[:sp1], target)
 }
 
 // parseVersion checks HTTP-version = "HTTP" "/" DIGIT "." DIGIT (RFC 9112 §2.3), case
@@ -241,8 +307,10 @@ func parseVersion(v []byte) (minor int, err error) {
 func checkTargetForm(method, target []byte) error {
 	switch {
 	case string(method) == "CONNECT":
-		// RFC 9112 §3.2.3: authority-form, only for CONNECT: host:port.
-		if target[0] == '/' || bytes.IndexByte(target, ':') < 0 || bytes.Contains(target, []byte("/")) {
+		// RFC 9112 §3.2.3: authority-form, only for CONNECT: uri-host ":" port.
+		colon := bytes.LastIndexByte(target, ':')
+		if colon <= 0 || colon == len(target)-1 || !isHostChars(target[:colon]) ||
+			!isDigits(target[colon+1:]) {
 			return badRequest("CONNECT needs host:port", target)
 		}
 	case target[0] == '/': // RFC 9112 §3.2.1: origin-form
@@ -270,70 +338,117 @@ func hasSchemePrefix(target []byte) bool {
 	return false
 }
 
-// parseFieldLines parses the field lines of b from index at up to the empty line that ends
-// the header section (RFC 9112 §5): field-name ":" OWS field-value OWS.
-func parseFieldLines(b []byte, at int, h *head, maxFields int) error {
-	for {
-		start := at
-		line, next := nextLine(b, at)
-		at = next
-		if len(line) == 0 {
-			return nil // the empty line: the header section is over
-		}
-		// 1. RFC 9112 §5.2: obs-fold (a line starting with SP or HTAB, continuing the
-		//    previous one) is obsolete; a server MUST reject it or replace it. We reject.
-		//    RFC 9112 §2.2: whitespace between the start line and the first field MUST be
-		//    rejected or skipped; it is the same check.
-		if line[0] == ' ' || line[0] == '\t' {
-			return badRequest("obsolete line folding in header section", line)
-		}
-		// 2. The name runs to the colon and must be a token. RFC 9112 §5.1: "No whitespace
-		//    is allowed between the field name and colon ... a server MUST reject" with 400.
-		colon := bytes.IndexByte(line, ':')
-		if colon < 0 {
-			return badRequest("header field without a colon", line)
-		}
-		name := line[:colon]
-		if colon == 0 {
-			return badRequest("empty header field name", line)
-		}
-		if c := name[len(name)-1]; c == ' ' || c == '\t' {
-			return badRequest("whitespace before colon in header field", line)
-		}
-		if !isToken(name) {
-			return badRequest("invalid character in header field name", line)
-		}
-		// 3. The value, without the optional whitespace around it (RFC 9110 §5.5), must not
-		//    hold CR, LF, NUL or another control character.
-		v0, v1 := colon+1, len(line)
-		for v0 < v1 && (line[v0] == ' ' || line[v0] == '\t') {
-			v0++
-		}
-		for v1 > v0 && (line[v1-1] == ' ' || line[v1-1] == '\t') {
-			v1--
-		}
-		if !isFieldValue(line[v0:v1]) {
-			return badRequest("invalid character in header field value", line)
-		}
-		// 4. The limit on field count, checked before the field is stored.
-		if len(h.fields) >= maxFields {
-			return ErrHeaderTooLarge
-		}
-		h.fields = append(h.fields, rawField{
-			name:  span{int32(start), int32(start + colon)},
-			value: span{int32(start + v0), int32(start + v1)},
-		})
+// parseFieldLine parses the field line that starts at b[pos] (RFC 9112 §5):
+// field-name ":" OWS field-value OWS, then CRLF or LF. It returns the index just past the
+// line, or 0 if the line has not arrived whole yet. It reads each byte once: the end of the
+// line is found by the same scan that checks the value.
+func parseFieldLine(b []byte, pos int, h *head, maxFields int) (next int, err error) {
+	// 1. RFC 9112 §5.2: obs-fold (a line starting with SP or HTAB, continuing the previous
+	//    one) is obsolete; a server MUST reject it or replace it. We reject. RFC 9112 §2.2:
+	//    whitespace between the start line and the first field MUST be rejected or
+	//    skipped; it is the same check.
+	if b[pos] == ' ' || b[pos] == '\t' {
+		return 0, badRequest("obsolete line folding in header section", lineAt(b, pos))
 	}
+	// 2. The name is a token running to the colon. RFC 9112 §5.1: "No whitespace is
+	//    allowed between the field name and colon ... a server MUST reject" with 400.
+	colon := pos
+	for colon < len(b) && tokenTable[b[colon]] {
+		colon++
+	}
+	switch {
+	case colon == len(b):
+		return 0, nil // the rest of the line is still on its way
+	case b[colon] == ':' && colon == pos:
+		return 0, badRequest("empty header field name", lineAt(b, pos))
+	case b[colon] == ' ' || b[colon] == '\t':
+		return 0, badRequest("whitespace before colon in header field", lineAt(b, pos))
+	case b[colon] == '\n' || b[colon] == '\r':
+		return 0, badRequest("header field without a colon", lineAt(b, pos))
+	case b[colon] != ':':
+		return 0, badRequest("invalid character in header field name", lineAt(b, pos))
+	}
+	// 3. The value runs to the line's end: the first control character that is not HTAB
+	//    must be LF or CRLF. Any other (NUL, a bare CR, DEL…) makes the field invalid
+	//    (RFC 9110 §5.5: CR, LF and NUL are invalid in a value; RFC 9112 §2.2: a bare CR
+	//    MUST be treated as invalid or replaced).
+	v0 := colon + 1
+	end := v0
+	for {
+		i := controlIndex(b[end:])
+		if i < 0 {
+			return 0, nil // no line end yet
+		}
+		end += i
+		c := b[end]
+		if c == '\t' {
+			end++
+			continue
+		}
+		if c == '\n' {
+			next = end + 1
+			break
+		}
+		if c == '\r' {
+			if end+1 >= len(b) {
+				return 0, nil
+			}
+			if b[end+1] == '\n' {
+				next = end + 2
+				break
+			}
+		}
+		return 0, badRequest("invalid character in header field value", lineAt(b, pos))
+	}
+	// 4. The optional whitespace around the value is not part of it (RFC 9110 §5.5).
+	for v0 < end && (b[v0] == ' ' || b[v0] == '\t') {
+		v0++
+	}
+	for end > v0 && (b[end-1] == ' ' || b[end-1] == '\t') {
+		end--
+	}
+	// 5. The limit on the number of fields, checked before the field is stored.
+	if len(h.fields) >= maxFields {
+		return 0, ErrHeaderTooLarge
+	}
+	if framingNameLen[min(colon-pos, 255)] {
+		h.framingFields = append(h.framingFields, len(h.fields))
+	}
+	h.fields = append(h.fields, rawField{
+		name:  span{int32(pos), int32(colon)},
+		value: span{int32(v0), int32(end)},
+	})
+	return next, nil
 }
 
-// parseResponseHead parses a response head read by readHead into h: the status line
-// (RFC 9112 §4) and the field lines.
-func parseResponseHead(b []byte, h *head, maxFields int) error {
-	h.reset()
-	h.buf = append(h.buf, b...)
-	b = h.buf
-	line, next := nextLine(b, 0)
-	// 1. HTTP-version SP 3DIGIT SP reason-phrase.
+// controlIndex returns the index of the first control character (below 0x20, or DEL) in b,
+// or -1. It is the hottest loop of the parser, so it looks at eight bytes at a time: in
+// (x - 0x20…) &^ x the high bit of a byte is set if that byte is below 0x20 (or, through a
+// borrow, if a lower byte was: the lowest hit is always true), and the same trick on x ^
+// 0x7f… finds DEL.
+func controlIndex(b []byte) int {
+	const (
+		ones  = 0x0101010101010101
+		highs = 0x8080808080808080
+	)
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		d := x ^ (0x7f * ones)
+		if m := ((x-0x20*ones)&^x | (d-ones)&^d) & highs; m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+	}
+	for ; i < len(b); i++ {
+		if b[i] < 0x20 || b[i] == 0x7f {
+			return i
+		}
+	}
+	return -1
+}
+
+// parseStatusLine parses HTTP-version SP status-code SP [ reason-phrase ] (RFC 9112 §4).
+func parseStatusLine(line []byte, h *head) error {
 	if len(line) < len("HTTP/1.1 200") || line[8] != ' ' {
 		return badRequest("malformed status line", line)
 	}
@@ -345,8 +460,8 @@ func parseResponseHead(b []byte, h *head, maxFields int) error {
 	if !isDigit(code[0]) || !isDigit(code[1]) || !isDigit(code[2]) || code[0] == '0' {
 		return badRequest("malformed status code", line)
 	}
-	// 2. The reason phrase may be empty, and some servers leave out the SP before it; RFC
-	//    9112 §4 tells a client to ignore the reason anyway.
+	// The reason phrase may be empty, and some servers leave out the SP before it; RFC
+	// 9112 §4 tells a client to ignore the reason anyway.
 	reason := span{12, 12}
 	if len(line) > 12 {
 		if line[12] != ' ' {
@@ -361,7 +476,7 @@ func parseResponseHead(b []byte, h *head, maxFields int) error {
 	h.minor = minor
 	h.status = int(code[0]-'0')*100 + int(code[1]-'0')*10 + int(code[2]-'0')
 	h.target = reason
-	return parseFieldLines(b, next, h, maxFields)
+	return nil
 }
 
 // Character classes (RFC 9110 §5.6.2 token, §5.5 field-value, RFC 3986 for targets),
@@ -370,6 +485,7 @@ var (
 	tokenTable      [256]bool
 	fieldValueTable [256]bool
 	targetTable     [256]bool
+	hostTable       [256]bool
 )
 
 func init() {
@@ -381,6 +497,9 @@ func init() {
 		// A request-target is visible ASCII (RFC 3986 characters, plus those some clients
 		// send unencoded, such as | or {}); never whitespace, controls or bytes >= 0x80.
 		targetTable[c] = 0x21 <= c && c <= 0x7e
+		// Host: reg-name, IP literal and port characters (RFC 3986 §3.2.2).
+		hostTable[c] = ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9') ||
+			bytes.IndexByte([]byte("-._~!$&'()*+,;=:%[]"), byte(c)) >= 0
 	}
 }
 
@@ -396,7 +515,30 @@ func isToken(b []byte) bool {
 	return true
 }
 
+// isFieldValue reports whether every byte of b may appear in a field value: anything but
+// the controls (below 0x20, and DEL) except HTAB. It is the hottest loop of the parser, so
+// it tests eight bytes at a time: one subtraction finds whether any byte of a word is below
+// 0x20, another whether any is DEL, and only a word with a hit is looked at byte by byte
+// (where HTAB is told apart from the controls).
 func isFieldValue(b []byte) bool {
+	const (
+		ones  = 0x0101010101010101
+		highs = 0x8080808080808080
+	)
+	for len(b) >= 8 {
+		x := binary.LittleEndian.Uint64(b)
+		below := (x - 0x20*ones) & ^x & highs // some byte < 0x20
+		d := x ^ (0x7f * ones)
+		del := (d - ones) & ^d & highs // some byte == 0x7f
+		if below|del != 0 {
+			for _, c := range b[:8] {
+				if !fieldValueTable[c] {
+					return false
+				}
+			}
+		}
+		b = b[8:]
+	}
 	for _, c := range b {
 		if !fieldValueTable[c] {
 			return false
@@ -415,3 +557,22 @@ func isTargetChars(b []byte) bool {
 }
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+func isDigits(b []byte) bool {
+	for _, c := range b {
+		if !isDigit(c) {
+			return false
+		}
+	}
+	return len(b) > 0
+}
+
+// isHostChars reports whether b is made of the characters of a Host value only.
+func isHostChars(b []byte) bool {
+	for _, c := range b {
+		if !hostTable[c] {
+			return false
+		}
+	}
+	return true
+}

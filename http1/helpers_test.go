@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"testing"
 	"time"
@@ -82,3 +83,8 @@ func (c *rawConn) closed() bool {
 	require.False(c.t, errors.As(err, &ne) && ne.Timeout(), "waiting for the close timed out")
 	return true
 }
+
+func newBufioReader(r io.Reader) *bufio.Reader { return bufio.NewReader(r) }
+
+// discardLogger is a logger for tests that expect errors to be logged.
+func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

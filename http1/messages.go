@@ -29,6 +29,14 @@ type Messages struct {
 	msgs    []Message
 	lastID  uint64
 	arrived chan struct{} // closed and replaced on every Add
+	waiting int           // readers blocked in Wait now
+}
+
+// Waiting returns how many readers are blocked in Wait now.
+func (m *Messages) Waiting() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.waiting
 }
 
 // Add stores data as the next message and wakes every waiter. It returns the new id.
@@ -80,10 +88,18 @@ func (m *Messages) Wait(ctx context.Context, after uint64) []Message {
 			m.arrived = make(chan struct{})
 		}
 		arrived := m.arrived
+		m.waiting++
 		m.mu.Unlock()
+		var done bool
 		select {
 		case <-arrived:
 		case <-ctx.Done():
+			done = true
+		}
+		m.mu.Lock()
+		m.waiting--
+		m.mu.Unlock()
+		if done {
 			return nil
 		}
 	}

@@ -67,6 +67,20 @@ func (r *Request) WithContext(ctx context.Context) *Request {
 	return &r2
 }
 
+// bodyFailed reports whether reading a server request's body failed: its framing was
+// broken, so the connection cannot carry another request.
+func (r *Request) bodyFailed() bool {
+	rb, ok := r.Body.(*requestBody)
+	return ok && rb.b.err != nil && rb.b.err != io.EOF
+}
+
+// expectPending reports whether the client waits for a 100 Continue that was never sent: it
+// may or may not send its body, so nothing after this request can be read reliably.
+func (r *Request) expectPending() bool {
+	rb, ok := r.Body.(*requestBody)
+	return ok && rb.expect
+}
+
 // Path returns the path of the target, percent-decoded ("/a b" for "/a%20b?x=1"). A path that
 // cannot be decoded is returned as sent.
 func (r *Request) Path() string {
@@ -230,7 +244,11 @@ func writeField(bw *bufio.Writer, name, value string) {
 // checkField refuses a field that would not read back as the same single field: a name that
 // is not a token, or a value with CR, LF or another control character (header injection).
 func checkField(name, value string) error {
-	if !isToken([]byte(name)) {
+	ok := len(name) > 0
+	for i := 0; i < len(name); i++ {
+		ok = ok && tokenTable[name[i]]
+	}
+	if !ok {
 		return fmt.Errorf("http1: invalid header field name %q", name)
 	}
 	for i := 0; i < len(value); i++ {

@@ -40,14 +40,7 @@ func ReadResponse(br *bufio.Reader, method string) (*Response, error) {
 
 // readResponse reads a response head into h and sets the Body up by its framing.
 func readResponse(br *bufio.Reader, h *head, method string, maxHeader, maxFields int) (*Response, framing, error) {
-	n, err := readHead(br, maxHeader, false)
-	if err != nil {
-		return nil, framing{}, err
-	}
-	b, _ := br.Peek(n)
-	err = parseResponseHead(b, h, maxFields)
-	br.Discard(n)
-	if err != nil {
+	if err := readHead(br, h, false, maxHeader, maxFields, nil); err != nil {
 		return nil, framing{}, err
 	}
 	f, err := responseFraming(h, method)

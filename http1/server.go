@@ -63,11 +63,11 @@ type Server struct {
 func (s *Server) init() {
 	s.once.Do(func() {
 		s.tcp = tcp.Server{
-			Handler:      tcp.HandlerFunc(s.serveConn),
-			MaxConns:     s.MaxConns,
-			WriteTimeout: duration(s.WriteTimeout, DefaultWriteTimeout),
-			Tracer:       s.Tracer,
-			Logger:       s.Logger,
+			Handler:  tcp.HandlerFunc(s.serveConn),
+			MaxConns: s.MaxConns,
+			Tracer:   s.Tracer,
+			Logger:   s.Logger,
+			// The write timeout is applied by the connection itself (see setWriteTimeout).
 		}
 	})
 }

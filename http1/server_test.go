@@ -169,3 +169,53 @@ func TestShutdownFinishesInFlightRequests(t *testing.T) {
 	assert.True(t, resp.Close, "a response during shutdown says Connection: close")
 	require.NoError(t, <-shut)
 }
+
+func TestServerAnswersNetHTTPClientHEADAndChunkedResponses(t *testing.T) {
+	leakcheck.Check(t)
+	_, addr := startServer(t, HandlerFunc(func(w ResponseWriter, r *Request) {
+		io.WriteString(w, "abc")
+		w.Flush()
+		io.WriteString(w, "def")
+	}))
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr}
+	resp, err := client.Head("http://" + addr + "/")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, 200, resp.StatusCode)
+	resp, err = client.Get("http://" + addr + "/")
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, []string{"chunked"}, resp.TransferEncoding)
+	assert.Equal(t, "abcdef", string(body))
+}
+
+func TestAHijackedConnectionOutlivesTheServerTimeoutsAndKeepsItsContext(t *testing.T) {
+	leakcheck.Check(t)
+	_, addr := startServer(t, HandlerFunc(func(w ResponseWriter, r *Request) {
+		nc, brw, err := w.Hijack()
+		require.NoError(t, err)
+		defer nc.Close()
+		assert.NoError(t, r.Context().Err(), "the context is valid until the handler returns")
+		brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: lines\r\nConnection: Upgrade\r\n\r\n")
+		brw.Flush()
+		// The client speaks only after the idle timeout has passed: the server's read
+		// deadline must not apply to a hijacked connection.
+		line, err := brw.ReadString('\n')
+		if assert.NoError(t, err) {
+			io.WriteString(nc, "got "+line)
+		}
+	}), func(s *Server) { s.IdleTimeout = 50 * time.Millisecond; s.ReadHeaderTimeout = 50 * time.Millisecond })
+	c := dialRaw(t, addr)
+	c.send("GET / HTTP/1.1\r\nHost: x\r\nUpgrade: lines\r\nConnection: Upgrade\r\n\r\n")
+	resp, err := ReadResponse(c.br, "GET")
+	require.NoError(t, err)
+	require.Equal(t, 101, resp.StatusCode)
+	time.Sleep(200 * time.Millisecond) // well past both of the server's timeouts
+	c.send("hello\n")
+	line, err := c.br.ReadString('\n')
+	require.NoError(t, err)
+	assert.Equal(t, "got hello\n", line)
+}

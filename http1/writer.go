@@ -9,6 +9,8 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/wirelab/wirelab/tcp"
 )
@@ -57,8 +59,12 @@ type response struct {
 	closeMarked bool // "Connection: close" was written
 }
 
-func newResponse(c *conn, r *Request) *response {
-	return &response{c: c, req: r, declared: -1}
+// newResponse readies the connection's response writer for r, keeping its storage.
+func (c *conn) newResponse(r *Request) *response {
+	w := &c.ex.resp
+	w.header.Reset()
+	*w = response{c: c, req: r, declared: -1, header: w.header, held: w.held[:0]}
+	return w
 }
 
 // reset forgets what the handler set (after a panic, before the 500).
@@ -140,15 +146,38 @@ func (w *response) Write(p []byte) (int, error) {
 	return w.writeBody(p)
 }
 
+// WriteString is Write for a string, without converting it (io.WriteString finds it).
+func (w *response) WriteString(s string) (int, error) {
+	if w.status == 0 && !w.c.hijacked {
+		w.WriteHeader(StatusOK)
+	}
+	// The common case, a short body held back for its Content-Length, copies s once.
+	if !w.headSent && w.declared < 0 && !w.noBody && !w.c.hijacked &&
+		len(w.held)+len(s) <= autoLengthBytes {
+		w.written += int64(len(s))
+		w.held = append(w.held, s...)
+		return len(s), nil
+	}
+	return w.Write([]byte(s))
+}
+
 // writeBody writes body bytes after the head, as a chunk when chunked.
 func (w *response) writeBody(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	if w.chunked {
-		return (&chunkedWriter{w: w.c.bw}).Write(p)
+	bw := w.c.bw
+	if !w.chunked {
+		return bw.Write(p)
 	}
-	return w.c.bw.Write(p)
+	// RFC 9112 §7.1: chunk-size in hex, CRLF, the data, CRLF.
+	bw.Write(strconv.AppendInt(bw.AvailableBuffer(), int64(len(p)), 16))
+	bw.WriteString("\r\n")
+	n, err := bw.Write(p)
+	if err == nil {
+		_, err = bw.WriteString("\r\n")
+	}
+	return n, err
 }
 
 // Flush sends the head and whatever body has been written so far. Without a
@@ -194,7 +223,8 @@ func (w *response) sendHead(final bool) {
 	c, r := w.c, w.req
 	bw := c.bw
 	// 1. Decide the framing (RFC 9112 §6.3) and whether the connection stays open.
-	if r.closeAfter || c.ctx.Err() != nil || w.header.HasToken("Connection", "close") {
+	if r.closeAfter || c.ctx.Err() != nil || w.header.HasToken("Connection", "close") ||
+		r.bodyFailed() || r.expectPending() {
 		w.closeAfter = true
 	}
 	var length int64 = -1
@@ -230,14 +260,14 @@ func (w *response) sendHead(final bool) {
 	// 3. Date (RFC 9110 §6.6.1: an origin server with a clock MUST send it), framing,
 	//    and Connection.
 	if !hasDate {
-		writeField(bw, "Date", httpDate())
+		writeField(bw, "Date", c.responseDate())
 	}
 	switch {
 	case w.chunked:
 		writeField(bw, "Transfer-Encoding", "chunked")
 	case length >= 0 && (w.status != StatusNotModified || w.declared >= 0) && w.status != StatusNoContent:
 		bw.WriteString("Content-Length: ")
-		bw.Write(strconv.AppendInt(make([]byte, 0, 20), length, 10))
+		bw.Write(strconv.AppendInt(bw.AvailableBuffer(), length, 10))
 		bw.WriteString("\r\n")
 	}
 	switch {
@@ -255,13 +285,27 @@ func (w *response) sendHead(final bool) {
 	w.held = w.held[:0]
 }
 
+// writeStatusLine writes "HTTP/1.1 200 OK" and CRLF.
 func writeStatusLine(bw *bufio.Writer, status int) {
+	if status >= 0 && status < len(statusLines) && statusLines[status] != "" {
+		bw.WriteString(statusLines[status])
+		return
+	}
 	bw.WriteString("HTTP/1.1 ")
-	bw.Write(strconv.AppendInt(make([]byte, 0, 3), int64(status), 10))
+	bw.Write(strconv.AppendInt(bw.AvailableBuffer(), int64(status), 10))
 	bw.WriteByte(' ')
 	bw.WriteString(StatusText(status))
 	bw.WriteString("\r\n")
 }
+
+// statusLines holds the status line of every status code with a known reason, ready to
+// write: one copy instead of a map lookup and a number to format per response.
+var statusLines = func() (lines [600]string) {
+	for code, text := range statusText {
+		lines[code] = "HTTP/1.1 " + strconv.Itoa(code) + " " + text + "\r\n"
+	}
+	return lines
+}()
 
 // Hijack hands the connection to the handler: the server writes nothing more on it and
 // reads nothing more from it. Whatever was written so far (a 101 head, say) is flushed
@@ -273,18 +317,27 @@ func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if c.hijacked {
 		return nil, nil, ErrHijacked
 	}
-	c.stopWatch()
+	// 1. No more reads by the server: mark the connection hijacked (so no client watcher
+	//    starts) and stop the one that may run. The request's context stays valid until
+	//    the handler returns.
+	c.mu.Lock()
+	c.hijacked = true
+	c.mu.Unlock()
+	c.haltWatcher()
+	// 2. Send what the handler wrote so far (a 101 head), then hand over the connection
+	//    without the server's deadlines: the caller sets its own.
+	hc := &hijackedConn{Conn: c.nc, closed: make(chan struct{}), writeTO: c.writeTO}
+	c.hijackedConn = hc
 	if w.status != 0 && !w.headSent {
 		w.sendHead(false)
 	}
 	if err := c.bw.Flush(); err != nil {
+		hc.Close() // the connection is broken; the server's goroutine may finish
 		return nil, nil, err
 	}
-	c.mu.Lock()
-	c.hijacked = true
-	c.mu.Unlock()
-	hc := &hijackedConn{Conn: c.nc, closed: make(chan struct{})}
-	c.hijackedConn = hc
+	c.nc.SetReadDeadline(time.Time{})
+	c.nc.SetWriteDeadline(time.Time{})
+	c.rdlKnown, c.wdlKnown = false, false
 	return hc, bufio.NewReadWriter(c.br, c.bw), nil
 }
 
@@ -292,8 +345,30 @@ func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // Close, so that Shutdown still accounts for it.
 type hijackedConn struct {
 	net.Conn
-	once   sync.Once
-	closed chan struct{}
+	once    sync.Once
+	closed  chan struct{}
+	writeTO time.Duration // the server's write timeout bounds every write…
+	// …until the caller sets write deadlines of its own.
+	ownWriteDeadline atomic.Bool
+}
+
+func (hc *hijackedConn) Write(p []byte) (int, error) {
+	if hc.writeTO > 0 && !hc.ownWriteDeadline.Load() {
+		hc.Conn.SetWriteDeadline(time.Now().Add(hc.writeTO))
+	}
+	return hc.Conn.Write(p)
+}
+
+// SetWriteDeadline hands write deadlines to the caller: the server's timeout stops applying.
+func (hc *hijackedConn) SetWriteDeadline(t time.Time) error {
+	hc.ownWriteDeadline.Store(true)
+	return hc.Conn.SetWriteDeadline(t)
+}
+
+// SetDeadline sets both deadlines; see SetWriteDeadline.
+func (hc *hijackedConn) SetDeadline(t time.Time) error {
+	hc.ownWriteDeadline.Store(true)
+	return hc.Conn.SetDeadline(t)
 }
 
 func (hc *hijackedConn) Close() error {

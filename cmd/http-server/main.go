@@ -20,6 +20,9 @@ func main() {
 	writeTimeout := app.Flags.Duration("write-timeout", http1.DefaultWriteTimeout, "bound on each write to a client")
 	maxConns := app.Flags.Int("max-conns", tcp.DefaultMaxConns, "connections open at once; more are closed at once")
 	dir := app.Flags.String("dir", "", "serve static files from this `directory` for GET/HEAD requests no route matches")
+	useTLS := app.Flags.Bool("tls", false, "serve HTTPS (with an ephemeral self-signed certificate unless -tls-cert and -tls-key are given)")
+	certFile := app.Flags.String("tls-cert", "", "TLS certificate `file` (PEM), with -tls")
+	keyFile := app.Flags.String("tls-key", "", "TLS private key `file` (PEM), with -tls")
 	app.Parse(os.Args[1:])
 	if app.Flags.NArg() > 0 {
 		app.Fail("unexpected argument " + app.Flags.Arg(0))
@@ -30,10 +33,9 @@ func main() {
 	case *maxBody <= 0:
 		app.Fail("-max-body-bytes must be positive")
 	}
-	if *dir != "" {
-		if st, err := os.Stat(*dir); err != nil || !st.IsDir() {
-			app.Fail("-dir " + *dir + " is not a directory")
-		}
+	routes, err := newRoutes(&http1.Messages{}, *dir)
+	if err != nil {
+		app.Fail("-dir: " + err.Error())
 	}
 
 	tracer := app.Tracer()
@@ -41,7 +43,7 @@ func main() {
 		tracer.Annotators = http1.ServerAnnotators
 	}
 	srv := &http1.Server{
-		Handler:           newRoutes(&http1.Messages{}, *dir),
+		Handler:           routes,
 		Tracer:            tracer,
 		Logger:            app.Log,
 		MaxHeaderBytes:    *maxHeader,
@@ -51,5 +53,16 @@ func main() {
 		WriteTimeout:      *writeTimeout,
 		MaxConns:          *maxConns,
 	}
-	os.Exit(app.Run(cli.Service{Kind: "http", Addr: app.Addr, Server: srv}))
+	var served cli.Server = srv
+	if *useTLS || *certFile != "" || *keyFile != "" {
+		if (*certFile == "") != (*keyFile == "") {
+			app.Fail("-tls-cert and -tls-key go together")
+		}
+		config, err := tlsConfig(*certFile, *keyFile)
+		if err != nil {
+			app.Fail("-tls: " + err.Error())
+		}
+		served = tlsServer{Server: srv, config: config, log: app.Log}
+	}
+	os.Exit(app.Run(cli.Service{Kind: "http", Addr: app.Addr, Server: served}))
 }

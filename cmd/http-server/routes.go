@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"strconv"
 	"strings"
@@ -23,7 +24,7 @@ const (
 
 // newRoutes returns the server's router: the contract's routes, and static files from dir
 // when dir is not empty.
-func newRoutes(msgs *http1.Messages, dir string) *http1.Mux {
+func newRoutes(msgs *http1.Messages, dir string) (*http1.Mux, error) {
 	m := http1.NewMux()
 	m.HandleFunc("/hello", hello)
 	m.HandleFunc("/echo", echo)
@@ -32,9 +33,13 @@ func newRoutes(msgs *http1.Messages, dir string) *http1.Mux {
 	m.HandleFunc("/poll", func(w http1.ResponseWriter, r *http1.Request) { poll(w, r, msgs) })
 	m.HandleFunc("/longpoll", func(w http1.ResponseWriter, r *http1.Request) { longPoll(w, r, msgs) })
 	if dir != "" {
-		m.Handle("/", &staticFiles{dir: dir})
+		files, err := newStaticFiles(dir)
+		if err != nil {
+			return nil, err
+		}
+		m.Handle("/", files)
 	}
-	return m
+	return m, nil
 }
 
 // allow answers 405 unless r's method is one of methods (RFC 9110 §15.5.6: with an Allow
@@ -66,33 +71,36 @@ func echo(w http1.ResponseWriter, r *http1.Request) {
 	if r.ContentLength >= 0 {
 		w.Header().Set("Content-Length", strconv.FormatInt(r.ContentLength, 10))
 	}
+	// A body that fails to read (a broken chunk, over the limit) is answered with its
+	// status if nothing has gone out yet; otherwise the server closes the connection,
+	// which is all a client can be told once a response has started.
 	if _, err := io.Copy(w, r.Body); err != nil {
-		// Too late for a status: the head may be out. Closing tells the client.
-		w.Header().Set("Connection", "close")
+		http1.Error(w, err.Error(), http1.ErrorStatus(err))
 	}
 }
 
 // inspect: how the request was parsed, as JSON, with the header fields in wire order and
-// wire case.
+// wire case, one field per line.
 func inspect(w http1.ResponseWriter, r *http1.Request) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
-		http1.Error(w, "reading the body: "+err.Error(), http1.StatusBadRequest)
+		http1.Error(w, "reading the body: "+err.Error(), http1.ErrorStatus(err))
 		return
 	}
-	headers := make([][2]string, r.Header.Len())
-	for i := range headers {
-		headers[i][0], headers[i][1] = r.Header.Field(i)
+	var b strings.Builder
+	str := func(s string) string { q, _ := json.Marshal(s); return string(q) }
+	fmt.Fprintf(&b, "{\n  \"method\": %s,\n  \"target\": %s,\n  \"proto\": %s,\n  \"headers\": [",
+		str(r.Method), str(r.Target), str(r.Proto))
+	for i := range r.Header.Len() {
+		name, value := r.Header.Field(i)
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "\n    [%s, %s]", str(name), str(value))
 	}
-	out, _ := json.MarshalIndent(struct {
-		Method  string      `json:"method"`
-		Target  string      `json:"target"`
-		Proto   string      `json:"proto"`
-		Headers [][2]string `json:"headers"`
-		Body    string      `json:"body"`
-	}{r.Method, r.Target, r.Proto, headers, string(body)}, "", "  ")
+	fmt.Fprintf(&b, "\n  ],\n  \"body\": %s\n}\n", str(string(body)))
 	w.Header().Set("Content-Type", "application/json")
-	w.Write(append(out, '\n'))
+	io.WriteString(w, b.String())
 }
 
 // postMessage: POST /messages stores the body as the next message → 201 {"id":N}.
@@ -102,7 +110,7 @@ func postMessage(w http1.ResponseWriter, r *http1.Request, msgs *http1.Messages)
 	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
-		http1.Error(w, "reading the body: "+err.Error(), http1.StatusBadRequest)
+		http1.Error(w, "reading the body: "+err.Error(), http1.ErrorStatus(err))
 		return
 	}
 	id := msgs.Add(string(body))

@@ -1,0 +1,488 @@
+// Go client: a connection to a broker, the counterpart of the server. It speaks the same
+// protocol through the same Parser, from the other side.
+
+package broker
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/wirelab/wirelab/tcp"
+)
+
+// Client defaults.
+const (
+	// DefaultConnectTimeout bounds dialing and the INFO/CONNECT/PONG handshake.
+	DefaultConnectTimeout = 5 * time.Second
+
+	// clientMaxBuffered is how much a Conn queues before Publish waits for the socket:
+	// a publisher faster than the network is slowed down rather than grown without end.
+	clientMaxBuffered = 8 << 20
+
+	// inboxPrefix starts the reply subjects of Request, as in every NATS client.
+	inboxPrefix = "_INBOX."
+)
+
+// Errors a caller may branch on.
+var (
+	ErrClosed        = errors.New("broker: connection closed")
+	ErrTimeout       = errors.New("broker: timeout")
+	ErrNoResponders  = errors.New("broker: no responders: nobody subscribes to the subject")
+	ErrBadSubject    = errors.New("broker: invalid subject")
+	ErrPayloadTooBig = errors.New("broker: payload larger than the server's max_payload")
+)
+
+// Msg is a message received, or one to publish with headers.
+type Msg struct {
+	Subject string
+	Reply   string // where an answer goes ("" when none is expected)
+	Header  Header // nil when the message has none
+	Data    []byte
+}
+
+// Option changes how Connect connects.
+type Option func(*clientOptions)
+
+type clientOptions struct {
+	name, token, user, pass string
+	noEcho                  bool
+	timeout                 time.Duration
+}
+
+// Name sets the connection's name, shown by the server.
+func Name(n string) Option { return func(o *clientOptions) { o.name = n } }
+
+// Token authenticates with a token.
+func Token(t string) Option { return func(o *clientOptions) { o.token = t } }
+
+// UserPassword authenticates with a user name and password.
+func UserPassword(u, p string) Option { return func(o *clientOptions) { o.user, o.pass = u, p } }
+
+// NoEcho asks the server not to deliver this connection's own messages back to it.
+func NoEcho() Option { return func(o *clientOptions) { o.noEcho = true } }
+
+// Timeout bounds connecting (DefaultConnectTimeout).
+func Timeout(d time.Duration) Option { return func(o *clientOptions) { o.timeout = d } }
+
+// Conn is a connection to a broker. Its methods may be called from any goroutine. Message
+// handlers run one at a time on the connection's reader goroutine, in the order messages
+// arrive: a handler may Publish, but must not call Request or Flush (it would wait for a
+// reply that only its own goroutine could read).
+type Conn struct {
+	conn   net.Conn
+	info   serverInfo
+	parser *Parser
+
+	wmu     sync.Mutex
+	space   *sync.Cond // signalled when the flusher takes the buffer
+	out     []byte
+	closing bool
+	kick    chan struct{}
+
+	mu      sync.Mutex
+	subs    map[uint64]*Subscription
+	nextSID uint64
+	pongs   []chan struct{} // one per Flush waiting, in PING order
+	err     error           // why the connection ended
+	closed  bool
+
+	inbox     string // this connection's reply subjects: _INBOX.<random>.<n>
+	inboxOnce sync.Once
+	inboxErr  error
+	requests  map[string]chan *Msg
+	nextReq   uint64
+
+	handshake struct { // used only while Connect runs
+		info, pong bool
+		err        error
+	}
+
+	readerDone, flusherDone chan struct{}
+}
+
+// Connect dials a broker at addr (host:port), reads its INFO, sends CONNECT, and waits for
+// the PONG to its PING: when Connect returns, the server has accepted the connection.
+func Connect(addr string, options ...Option) (*Conn, error) {
+	o := clientOptions{timeout: DefaultConnectTimeout}
+	for _, opt := range options {
+		opt(&o)
+	}
+	nc, err := tcp.Dial(addr, o.timeout)
+	if err != nil {
+		return nil, err
+	}
+	c := &Conn{conn: nc, kick: make(chan struct{}, 1), subs: map[uint64]*Subscription{},
+		requests: map[string]chan *Msg{}, readerDone: make(chan struct{}),
+		flusherDone: make(chan struct{})}
+	c.space = sync.NewCond(&c.wmu)
+	c.parser = NewParser(ClientSide, c.handle)
+	if err := c.connect(&o); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	go c.readLoop()
+	go c.flushLoop()
+	return c, nil
+}
+
+// connect runs the handshake on the caller's goroutine: INFO, CONNECT and PING, PONG.
+func (c *Conn) connect(o *clientOptions) error {
+	c.conn.SetDeadline(time.Now().Add(o.timeout))
+	defer c.conn.SetDeadline(time.Time{})
+	buf := make([]byte, 4096)
+	readUntil := func(done func() bool) error {
+		for !done() && c.handshake.err == nil {
+			n, err := c.conn.Read(buf)
+			if perr := c.parser.Parse(buf[:n]); perr != nil {
+				return perr
+			}
+			if err != nil && !done() && c.handshake.err == nil {
+				return fmt.Errorf("broker: connecting: %w", err)
+			}
+		}
+		return c.handshake.err
+	}
+	// 1. The server speaks first: INFO.
+	if err := readUntil(func() bool { return c.handshake.info }); err != nil {
+		return err
+	}
+	// 2. CONNECT with our options, then PING: the PONG says CONNECT was accepted, an
+	//    -ERR that it was not.
+	echo := !o.noEcho
+	js, _ := json.Marshal(map[string]any{"verbose": false, "pedantic": false, "lang": "go",
+		"version": Version, "protocol": 1, "headers": true, "no_responders": true,
+		"echo": echo, "name": o.name, "auth_token": o.token, "user": o.user, "pass": o.pass})
+	line := append(append([]byte("CONNECT "), js...), "\r\nPING\r\n"...)
+	if _, err := c.conn.Write(line); err != nil {
+		return err
+	}
+	return readUntil(func() bool { return c.handshake.pong })
+}
+
+// handle is the parser's handler: it runs on the reader goroutine (or in Connect).
+func (c *Conn) handle(cmd *Command) error {
+	switch cmd.Op {
+	case OpInfo:
+		var info serverInfo
+		if err := json.Unmarshal(cmd.Args, &info); err != nil {
+			return fmt.Errorf("broker: bad INFO: %w", err)
+		}
+		c.info, c.handshake.info = info, true
+	case OpPing:
+		c.write([]byte("PONG\r\n"))
+	case OpPong:
+		if !c.handshake.pong {
+			c.handshake.pong = true
+			return nil
+		}
+		c.mu.Lock()
+		if len(c.pongs) > 0 {
+			close(c.pongs[0])
+			c.pongs = c.pongs[1:]
+		}
+		c.mu.Unlock()
+	case OpErr:
+		err := fmt.Errorf("broker: server error: %s", cmd.Args)
+		c.handshake.err = err
+		c.mu.Lock()
+		c.err = err
+		c.mu.Unlock()
+	case OpMsg, OpHMsg:
+		c.deliver(cmd)
+	}
+	return nil
+}
+
+// deliver hands one MSG or HMSG to its subscription's handler.
+func (c *Conn) deliver(cmd *Command) {
+	sid, err := strconv.ParseUint(string(cmd.SID), 10, 64)
+	if err != nil {
+		return
+	}
+	c.mu.Lock()
+	sub := c.subs[sid]
+	if sub != nil {
+		sub.delivered++
+		if sub.max > 0 && sub.delivered >= sub.max {
+			delete(c.subs, sid)
+		}
+	}
+	c.mu.Unlock()
+	if sub == nil {
+		return // unsubscribed while the message was on its way
+	}
+	m := &Msg{Subject: string(cmd.Subject), Reply: string(cmd.Reply),
+		Data: append([]byte(nil), cmd.Payload[cmd.HeaderLen:]...)}
+	if cmd.HeaderLen > 0 {
+		m.Header = parseHeader(cmd.Payload[:cmd.HeaderLen])
+	}
+	sub.handler(m)
+}
+
+// readLoop feeds the parser until the connection ends, then fails whatever waits.
+func (c *Conn) readLoop() {
+	defer close(c.readerDone)
+	buf := make([]byte, 32<<10)
+	var err error
+	for {
+		var n int
+		n, err = c.conn.Read(buf)
+		if n > 0 {
+			if perr := c.parser.Parse(buf[:n]); perr != nil {
+				err = perr
+				break
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
+	c.mu.Lock()
+	if c.err == nil {
+		c.err = err
+	}
+	c.closed = true
+	for _, ch := range c.pongs {
+		close(ch)
+	}
+	c.pongs = nil
+	for _, ch := range c.requests {
+		close(ch)
+	}
+	c.requests = map[string]chan *Msg{}
+	c.mu.Unlock()
+	c.wmu.Lock()
+	c.closing = true
+	c.space.Broadcast()
+	c.wmu.Unlock()
+	c.kickFlusher()
+}
+
+// write queues b; the flusher sends it.
+func (c *Conn) write(b []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if err := c.waitForSpace(); err != nil {
+		return err
+	}
+	c.out = append(c.out, b...)
+	c.kickFlusher()
+	return nil
+}
+
+// waitForSpace blocks while the buffer is full; the caller holds wmu.
+func (c *Conn) waitForSpace() error {
+	for len(c.out) > clientMaxBuffered && !c.closing {
+		c.space.Wait()
+	}
+	if c.closing {
+		return ErrClosed
+	}
+	return nil
+}
+
+func (c *Conn) kickFlusher() {
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+}
+
+// flushLoop writes what is queued, many operations per write, until the connection closes.
+func (c *Conn) flushLoop() {
+	defer close(c.flusherDone)
+	var spare []byte
+	for {
+		c.wmu.Lock()
+		for len(c.out) == 0 && !c.closing {
+			c.wmu.Unlock()
+			<-c.kick
+			c.wmu.Lock()
+		}
+		batch, closing := c.out, c.closing
+		c.out = spare[:0]
+		c.space.Broadcast()
+		c.wmu.Unlock()
+		if len(batch) > 0 {
+			if _, err := c.conn.Write(batch); err != nil {
+				c.conn.Close() // wakes the reader, which fails the waiters
+				return
+			}
+		}
+		if closing {
+			return
+		}
+		spare = batch[:0]
+	}
+}
+
+// Publish sends data to subject.
+func (c *Conn) Publish(subject string, data []byte) error {
+	return c.PublishMsg(&Msg{Subject: subject, Data: data})
+}
+
+// PublishRequest sends data to subject with reply as the subject to answer to.
+func (c *Conn) PublishRequest(subject, reply string, data []byte) error {
+	return c.PublishMsg(&Msg{Subject: subject, Reply: reply, Data: data})
+}
+
+// PublishMsg sends m: PUB, or HPUB when m has headers.
+func (c *Conn) PublishMsg(m *Msg) error {
+	if !validSubject([]byte(m.Subject), false) || m.Reply != "" && !validSubject([]byte(m.Reply), false) {
+		return fmt.Errorf("%w: %q", ErrBadSubject, m.Subject)
+	}
+	var hdr []byte
+	if len(m.Header) > 0 {
+		hdr = appendHeader(nil, m.Header)
+	}
+	if len(hdr)+len(m.Data) > c.info.MaxPayload {
+		return ErrPayloadTooBig
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if err := c.waitForSpace(); err != nil {
+		return err
+	}
+	// PUB <subject> [reply-to] <#bytes>\r\n<payload>\r\n, written straight into the buffer.
+	if hdr != nil {
+		c.out = append(c.out, "HPUB "...)
+	} else {
+		c.out = append(c.out, "PUB "...)
+	}
+	c.out = append(c.out, m.Subject...)
+	c.out = append(c.out, ' ')
+	if m.Reply != "" {
+		c.out = append(c.out, m.Reply...)
+		c.out = append(c.out, ' ')
+	}
+	if hdr != nil {
+		c.out = strconv.AppendInt(c.out, int64(len(hdr)), 10)
+		c.out = append(c.out, ' ')
+	}
+	c.out = strconv.AppendInt(c.out, int64(len(hdr)+len(m.Data)), 10)
+	c.out = append(c.out, "\r\n"...)
+	c.out = append(c.out, hdr...)
+	c.out = append(c.out, m.Data...)
+	c.out = append(c.out, "\r\n"...)
+	c.kickFlusher()
+	return nil
+}
+
+// Subscription is one subscription of a Conn.
+type Subscription struct {
+	conn    *Conn
+	sid     uint64
+	Subject string
+	Queue   string
+	handler func(*Msg)
+
+	max, delivered int // guarded by conn.mu
+}
+
+// Subscribe calls handler for every message published to subject (wildcards allowed).
+func (c *Conn) Subscribe(subject string, handler func(*Msg)) (*Subscription, error) {
+	return c.QueueSubscribe(subject, "", handler)
+}
+
+// QueueSubscribe joins the queue group queue on subject: each message goes to one member
+// of the group.
+func (c *Conn) QueueSubscribe(subject, queue string, handler func(*Msg)) (*Subscription, error) {
+	if !validSubject([]byte(subject), true) || queue != "" && !validQueue([]byte(queue)) {
+		return nil, fmt.Errorf("%w: %q", ErrBadSubject, subject)
+	}
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil, ErrClosed
+	}
+	c.nextSID++
+	s := &Subscription{conn: c, sid: c.nextSID, Subject: subject, Queue: queue, handler: handler}
+	c.subs[s.sid] = s
+	c.mu.Unlock()
+	line := "SUB " + subject + " "
+	if queue != "" {
+		line += queue + " "
+	}
+	if err := c.write([]byte(line + strconv.FormatUint(s.sid, 10) + "\r\n")); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Unsubscribe ends the subscription; no handler call starts after it returns, though one
+// may be running.
+func (s *Subscription) Unsubscribe() error {
+	s.conn.mu.Lock()
+	delete(s.conn.subs, s.sid)
+	s.conn.mu.Unlock()
+	return s.conn.write([]byte("UNSUB " + strconv.FormatUint(s.sid, 10) + "\r\n"))
+}
+
+// AutoUnsubscribe ends the subscription after max messages in all, counting those already
+// delivered.
+func (s *Subscription) AutoUnsubscribe(max int) error {
+	s.conn.mu.Lock()
+	s.max = max
+	s.conn.mu.Unlock()
+	return s.conn.write([]byte("UNSUB " + strconv.FormatUint(s.sid, 10) + " " + strconv.Itoa(max) + "\r\n"))
+}
+
+// Flush sends PING and waits for the server's PONG: when it returns, the server has read
+// everything sent before it.
+func (c *Conn) Flush(timeout time.Duration) error {
+	ch := make(chan struct{})
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return ErrClosed
+	}
+	c.pongs = append(c.pongs, ch)
+	c.mu.Unlock()
+	if err := c.write([]byte("PING\r\n")); err != nil {
+		return err
+	}
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-ch:
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.closed {
+			return ErrClosed
+		}
+		return nil
+	case <-t.C:
+		return ErrTimeout
+	}
+}
+
+// Close sends what is queued, closes the connection and waits for its goroutines.
+func (c *Conn) Close() error {
+	c.wmu.Lock()
+	c.closing = true
+	c.space.Broadcast()
+	c.wmu.Unlock()
+	c.kickFlusher()
+	<-c.flusherDone
+	c.conn.Close()
+	<-c.readerDone
+	return nil
+}
+
+// Err returns why the connection ended (nil while it is open, or after Close).
+func (c *Conn) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return c.err
+	}
+	return nil
+}
+
+// MaxPayload returns the server's max_payload.
+func (c *Conn) MaxPayload() int { return c.info.MaxPayload }

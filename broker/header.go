@@ -1,0 +1,61 @@
+// Message headers: the NATS/1.0 header block that HPUB and HMSG carry before the body.
+
+package broker
+
+import (
+	"bufio"
+	"bytes"
+	"strings"
+)
+
+// Header holds a message's headers (NATS/1.0 header block): names as sent, values in order.
+// A status line ("NATS/1.0 503") is kept under the name "Status".
+type Header map[string][]string
+
+// Get returns the first value of name, or "".
+func (h Header) Get(name string) string {
+	if v := h[name]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// headerVersion is the first line of every header block (NATS headers, like HTTP/1's).
+const headerVersion = "NATS/1.0"
+
+// appendHeader writes h as a header block: NATS/1.0, then Name: value lines, then an
+// empty line.
+func appendHeader(b []byte, h Header) []byte {
+	b = append(b, headerVersion...)
+	b = append(b, "\r\n"...)
+	for name, values := range h {
+		for _, v := range values {
+			b = append(b, name...)
+			b = append(b, ": "...)
+			b = append(b, v...)
+			b = append(b, "\r\n"...)
+		}
+	}
+	return append(b, "\r\n"...)
+}
+
+// parseHeader reads a header block; a status after NATS/1.0 is kept as "Status".
+func parseHeader(b []byte) Header {
+	h := Header{}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	first := true
+	for sc.Scan() {
+		line := strings.TrimRight(sc.Text(), "\r")
+		if first {
+			first = false
+			if status := strings.TrimSpace(strings.TrimPrefix(line, headerVersion)); status != "" {
+				h["Status"] = []string{status}
+			}
+			continue
+		}
+		if name, value, ok := strings.Cut(line, ":"); ok {
+			h[name] = append(h[name], strings.TrimSpace(value))
+		}
+	}
+	return h
+}

@@ -1,0 +1,269 @@
+// Outbound: each client's bounded buffer of queued output, the flusher goroutine that
+// writes it, and the slow-consumer rule.
+
+package broker
+
+import (
+	"errors"
+	"net"
+	"os"
+	"time"
+)
+
+// closeDrainTimeout is how long a connection closed for a protocol error keeps reading
+// (and discarding) after its -ERR went out. Closing a socket that still has unread input
+// makes the kernel send a reset, which can destroy the -ERR before the client reads it;
+// draining lets the client see why it was cut off.
+const closeDrainTimeout = time.Second
+
+// enqueue queues b for this client. Only the client's reader goroutine calls it: its
+// flusher is woken at the end of the chunk being processed.
+func (c *client) enqueue(b []byte) {
+	if c.append(b) {
+		c.toKick[c] = struct{}{}
+	}
+}
+
+// send queues b and wakes the flusher; any goroutine may call it.
+func (c *client) send(b []byte) {
+	if c.append(b) {
+		c.kickFlusher()
+	}
+}
+
+// enqueueErr queues the -ERR line of a non-fatal error.
+func (c *client) enqueueErr(pe *ProtocolError) { c.enqueue(errLine(pe)) }
+
+func errLine(pe *ProtocolError) []byte {
+	return []byte("-ERR '" + pe.wire() + "'\r\n")
+}
+
+// append adds b to the buffer unless the client is closing or b would take it past
+// MaxPending; it reports whether b was queued.
+func (c *client) append(b []byte) bool {
+	c.outMu.Lock()
+	defer c.outMu.Unlock()
+	if c.closing {
+		return false
+	}
+	if len(c.out)+len(b) > c.srv.opts.MaxPending {
+		c.slowConsumerLocked()
+		return false
+	}
+	c.out = append(c.out, b...)
+	return true
+}
+
+// msgOverhead bounds the bytes of a MSG line besides its subject, reply and sid: the verb,
+// the spaces, two counts and two CR LFs.
+const msgOverhead = 48
+
+// enqueueMsg queues one delivery; it reports whether the flusher has something new.
+func (c *client) enqueueMsg(sid, subject, reply []byte, hdrLen int, payload []byte) bool {
+	size := len(sid) + len(subject) + len(reply) + len(payload) + msgOverhead
+	c.outMu.Lock()
+	if c.closing {
+		c.outMu.Unlock()
+		return false
+	}
+	if len(c.out)+size > c.srv.opts.MaxPending {
+		c.slowConsumerLocked()
+		c.outMu.Unlock()
+		c.kickFlusher()
+		return false
+	}
+	c.out = appendMsg(c.out, subject, sid, reply, hdrLen, payload)
+	c.outMu.Unlock()
+	return true
+}
+
+// slowConsumerLocked cuts off a client whose queued output reached MaxPending: what is
+// queued is dropped, -ERR 'Slow Consumer' takes its place, and the connection closes once
+// that is written. The publisher that found it carries on. The caller holds outMu.
+func (c *client) slowConsumerLocked() {
+	c.out = append(c.out[:0], errLine(&ProtocolError{Text: errTextSlowConsumer})...)
+	c.closing, c.slow = true, true
+	c.srv.slowConsumers.Add(1)
+	c.srv.opts.Logger.Warn("broker: slow consumer cut off", "conn", c.id,
+		"max_pending", c.srv.opts.MaxPending)
+}
+
+// closeWithError queues -ERR for pe and closes the connection after it.
+func (c *client) closeWithError(pe *ProtocolError) {
+	c.outMu.Lock()
+	if !c.closing {
+		c.out = append(c.out, errLine(pe)...)
+		c.closing = true
+	}
+	c.outMu.Unlock()
+	c.kickFlusher()
+}
+
+// shut closes the connection once what is queued has been written.
+func (c *client) shut() {
+	c.outMu.Lock()
+	c.closing = true
+	c.outMu.Unlock()
+	c.kickFlusher()
+}
+
+func (c *client) kickFlusher() {
+	select {
+	case c.kick <- struct{}{}:
+	default: // already woken; it will see everything queued so far
+	}
+}
+
+// Writes by the publisher's own goroutine.
+const (
+	// directWriteBudget bounds how long a reader may spend writing another client's
+	// output itself. A socket with room takes the bytes at once; a full one would block,
+	// and a publisher must never wait for a subscriber, so the write stops there and the
+	// client's flusher takes over.
+	directWriteBudget = time.Millisecond
+
+	// directWriteMax: a larger backlog is left to the flusher, so that a reader does not
+	// spend its time pushing bulk data into other clients' sockets.
+	directWriteMax = 64 << 10
+)
+
+// kickAll runs after each chunk of input: every client given output during it has that
+// output written now, by this goroutine, or else its flusher is woken.
+func (c *client) kickAll() {
+	for to := range c.toKick {
+		if !to.writeNow() {
+			to.kickFlusher()
+		}
+	}
+	clear(c.toKick)
+}
+
+// writeNow writes a client's queued output from the calling goroutine, saving the hand-off
+// to its flusher: in a request-reply round trip, two such hand-offs (a goroutine woken on
+// the other core) cost as much as the rest of the broker's work. It reports false, leaving
+// the work to the flusher, when the flusher is writing, the client is closing or has
+// stalled before, or the backlog is large.
+func (c *client) writeNow() bool {
+	c.outMu.Lock()
+	if c.writing || c.closing || c.stalled || len(c.out) == 0 || len(c.out) > directWriteMax {
+		c.outMu.Unlock()
+		return false
+	}
+	batch := c.takeLocked()
+	c.outMu.Unlock()
+
+	c.conn.SetWriteDeadline(time.Now().Add(directWriteBudget))
+	n, err := c.conn.Write(batch)
+
+	c.outMu.Lock()
+	c.writing = false
+	if err != nil && n < len(batch) {
+		// The socket is full (or broken): what is left goes back in front of what was
+		// queued since, and from now on the flusher writes for this client.
+		// Both moves reuse the buffers there are: the unwritten tail slides to the
+		// start of its own buffer, and the other buffer becomes the spare.
+		rest := append(batch[:0], batch[n:]...)
+		rest = append(rest, c.out...)
+		c.out, c.spare = rest, c.out[:0]
+		c.stalled = true
+		c.outMu.Unlock()
+		return false
+	}
+	c.giveBackLocked(batch)
+	more := len(c.out) > 0 || c.closing
+	c.outMu.Unlock()
+	if more {
+		c.kickFlusher()
+	}
+	return true
+}
+
+// takeLocked takes the queued output for writing, leaving an empty buffer for publishers
+// to fill meanwhile. The caller holds outMu.
+func (c *client) takeLocked() []byte {
+	batch := c.out
+	c.out, c.spare = c.spare[:0], nil
+	c.writing = true
+	return batch
+}
+
+// giveBackLocked keeps a written batch's memory for reuse. A buffer larger than
+// keptBufferMax is kept only while the traffic fills at least half of it: under sustained
+// load it is reused instead of being grown again from nothing for every batch, and once the
+// burst is over it goes back to the garbage collector.
+func (c *client) giveBackLocked(batch []byte) {
+	c.writing = false
+	if cap(batch) <= keptBufferMax || len(batch) >= cap(batch)/2 {
+		c.spare = batch[:0]
+	}
+}
+
+// flushLoop is the client's writer. It sleeps until woken, takes everything queued at
+// once (many messages coalesced into one write) and writes it, while publishers fill a
+// second buffer. It ends when the client is closing and all is written, or when a write
+// fails; either way it wakes the reader.
+func (c *client) flushLoop() {
+	defer close(c.flushed)
+	defer c.conn.SetReadDeadline(time.Now())
+	for {
+		// 1. Wait for output, or for the end, while no one else is writing.
+		c.outMu.Lock()
+		for c.writing || len(c.out) == 0 && !c.closing {
+			c.outMu.Unlock()
+			<-c.kick
+			c.outMu.Lock()
+		}
+		if len(c.out) == 0 { // closing, and all is written
+			c.outMu.Unlock()
+			return
+		}
+		// 2. Swap buffers: publishers go on appending to the empty one.
+		closing := c.closing
+		batch := c.takeLocked()
+		c.outMu.Unlock()
+
+		// 3. Write, within the deadline: a client that stops reading is a slow consumer.
+		c.conn.SetWriteDeadline(time.Now().Add(c.srv.opts.WriteDeadline))
+		if _, err := c.conn.Write(batch); err != nil {
+			c.writeFailed(err)
+			return
+		}
+		c.outMu.Lock()
+		c.giveBackLocked(batch)
+		if len(c.out) == 0 {
+			c.stalled = false // caught up: direct writes may try again
+		}
+		c.outMu.Unlock()
+		if closing {
+			return
+		}
+	}
+}
+
+// writeFailed stops all output after a failed write. A write that hit its deadline means
+// the client stopped reading: a slow consumer. The -ERR cannot be sent after a partial
+// write (it would land inside a message), so the connection just closes.
+func (c *client) writeFailed(err error) {
+	c.outMu.Lock()
+	wasSlow := c.slow
+	c.closing, c.slow, c.writing = true, true, false
+	c.out = nil
+	c.outMu.Unlock()
+	var ne net.Error
+	if !wasSlow && (errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded)) {
+		c.srv.slowConsumers.Add(1)
+		c.srv.opts.Logger.Warn("broker: slow consumer cut off: write stalled", "conn", c.id,
+			"write_deadline", c.srv.opts.WriteDeadline)
+	}
+}
+
+// drain reads and discards input for up to closeDrainTimeout, until the client closes.
+func (c *client) drain() {
+	c.conn.SetReadDeadline(time.Now().Add(closeDrainTimeout))
+	buf := make([]byte, 4096)
+	for {
+		if _, err := c.conn.Read(buf); err != nil {
+			return
+		}
+	}
+}

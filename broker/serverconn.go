@@ -1,0 +1,356 @@
+// A client as the server sees it: the read loop and what each operation does.
+
+package broker
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/wirelab/wirelab/tcp"
+)
+
+// connectOptions is the JSON of CONNECT (NATS protocol, "CONNECT"); the fields the broker
+// acts on.
+type connectOptions struct {
+	Verbose      bool   `json:"verbose"`
+	Pedantic     bool   `json:"pedantic"`
+	Echo         *bool  `json:"echo"` // absent means true
+	Headers      bool   `json:"headers"`
+	NoResponders bool   `json:"no_responders"`
+	Name         string `json:"name"`
+	Lang         string `json:"lang"`
+	Version      string `json:"version"`
+	Protocol     int    `json:"protocol"`
+	AuthToken    string `json:"auth_token"`
+	User         string `json:"user"`
+	Pass         string `json:"pass"`
+}
+
+// client is one connection: the goroutine running ServeConn reads and acts on the
+// client's operations; its flusher (outbound.go) writes what is queued for it.
+type client struct {
+	srv    *Server
+	conn   net.Conn
+	id     uint64
+	parser *Parser
+
+	// Set by CONNECT; read only by the reader goroutine, except headers and echo,
+	// which are read by publishers and so are atomics.
+	opts      connectOptions
+	connected bool
+	headers   atomic.Bool
+	noEcho    atomic.Bool
+
+	subsMu sync.Mutex
+	subs   map[string]*subscription // by sid
+
+	// Outbound: see outbound.go.
+	outMu   sync.Mutex
+	out     []byte
+	closing bool // no more output is accepted; the flusher ends once out is written
+	slow    bool // cut off as a slow consumer (counted once)
+	writing bool // a batch taken from out is being written (by the flusher or a publisher)
+	stalled bool // a direct write found the socket full: leave writing to the flusher
+	spare   []byte
+	kick    chan struct{}
+	flushed chan struct{} // closed when the flusher has ended
+
+	// Liveness: see ping.go.
+	heard         atomic.Bool  // bytes arrived since the last ping tick
+	pingsOut      atomic.Int32 // PINGs sent and not yet answered
+	timerMu       sync.Mutex
+	timersStopped bool
+	pingTimer     *time.Timer
+	authTimer     *time.Timer
+
+	// toKick collects, while one chunk of input is processed, the clients that were
+	// given output; at the end of the chunk each is written to (or its flusher woken)
+	// once, not once per message. Only the reader goroutine uses it.
+	toKick map[*client]struct{}
+}
+
+// ServeConn serves one client; it is the broker's tcp.Handler.
+func (s *Server) ServeConn(ctx context.Context, conn net.Conn) {
+	c := &client{srv: s, conn: conn, id: tcp.ConnID(ctx), subs: map[string]*subscription{},
+		kick: make(chan struct{}, 1), flushed: make(chan struct{}), toKick: map[*client]struct{}{}}
+	c.parser = NewParser(ServerSide, c.handle)
+	c.parser.MaxPayload = s.opts.MaxPayload
+	c.parser.MaxControlLine = s.opts.MaxControlLine
+	go c.flushLoop()
+
+	// 1. Refuse a client beyond the connection limit, telling it why.
+	if n := s.clients.Add(1); n > int64(s.opts.MaxConns) {
+		s.clients.Add(-1)
+		c.closeWithError(&ProtocolError{Text: errTextMaxConns, Fatal: true})
+		<-c.flushed
+		return
+	}
+	defer s.clients.Add(-1)
+
+	// 2. Greet it with INFO, and start the timers that watch it.
+	c.send(s.infoLine(c))
+	c.startTimers()
+
+	// 3. Read and act until the client leaves, breaks the protocol, or the server stops
+	//    (Shutdown cancels ctx; a read deadline in the past wakes the blocked Read).
+	stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(time.Now()) })
+	err := c.readLoop()
+	stop()
+
+	// 4. Take its subscriptions out of the index, let the flusher write what is still
+	//    queued (a final -ERR among it), and wait for it.
+	c.stopTimers()
+	c.removeAllSubs()
+	var pe *ProtocolError
+	if errors.As(err, &pe) {
+		c.closeWithError(pe)
+		<-c.flushed
+		c.drain()
+		return
+	}
+	c.shut()
+	<-c.flushed
+}
+
+// readLoop reads chunks and feeds them to the parser, which calls handle for each
+// operation. It returns the error that ended the connection.
+func (c *client) readLoop() error {
+	buf := make([]byte, readBufferMin)
+	for {
+		n, err := c.conn.Read(buf)
+		if n > 0 {
+			c.heard.Store(true)
+			perr := c.parser.Parse(buf[:n])
+			c.kickAll()
+			if perr != nil {
+				return perr
+			}
+			if n == len(buf) && len(buf) < readBufferMax {
+				buf = make([]byte, 2*len(buf))
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// handle acts on one operation. A *ProtocolError that is Fatal ends the connection after
+// its -ERR; any other is answered with -ERR and the connection goes on.
+func (c *client) handle(cmd *Command) error {
+	// Authorization comes first: before a good CONNECT, nothing else is accepted.
+	if !c.connected && cmd.Op != OpConnect && c.srv.authRequired() {
+		return &ProtocolError{Text: errTextAuth, Fatal: true}
+	}
+	var err error
+	switch cmd.Op {
+	case OpConnect:
+		err = c.processConnect(cmd)
+	case OpPub, OpHPub:
+		err = c.processPub(cmd)
+	case OpSub:
+		err = c.processSub(cmd)
+	case OpUnsub:
+		err = c.processUnsub(cmd)
+	case OpPing:
+		c.enqueue(pongLine)
+		return nil
+	case OpPong:
+		c.pingsOut.Store(0)
+		return nil
+	}
+	if err != nil {
+		var pe *ProtocolError
+		if errors.As(err, &pe) && !pe.Fatal {
+			c.enqueueErr(pe)
+			return nil
+		}
+		return err
+	}
+	if c.opts.Verbose {
+		c.enqueue(okLine)
+	}
+	return nil
+}
+
+var (
+	pongLine = []byte("PONG\r\n")
+	pingLine = []byte("PING\r\n")
+	okLine   = []byte("+OK\r\n")
+)
+
+// processConnect reads the client's options and checks its credentials.
+func (c *client) processConnect(cmd *Command) error {
+	var o connectOptions
+	if err := json.Unmarshal(cmd.Args, &o); err != nil {
+		return &ProtocolError{Text: errTextUnknownOp, Fatal: true,
+			Detail: fmt.Sprintf("expected CONNECT {json}, the JSON is not valid: %v", err)}
+	}
+	if !c.srv.credentialsOK(&o) {
+		return &ProtocolError{Text: errTextAuth, Fatal: true}
+	}
+	c.opts, c.connected = o, true
+	c.headers.Store(o.Headers)
+	c.noEcho.Store(o.Echo != nil && !*o.Echo)
+	c.stopAuthTimer()
+	return nil
+}
+
+// credentialsOK compares in constant time, so that the time taken says nothing about how
+// much of a secret was right.
+func (s *Server) credentialsOK(o *connectOptions) bool {
+	eq := func(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
+	switch {
+	case s.opts.Token != "":
+		return eq(o.AuthToken, s.opts.Token)
+	case s.opts.User != "":
+		return eq(o.User, s.opts.User) && eq(o.Pass, s.opts.Password)
+	}
+	return true
+}
+
+// processPub delivers one message to every subscription its subject reaches.
+func (c *client) processPub(cmd *Command) error {
+	if cmd.Op == OpHPub && !c.opts.Headers {
+		return &ProtocolError{Text: errTextNoHeaders, Fatal: true,
+			Detail: `send CONNECT {"headers":true} before HPUB`}
+	}
+	// NATS protocol: in pedantic mode the server checks a publish subject; wildcards
+	// are for subscribing only.
+	if c.opts.Pedantic && (!validSubject(cmd.Subject, false) ||
+		cmd.Reply != nil && !validSubject(cmd.Reply, false)) {
+		return &ProtocolError{Text: errTextInvalidPub,
+			Detail: fmt.Sprintf("subjects to publish to are dot-separated tokens without wildcards, got %s", quote(cmd.Subject))}
+	}
+	r := c.srv.subs.Match(cmd.Subject)
+	for _, sub := range r.plain {
+		c.deliver(sub, cmd)
+	}
+	var skip *client
+	if c.noEcho.Load() {
+		skip = c // a queue group's turn does not fall on a member that would drop it
+	}
+	for _, g := range r.groups {
+		if sub := g.pick(skip); sub != nil {
+			c.deliver(sub, cmd)
+		}
+	}
+	if len(r.plain) == 0 && len(r.groups) == 0 && cmd.Reply != nil && c.opts.NoResponders {
+		c.noResponders(cmd.Reply)
+	}
+	return nil
+}
+
+// noRespondersHeader is the status that tells a requester at once that nobody subscribes
+// to the subject it asked, instead of letting it wait for its timeout.
+var noRespondersHeader = []byte("NATS/1.0 503\r\n\r\n")
+
+// noResponders answers a request that reached no one, on the requester's own
+// subscriptions to its reply subject, as nats-server does for clients that set
+// no_responders.
+func (c *client) noResponders(reply []byte) {
+	if !c.opts.Headers {
+		return
+	}
+	r := c.srv.subs.Match(reply)
+	for _, sub := range r.plain {
+		if sub.client == c {
+			c.deliver(sub, &Command{Subject: reply, HeaderLen: len(noRespondersHeader),
+				Payload: noRespondersHeader})
+		}
+	}
+}
+
+// processSub adds a subscription to the index.
+func (c *client) processSub(cmd *Command) error {
+	if !validSubject(cmd.Subject, true) {
+		return &ProtocolError{Text: errTextInvalidSubj,
+			Detail: fmt.Sprintf("expected dot-separated tokens, '*' for one token, a final '>' for the rest, got %s", quote(cmd.Subject))}
+	}
+	if cmd.Queue != nil && !validQueue(cmd.Queue) {
+		return &ProtocolError{Text: errTextInvalidSubj, Detail: "bad queue group name " + quote(cmd.Queue)}
+	}
+	sub := &subscription{client: c, subject: string(cmd.Subject), queue: string(cmd.Queue),
+		sid: append([]byte(nil), cmd.SID...)}
+	c.subsMu.Lock()
+	old := c.subs[string(sub.sid)]
+	c.subs[string(sub.sid)] = sub
+	c.subsMu.Unlock()
+	if old != nil { // a sid reused: the new subscription replaces the old one
+		c.srv.subs.Remove(old)
+	}
+	c.srv.subs.Insert(sub)
+	return nil
+}
+
+// processUnsub ends a subscription now or, with max, after max deliveries in all (those
+// already made count).
+func (c *client) processUnsub(cmd *Command) error {
+	c.subsMu.Lock()
+	sub := c.subs[string(cmd.SID)]
+	c.subsMu.Unlock()
+	if sub == nil {
+		return nil // nats-server ignores an unknown sid too
+	}
+	if cmd.Max > 0 {
+		sub.max.Store(int64(cmd.Max))
+		if sub.delivered.Load() < int64(cmd.Max) {
+			return nil
+		}
+	}
+	c.removeSub(sub)
+	return nil
+}
+
+// removeSub takes one subscription out of the index and out of its client's table.
+func (c *client) removeSub(sub *subscription) {
+	c.srv.subs.Remove(sub)
+	c.subsMu.Lock()
+	if c.subs[string(sub.sid)] == sub {
+		delete(c.subs, string(sub.sid))
+	}
+	c.subsMu.Unlock()
+}
+
+func (c *client) removeAllSubs() {
+	c.subsMu.Lock()
+	subs := c.subs
+	c.subs = map[string]*subscription{}
+	c.subsMu.Unlock()
+	for _, sub := range subs {
+		c.srv.subs.Remove(sub)
+	}
+}
+
+// deliver queues one message for sub's client. The publisher (c) only copies bytes into
+// that client's buffer; it never waits for its socket.
+func (c *client) deliver(sub *subscription, cmd *Command) {
+	to := sub.client
+	if to == c && c.noEcho.Load() {
+		return
+	}
+	// UNSUB with max: exactly max deliveries, however many publishers race for them.
+	n := sub.delivered.Add(1)
+	if max := sub.max.Load(); max > 0 {
+		if n > max {
+			return
+		}
+		if n == max {
+			defer to.removeSub(sub)
+		}
+	}
+	hdrLen, payload := cmd.HeaderLen, cmd.Payload
+	if hdrLen > 0 && !to.headers.Load() {
+		hdrLen, payload = 0, payload[hdrLen:] // a client without headers gets the body
+	}
+	if to.enqueueMsg(sub.sid, cmd.Subject, cmd.Reply, hdrLen, payload) {
+		c.toKick[to] = struct{}{}
+	}
+}

@@ -1,0 +1,46 @@
+// Command broker is a publish/subscribe broker speaking the NATS core text protocol: try it
+// with two terminals running `nc 127.0.0.1 4222` (SUB greet 1 in one, PUB greet 5 and hello
+// in the other), or with the nats CLI. -trace shows every operation as the broker reads it.
+package main
+
+import (
+	"os"
+	"strings"
+
+	"github.com/wirelab/wirelab/broker"
+	"github.com/wirelab/wirelab/internal/cli"
+)
+
+func main() {
+	app := cli.NewServer("broker", "Publish/subscribe broker speaking the NATS core text protocol.", "127.0.0.1:4222")
+	auth := app.Flags.String("auth", "", "require this `token`, or user:password, in CONNECT")
+	maxPayload := app.Flags.Int("max-payload", broker.DefaultMaxPayload, "largest message in bytes, announced in INFO")
+	maxPending := app.Flags.Int("max-pending", broker.DefaultMaxPending, "bytes queued for one client before it is cut off as a slow consumer")
+	maxConns := app.Flags.Int("max-conns", broker.DefaultMaxConns, "clients connected at once")
+	writeDeadline := app.Flags.Duration("write-deadline", broker.DefaultWriteDeadline, "longest a write to a client may block before it is cut off")
+	pingInterval := app.Flags.Duration("ping-interval", broker.DefaultPingInterval, "silence after which the server sends PING")
+	app.Parse(os.Args[1:])
+	if app.Flags.NArg() > 0 {
+		app.Fail("unexpected argument " + app.Flags.Arg(0))
+	}
+	if *maxPayload <= 0 || *maxPending <= 0 || *maxConns <= 0 {
+		app.Fail("-max-payload, -max-pending and -max-conns must be positive")
+	}
+
+	opts := broker.Options{
+		MaxPayload:    *maxPayload,
+		MaxPending:    *maxPending,
+		MaxConns:      *maxConns,
+		WriteDeadline: *writeDeadline,
+		PingInterval:  *pingInterval,
+		Tracer:        app.Tracer(),
+		Logger:        app.Log,
+	}
+	if user, pass, ok := strings.Cut(*auth, ":"); ok {
+		opts.User, opts.Password = user, pass
+	} else {
+		opts.Token = *auth
+	}
+	srv := broker.NewServer(opts)
+	os.Exit(app.Run(cli.Service{Kind: "broker", Addr: app.Addr, Server: srv}))
+}

@@ -1,0 +1,167 @@
+// Command ws-client connects to a WebSocket server, sends each line of its standard input as
+// a text message, and prints each message it receives on its own line (binary ones in hex).
+// At the end of its input it runs the closing handshake and exits 0. Try it against
+// `go run ./cmd/ws-server`: `go run ./cmd/ws-client ws://127.0.0.1:8081/chat`, with -trace
+// to see the handshake and every frame.
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/wirelab/wirelab/internal/cli"
+	"github.com/wirelab/wirelab/tcp"
+	"github.com/wirelab/wirelab/websocket"
+)
+
+// headers collects repeated -H flags.
+type headers [][2]string
+
+func (h *headers) String() string { return "" }
+func (h *headers) Set(v string) error {
+	name, value, ok := strings.Cut(v, ":")
+	if !ok || strings.TrimSpace(name) == "" {
+		return fmt.Errorf("want 'Name: value', got %q", v)
+	}
+	*h = append(*h, [2]string{strings.TrimSpace(name), strings.TrimSpace(value)})
+	return nil
+}
+
+// maxInputLine bounds one line of standard input, that is one message sent.
+const maxInputLine = 1 << 20
+
+func main() {
+	app := cli.NewClient("ws-client", "WebSocket client: each stdin line is sent as a text message; each message received is printed on its own line (binary as hex).", "URL")
+	var hdrs headers
+	app.Flags.Var(&hdrs, "H", "add a handshake header, `'Name: value'` (repeatable)")
+	deflate := app.Flags.Bool("deflate", true, "offer permessage-deflate")
+	protocols := app.Flags.String("subprotocols", "", "comma-separated subprotocols to offer")
+	timeout := app.Flags.Duration("timeout", 10*time.Second, "bound on the TCP connection and the opening handshake")
+	binary := app.Flags.Bool("binary", false, "send each line as a binary message instead of text")
+	count := app.Flags.Int("n", 0, "close after receiving N messages (0: close at the end of standard input)")
+	fragment := app.Flags.Int("fragment", 0, "send each line in frames of at most this many bytes (0: one frame per line)")
+	args := app.Parse(os.Args[1:])
+	if len(args) != 1 {
+		app.Fail("want exactly one URL argument (ws://host:port/path)")
+	}
+	if *count < 0 || *fragment < 0 {
+		app.Fail("-n and -fragment must not be negative")
+	}
+	opts := &websocket.DialOptions{Header: hdrs, Options: websocket.Options{FragmentSize: *fragment}}
+	if *deflate {
+		opts.Deflate = &websocket.Deflate{}
+	}
+	if *protocols != "" {
+		opts.Subprotocols = strings.Split(*protocols, ",")
+	}
+	if tracer := app.Tracer(); tracer != nil {
+		tracer.Annotators = websocket.ClientAnnotators
+		opts.NetConn = func(ctx context.Context, addr string) (net.Conn, error) {
+			nc, err := tcp.DialContext(ctx, addr)
+			if err != nil {
+				return nil, err
+			}
+			return tracer.Wrap(nc, 1), nil
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	c, err := websocket.Dial(ctx, args[0], opts)
+	cancel()
+	if err != nil {
+		app.Log.Error("connect failed", "err", err)
+		os.Exit(1)
+	}
+	op := websocket.OpText
+	if *binary {
+		op = websocket.OpBinary
+	}
+	os.Exit(run(c, os.Stdin, os.Stdout, sender{op: op, fragment: *fragment > 0, count: *count}, app))
+}
+
+// sender says how lines are sent and when the client closes.
+type sender struct {
+	op       websocket.Opcode
+	fragment bool // stream each line through NextWriter, which cuts it into frames
+	count    int  // close after this many messages received (0: at the end of input)
+}
+
+func (s sender) send(c *websocket.Conn, line []byte) error {
+	if !s.fragment {
+		return c.WriteMessage(s.op, line)
+	}
+	w, err := c.NextWriter(s.op)
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(line); err != nil {
+		w.Close()
+		return err
+	}
+	return w.Close()
+}
+
+// run sends stdin's lines and prints what arrives until the server closes, or stdin ends and
+// the closing handshake is done. It returns the exit status.
+func run(c *websocket.Conn, in io.Reader, out io.Writer, s sender, app *cli.App) int {
+	// 1. Print every message as it arrives, until the connection ends.
+	readDone := make(chan error, 1)
+	go func() {
+		w := bufio.NewWriter(out)
+		var buf []byte
+		for n := 1; ; n++ {
+			var mop websocket.Opcode
+			var err error
+			mop, buf, err = c.ReadMessageInto(buf)
+			if err != nil {
+				readDone <- err
+				return
+			}
+			if mop == websocket.OpBinary {
+				w.WriteString(hex.EncodeToString(buf))
+			} else {
+				w.Write(buf)
+			}
+			w.WriteByte('\n')
+			w.Flush()
+			if n == s.count {
+				go c.Close(websocket.StatusNormalClosure, "")
+			}
+		}
+	}()
+
+	// 2. Send each input line until stdin ends.
+	go func() {
+		sc := bufio.NewScanner(in)
+		sc.Buffer(make([]byte, 64<<10), maxInputLine)
+		for sc.Scan() {
+			if err := s.send(c, sc.Bytes()); err != nil {
+				return
+			}
+		}
+		// 3. End of input: the closing handshake (unless -n closes it). The reader sees
+		//    its end.
+		if s.count == 0 {
+			c.Close(websocket.StatusNormalClosure, "")
+		}
+	}()
+
+	err := <-readDone
+	c.CloseNow()
+	switch websocket.CloseStatus(err) {
+	case websocket.StatusNormalClosure, websocket.StatusGoingAway, websocket.StatusNoStatusRcvd:
+		return 0
+	}
+	if errors.Is(err, net.ErrClosed) {
+		return 0
+	}
+	app.Log.Error("connection ended", "err", err)
+	return 1
+}

@@ -1,0 +1,59 @@
+// Accept on net/http: the server's handshake in an ordinary net/http handler, taking the
+// connection over through http.Hijacker.
+
+package websocket
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// AcceptHTTP performs the server's opening handshake on a net/http request and returns
+// the WebSocket connection. If the request is not an acceptable handshake it writes the
+// refusal (400, 403, 405 or 426 with Sec-WebSocket-Version: 13) and returns a
+// *HandshakeError. opts may be nil.
+func AcceptHTTP(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Conn, error) {
+	if opts == nil {
+		opts = &AcceptOptions{}
+	}
+	// 1. The checks, on the request's plain values.
+	d := decideUpgrade(upgradeRequest{
+		method:     r.Method,
+		proto11:    r.ProtoAtLeast(1, 1),
+		host:       r.Host,
+		upgrade:    r.Header.Values("Upgrade"),
+		connection: r.Header.Values("Connection"),
+		keys:       r.Header.Values("Sec-WebSocket-Key"),
+		versions:   r.Header.Values("Sec-WebSocket-Version"),
+		origin:     r.Header.Get("Origin"),
+		protocols:  r.Header.Values("Sec-WebSocket-Protocol"),
+		extensions: r.Header.Values("Sec-WebSocket-Extensions"),
+	}, opts)
+	if d.status != http.StatusSwitchingProtocols {
+		for _, f := range d.header {
+			w.Header().Set(f[0], f[1])
+		}
+		http.Error(w, d.reason, d.status)
+		return nil, &HandshakeError{Status: d.status, Reason: d.reason}
+	}
+	// 2. Take the connection from net/http; its bufio.Reader keeps any frame bytes the
+	//    client sent right behind its request.
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		http.Error(w, "connection cannot be taken over", http.StatusInternalServerError)
+		return nil, fmt.Errorf("websocket: %T is not an http.Hijacker", w)
+	}
+	nc, brw, err := hj.Hijack()
+	if err != nil {
+		return nil, fmt.Errorf("websocket: hijack: %w", err)
+	}
+	// 3. net/http's deadlines belonged to the request; the WebSocket connection has its own.
+	nc.SetDeadline(time.Time{})
+	// 4. The 101 response, then frames.
+	if _, err := nc.Write(appendResponse(nil, d)); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("websocket: writing the handshake response: %w", err)
+	}
+	return newConn(nc, brw.Reader, false, opts.Options, d.subprotocol, d.deflate), nil
+}

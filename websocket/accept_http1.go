@@ -1,0 +1,56 @@
+// Accept on http1: the server's handshake on wirelab's own HTTP/1.1 server.
+
+package websocket
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/wirelab/wirelab/http1"
+)
+
+// Accept performs the server's opening handshake (RFC 6455 §4.2) on an http1 request and
+// returns the WebSocket connection. If the request is not an acceptable handshake it
+// answers with the refusal (400, 403, 405, or 426 with Sec-WebSocket-Version: 13) and
+// returns a *HandshakeError. opts may be nil.
+func Accept(w http1.ResponseWriter, r *http1.Request, opts *AcceptOptions) (*Conn, error) {
+	if opts == nil {
+		opts = &AcceptOptions{}
+	}
+	// 1. The checks, on the request's plain values.
+	d := decideUpgrade(upgradeRequest{
+		method:     r.Method,
+		proto11:    r.ProtoAtLeast(1),
+		host:       r.Host,
+		upgrade:    r.Header.Values("Upgrade"),
+		connection: r.Header.Values("Connection"),
+		keys:       r.Header.Values("Sec-WebSocket-Key"),
+		versions:   r.Header.Values("Sec-WebSocket-Version"),
+		origin:     r.Header.Get("Origin"),
+		protocols:  r.Header.Values("Sec-WebSocket-Protocol"),
+		extensions: r.Header.Values("Sec-WebSocket-Extensions"),
+	}, opts)
+	if d.status != http.StatusSwitchingProtocols {
+		for _, f := range d.header {
+			w.Header().Set(f[0], f[1])
+		}
+		w.Header().Set("Connection", "close")
+		http1.Error(w, d.reason, d.status)
+		return nil, &HandshakeError{Status: d.status, Reason: d.reason}
+	}
+	// 2. Take the connection from the HTTP server; its reader keeps any bytes read ahead.
+	nc, brw, err := w.Hijack()
+	if err != nil {
+		return nil, fmt.Errorf("websocket: hijack: %w", err)
+	}
+	// 3. The HTTP server's deadlines belonged to the request; the WebSocket connection has
+	//    its own (the server's per-write timeout still bounds every write).
+	nc.SetDeadline(time.Time{})
+	// 4. The 101 response (RFC 6455 §4.2.2), then frames.
+	if _, err := nc.Write(appendResponse(nil, d)); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("websocket: writing the handshake response: %w", err)
+	}
+	return newConn(nc, brw.Reader, false, opts.Options, d.subprotocol, d.deflate), nil
+}

@@ -1,0 +1,276 @@
+package websocket
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/wirelab/wirelab/internal/leakcheck"
+)
+
+// loopbackPair returns a client Conn and a server Conn joined by a real loopback TCP
+// connection (no handshake: NewConn), closed when the test ends.
+func loopbackPair(t testing.TB, clientOpts, serverOpts Options) (client, server *Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, _ := ln.Accept()
+		accepted <- c
+	}()
+	cc, err := net.Dial("tcp", ln.Addr().String())
+	require.NoError(t, err)
+	sc := <-accepted
+	require.NotNil(t, sc)
+	client, server = NewConn(cc, nil, true, clientOpts), NewConn(sc, nil, false, serverOpts)
+	t.Cleanup(func() { client.CloseNow(); server.CloseNow() })
+	return client, server
+}
+
+func TestMessagesRoundTripBothWays(t *testing.T) {
+	leakcheck.Check(t)
+	client, server := loopbackPair(t, Options{}, Options{})
+	for _, size := range []int{0, 1, 125, 126, 65535, 65536, 200000} {
+		for _, op := range []Opcode{OpText, OpBinary} {
+			p := pattern(size, true)
+			require.NoError(t, client.WriteMessage(op, p))
+			gotOp, got, err := server.ReadMessage()
+			require.NoError(t, err)
+			assert.Equal(t, op, gotOp)
+			assert.True(t, bytes.Equal(p, got), "client→server %d bytes", size)
+
+			require.NoError(t, server.WriteMessage(op, p))
+			gotOp, got, err = client.ReadMessage()
+			require.NoError(t, err)
+			assert.Equal(t, op, gotOp)
+			assert.True(t, bytes.Equal(p, got), "server→client %d bytes", size)
+		}
+	}
+}
+
+func TestNextWriterFragmentsAndAPingGoesBetweenFragments(t *testing.T) {
+	leakcheck.Check(t)
+	client, server := loopbackPair(t, Options{FragmentSize: 10}, Options{})
+	w, err := client.NextWriter(OpText)
+	require.NoError(t, err)
+	_, err = w.Write([]byte("0123456789abcdefghij")) // two full fragments are sent
+	require.NoError(t, err)
+	// A ping from another goroutine is not held back by the open message.
+	pinged := make(chan error, 1)
+	go func() { pinged <- client.Ping([]byte("between")) }()
+	require.NoError(t, <-pinged)
+	_, err = w.Write([]byte("klm"))
+	require.NoError(t, err)
+	require.NoError(t, w.Close())
+
+	var pings []string
+	server.opts.OnPing = func(p []byte) { pings = append(pings, string(p)) }
+	op, got, err := server.ReadMessage()
+	require.NoError(t, err)
+	assert.Equal(t, OpText, op)
+	assert.Equal(t, "0123456789abcdefghijklm", string(got))
+	assert.Equal(t, []string{"between"}, pings, "the ping arrived inside the message")
+}
+
+func TestConcurrentWritersNeverMixTheirMessages(t *testing.T) {
+	leakcheck.Check(t)
+	client, server := loopbackPair(t, Options{FragmentSize: 64}, Options{})
+	const writers, each = 8, 50
+	var wg sync.WaitGroup
+	for i := range writers {
+		wg.Go(func() {
+			msg := bytes.Repeat([]byte{byte('a' + i)}, 1000)
+			for j := range each {
+				if j%2 == 0 {
+					assert.NoError(t, client.WriteMessage(OpBinary, msg))
+				} else {
+					w, err := client.NextWriter(OpBinary)
+					if !assert.NoError(t, err) {
+						return
+					}
+					w.Write(msg[:300])
+					w.Write(msg[300:])
+					assert.NoError(t, w.Close())
+				}
+				assert.NoError(t, client.Ping([]byte{byte(i)}))
+			}
+		})
+	}
+	counts := map[byte]int{}
+	for range writers * each {
+		_, got, err := server.ReadMessage()
+		require.NoError(t, err)
+		require.Len(t, got, 1000)
+		require.Equal(t, bytes.Repeat(got[:1], 1000), got, "a message mixed with another")
+		counts[got[0]]++
+	}
+	wg.Wait()
+	for i := range writers {
+		assert.Equal(t, each, counts[byte('a'+i)])
+	}
+}
+
+func TestCloseHandshakeInitiatedByEitherSide(t *testing.T) {
+	for _, clientFirst := range []bool{true, false} {
+		name := map[bool]string{true: "client closes first", false: "server closes first"}[clientFirst]
+		t.Run(name, func(t *testing.T) {
+			leakcheck.Check(t)
+			client, server := loopbackPair(t, Options{}, Options{})
+			closer, other := client, server
+			if !clientFirst {
+				closer, other = server, client
+			}
+			// The other side reads; it sees the close frame with its code and reason.
+			readErr := make(chan error, 1)
+			go func() {
+				_, _, err := other.ReadMessage()
+				readErr <- err
+			}()
+			require.NoError(t, closer.Close(StatusGoingAway, "bye"))
+			err := <-readErr
+			var ce *CloseError
+			require.ErrorAs(t, err, &ce)
+			assert.Equal(t, StatusGoingAway, ce.Code)
+			assert.Equal(t, "bye", ce.Reason)
+			assert.Equal(t, StatusGoingAway, CloseStatus(err))
+			<-other.Done()
+			<-closer.Done()
+			assert.ErrorIs(t, closer.WriteMessage(OpText, []byte("late")), ErrClosed)
+		})
+	}
+}
+
+func TestCloseGivesUpAfterTheTimeoutWhenThePeerNeverAnswers(t *testing.T) {
+	leakcheck.Check(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	silent := make(chan net.Conn, 1)
+	go func() { c, _ := ln.Accept(); silent <- c }()
+	nc, err := net.Dial("tcp", ln.Addr().String())
+	require.NoError(t, err)
+	peer := <-silent
+	defer peer.Close()
+	c := NewConn(nc, nil, true, Options{CloseTimeout: 200 * time.Millisecond})
+	// The peer reads nothing and answers nothing: Close must still return.
+	require.NoError(t, c.Close(StatusNormalClosure, ""))
+	<-c.Done()
+}
+
+func TestReadLimitFailsTheConnectionWith1009(t *testing.T) {
+	leakcheck.Check(t)
+	client, server := loopbackPair(t, Options{}, Options{ReadLimit: 100})
+	require.NoError(t, client.WriteMessage(OpBinary, make([]byte, 100)))
+	_, got, err := server.ReadMessage()
+	require.NoError(t, err)
+	assert.Len(t, got, 100)
+
+	require.NoError(t, client.WriteMessage(OpBinary, make([]byte, 101)))
+	_, _, err = server.ReadMessage()
+	var pe *ProtocolError
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, StatusMessageTooBig, pe.Code)
+	_, _, err = client.ReadMessage()
+	assert.Equal(t, StatusMessageTooBig, CloseStatus(err), "the client is told 1009: %v", err)
+}
+
+func TestStreamingReaderValidatesUTF8AcrossReadsAndFragments(t *testing.T) {
+	leakcheck.Check(t)
+	client, server := loopbackPair(t, Options{FragmentSize: 1}, Options{})
+	go func() {
+		w, _ := client.NextWriter(OpText)
+		w.Write([]byte("κόσμε"))
+		w.Close()
+	}()
+	op, r, err := server.NextReader()
+	require.NoError(t, err)
+	assert.Equal(t, OpText, op)
+	var got []byte
+	one := make([]byte, 1)
+	for {
+		n, err := r.Read(one)
+		got = append(got, one[:n]...)
+		if err == io.EOF {
+			break
+		}
+		require.NoError(t, err)
+	}
+	assert.Equal(t, "κόσμε", string(got))
+}
+
+func TestKeepaliveFailsAConnectionWhosePeerNeverPongs(t *testing.T) {
+	leakcheck.Check(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() { c, _ := ln.Accept(); accepted <- c }()
+	nc, err := net.Dial("tcp", ln.Addr().String())
+	require.NoError(t, err)
+	peer := <-accepted
+	defer peer.Close()
+	c := NewConn(nc, nil, true, Options{PingInterval: 50 * time.Millisecond, PongTimeout: 100 * time.Millisecond})
+	// The peer swallows the pings and never answers.
+	go io.Copy(io.Discard, peer)
+	_, _, err = c.ReadMessage()
+	assert.ErrorIs(t, err, ErrKeepaliveTimeout)
+	c.CloseNow()
+}
+
+func TestKeepaliveKeepsAnAnsweringConnectionOpen(t *testing.T) {
+	leakcheck.Check(t)
+	pongs := make(chan struct{}, 10)
+	client, server := loopbackPair(t, Options{PingInterval: 20 * time.Millisecond, OnPong: func([]byte) {
+		select {
+		case pongs <- struct{}{}:
+		default:
+		}
+	}}, Options{})
+	go Echo(server)
+	go client.ReadMessage()
+	for range 3 {
+		<-pongs
+	}
+	require.NoError(t, client.Close(StatusNormalClosure, ""))
+}
+
+func TestWritesFailAfterTheConnectionBroke(t *testing.T) {
+	leakcheck.Check(t)
+	client, server := loopbackPair(t, Options{}, Options{})
+	server.CloseNow()
+	_, _, err := client.ReadMessage()
+	assert.Equal(t, StatusAbnormalClosure, CloseStatus(err))
+	var errs []error
+	for range 3 {
+		errs = append(errs, client.WriteMessage(OpText, []byte(strings.Repeat("x", 1<<16))))
+	}
+	assert.True(t, errors.Is(errs[2], net.ErrClosed) || errs[2] != nil)
+}
+
+func TestSecondMessageWriterWaitsForTheFirst(t *testing.T) {
+	leakcheck.Check(t)
+	client, server := loopbackPair(t, Options{}, Options{})
+	w1, err := client.NextWriter(OpText)
+	require.NoError(t, err)
+	second := make(chan struct{})
+	go func() {
+		assert.NoError(t, client.WriteMessage(OpText, []byte("second")))
+		close(second)
+	}()
+	w1.Write([]byte("first"))
+	require.NoError(t, w1.Close())
+	<-second
+	_, a, _ := server.ReadMessage()
+	_, b, _ := server.ReadMessage()
+	assert.Equal(t, []string{"first", "second"}, []string{string(a), string(b)})
+}

@@ -1,0 +1,478 @@
+// permessage-deflate (RFC 7692): the negotiation of its four parameters, and compressing and
+// inflating messages with or without context takeover.
+
+package websocket
+
+import (
+	"compress/flate"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// Deflate configures permessage-deflate on one end. A nil *Deflate turns it off.
+//
+// Memory, per connection (measured figures in docs/websocket.md):
+//   - inflating without context takeover: nothing between messages (the flate reader comes
+//     from a pool for the length of one message);
+//   - inflating with the peer's context takeover: a window of the last 2^bits bytes of
+//     output (32 KiB at most) kept between messages;
+//   - compressing without context takeover: nothing between messages (pooled writers);
+//   - compressing with context takeover: one flate.Writer held for the connection's life.
+//
+// Setting NoContextTakeover on both sides bounds compression memory to the pools, shared by
+// every connection.
+type Deflate struct {
+	// Level is the compress/flate level (0 means flate.BestSpeed).
+	Level int
+
+	// ServerNoContextTakeover and ClientNoContextTakeover ask for the RFC 7692 §7.1.1
+	// parameters even when the other end did not: each side then compresses every message
+	// on its own, and no compressor or window is kept between messages.
+	ServerNoContextTakeover bool
+	ClientNoContextTakeover bool
+
+	// MinSize is the smallest message WriteMessage compresses (0 means defaultMinCompress):
+	// below it, the deflate framing costs more than it saves.
+	MinSize int
+}
+
+// defaultMinCompress: a message of a few bytes grows under deflate (a block header and the
+// end-of-block code), so it goes uncompressed, with RSV1 clear (RFC 7692 §6.1 lets each
+// message choose).
+const defaultMinCompress = 64
+
+// The window sizes of RFC 7692 §7.1.2: 2^8 to 2^15 bytes.
+const (
+	minWindowBits = 8
+	maxWindowBits = 15
+)
+
+// deflateTail is appended to a message's payload before it is inflated: RFC 7692 §7.2.2's
+// removed "0x00 0x00 0xff 0xff", then an empty final stored block, so that the flate reader
+// reports a clean io.EOF at the end of the message.
+var deflateTail = [...]byte{0x00, 0x00, 0xff, 0xff, 0x01, 0x00, 0x00, 0xff, 0xff}
+
+// deflateConfig is what the handshake agreed, seen from this end.
+type deflateConfig struct {
+	level          int
+	minSize        int
+	writeNoContext bool // we start each message with an empty window
+	writeBits      int  // our window; below 15 we send Huffman-only blocks
+	readNoContext  bool // the peer starts each message with an empty window
+	readBits       int  // the peer's window: how much history to keep for it
+}
+
+// extensionParams is one extension offer or response: its name and parameters, in order.
+type extensionParams struct {
+	name   string
+	params [][2]string // name, value ("" when it has none)
+}
+
+// parseExtensions reads Sec-WebSocket-Extensions values (RFC 6455 §9.1):
+//
+//	extension-list = 1#extension
+//	extension = extension-token *( ";" extension-param )
+//	extension-param = token [ "=" (token | quoted-string) ]
+func parseExtensions(values []string) ([]extensionParams, error) {
+	var out []extensionParams
+	for _, v := range values {
+		for _, item := range strings.Split(v, ",") {
+			if strings.TrimSpace(item) == "" {
+				continue
+			}
+			parts := strings.Split(item, ";")
+			ext := extensionParams{name: strings.ToLower(strings.TrimSpace(parts[0]))}
+			if !isToken(ext.name) {
+				return nil, fmt.Errorf("bad extension name %q", capQuote(parts[0]))
+			}
+			for _, p := range parts[1:] {
+				name, value, _ := strings.Cut(p, "=")
+				name, value = strings.ToLower(strings.TrimSpace(name)), strings.TrimSpace(value)
+				if len(value) >= 2 && value[0] == '"' && value[len(value)-1] == '"' {
+					value = value[1 : len(value)-1]
+				}
+				if !isToken(name) || (strings.Contains(p, "=") && !isToken(value)) {
+					return nil, fmt.Errorf("bad extension parameter %q", capQuote(p))
+				}
+				ext.params = append(ext.params, [2]string{name, value})
+			}
+			out = append(out, ext)
+		}
+	}
+	return out, nil
+}
+
+// parseWindowBits reads a max_window_bits value: RFC 7692 §7.1.2.1: "a decimal integer
+// value without leading zeroes between 8 to 15, inclusive".
+func parseWindowBits(s string) (int, bool) {
+	if len(s) == 0 || len(s) > 2 || s[0] == '0' {
+		return 0, false
+	}
+	n, err := strconv.Atoi(s)
+	return n, err == nil && n >= minWindowBits && n <= maxWindowBits
+}
+
+// negotiateDeflate is the server's side of RFC 7692 §5: it takes the first
+// permessage-deflate offer it can accept and returns the response's extension text and the
+// agreed configuration, or "" and nil when no offer is acceptable.
+func negotiateDeflate(offers []extensionParams, opts *Deflate) (string, *deflateConfig) {
+	if opts == nil {
+		return "", nil
+	}
+next:
+	for _, offer := range offers {
+		if offer.name != "permessage-deflate" {
+			continue
+		}
+		cfg := &deflateConfig{level: opts.level(), minSize: opts.minSize(),
+			writeBits: maxWindowBits, readBits: maxWindowBits}
+		seen := map[string]bool{}
+		resp := []string{"permessage-deflate"}
+		for _, p := range offer.params {
+			// RFC 7692 §7.1: an offer with a parameter twice, an unknown parameter or a bad
+			// value is declined.
+			if seen[p[0]] {
+				continue next
+			}
+			seen[p[0]] = true
+			switch p[0] {
+			case "server_no_context_takeover":
+				if p[1] != "" {
+					continue next
+				}
+				cfg.writeNoContext = true
+			case "client_no_context_takeover":
+				if p[1] != "" {
+					continue next
+				}
+				cfg.readNoContext = true
+			case "server_max_window_bits":
+				// §7.1.2.1: we must answer with a window no larger. compress/flate always
+				// uses 32 KiB; a Huffman-only stream has no back-references, so it fits
+				// any window: accept, and send Huffman-only.
+				bits, ok := parseWindowBits(p[1])
+				if !ok {
+					continue next
+				}
+				cfg.writeBits = bits
+			case "client_max_window_bits":
+				// §7.1.2.2: the client may take a smaller window if we say so; we inflate
+				// any window, so we need not.
+				if p[1] != "" {
+					bits, ok := parseWindowBits(p[1])
+					if !ok {
+						continue next
+					}
+					cfg.readBits = bits
+				}
+			default:
+				continue next
+			}
+		}
+		cfg.writeNoContext = cfg.writeNoContext || opts.ServerNoContextTakeover
+		cfg.readNoContext = cfg.readNoContext || opts.ClientNoContextTakeover
+		if cfg.writeNoContext {
+			resp = append(resp, "server_no_context_takeover")
+		}
+		if cfg.readNoContext {
+			resp = append(resp, "client_no_context_takeover")
+		}
+		if cfg.writeBits < maxWindowBits {
+			resp = append(resp, "server_max_window_bits="+strconv.Itoa(cfg.writeBits))
+		}
+		return strings.Join(resp, "; "), cfg
+	}
+	return "", nil
+}
+
+// deflateOffer is the client's offer (RFC 7692 §5): "client_max_window_bits" with no value
+// says the client can take a smaller window if the server asks.
+func deflateOffer(opts *Deflate) string {
+	s := "permessage-deflate; client_max_window_bits"
+	if opts.ServerNoContextTakeover {
+		s += "; server_no_context_takeover"
+	}
+	if opts.ClientNoContextTakeover {
+		s += "; client_no_context_takeover"
+	}
+	return s
+}
+
+// acceptDeflateResponse is the client's check of the server's answer (RFC 7692 §5, §7.1):
+// at most one permessage-deflate, only known parameters, each once, valid values.
+func acceptDeflateResponse(exts []extensionParams, opts *Deflate) (*deflateConfig, error) {
+	var cfg *deflateConfig
+	for _, ext := range exts {
+		if ext.name != "permessage-deflate" || opts == nil {
+			return nil, fmt.Errorf("server accepted extension %q that was not offered", ext.name)
+		}
+		if cfg != nil {
+			return nil, errors.New("server accepted permessage-deflate twice")
+		}
+		cfg = &deflateConfig{level: opts.level(), minSize: opts.minSize(),
+			writeBits: maxWindowBits, readBits: maxWindowBits,
+			writeNoContext: opts.ClientNoContextTakeover, readNoContext: opts.ServerNoContextTakeover}
+		seen := map[string]bool{}
+		for _, p := range ext.params {
+			if seen[p[0]] {
+				return nil, fmt.Errorf("permessage-deflate parameter %s twice", p[0])
+			}
+			seen[p[0]] = true
+			switch p[0] {
+			case "server_no_context_takeover":
+				cfg.readNoContext = true
+			case "client_no_context_takeover":
+				cfg.writeNoContext = true
+			case "server_max_window_bits":
+				bits, ok := parseWindowBits(p[1])
+				if !ok {
+					return nil, fmt.Errorf("bad server_max_window_bits %q", capQuote(p[1]))
+				}
+				cfg.readBits = bits
+			case "client_max_window_bits":
+				bits, ok := parseWindowBits(p[1])
+				if !ok {
+					return nil, fmt.Errorf("bad client_max_window_bits %q", capQuote(p[1]))
+				}
+				cfg.writeBits = bits
+			default:
+				return nil, fmt.Errorf("unknown permessage-deflate parameter %q", capQuote(p[0]))
+			}
+		}
+	}
+	return cfg, nil
+}
+
+func (d *Deflate) level() int {
+	if d.Level == 0 {
+		return flate.BestSpeed
+	}
+	return d.Level
+}
+
+func (d *Deflate) minSize() int {
+	if d.MinSize <= 0 {
+		return defaultMinCompress
+	}
+	return d.MinSize
+}
+
+// Pools of compressors by level, and of decompressors: a connection that does not keep its
+// context takes one for a message and gives it back.
+var (
+	flateWriterPools sync.Map // level → *sync.Pool of *flate.Writer
+	flateReaderPool  sync.Pool
+)
+
+func flateWriterPool(level int) *sync.Pool {
+	if p, ok := flateWriterPools.Load(level); ok {
+		return p.(*sync.Pool)
+	}
+	p, _ := flateWriterPools.LoadOrStore(level, &sync.Pool{})
+	return p.(*sync.Pool)
+}
+
+// deflater is the compressing half, embedded in the messageWriter.
+type deflater struct {
+	fw   *flate.Writer
+	sink deflateSink
+}
+
+// deflateSink receives the compressor's output and sends it as fragments, always holding
+// back the last 4 bytes: at the end of the message they are RFC 7692 §7.2.1's "0x00 0x00
+// 0xff 0xff", which must be removed.
+type deflateSink struct{ w *messageWriter }
+
+func (s *deflateSink) Write(p []byte) (int, error) {
+	w := s.w
+	*w.bp = append(*w.bp, p...)
+	frag := w.frag
+	for len(*w.bp) >= frag+4 {
+		buf := *w.bp
+		if err := w.sendFrame(buf[:frag], false); err != nil {
+			return 0, err
+		}
+		*w.bp = buf[:copy(buf, buf[frag:])]
+	}
+	return len(p), nil
+}
+
+// writeLevel is the level for our window: RFC 7692 §7.1.2.1 lets the peer cap our window
+// below compress/flate's fixed 32 KiB; a Huffman-only stream has no back-references at all,
+// so it is valid for every window size.
+func (cfg *deflateConfig) writeLevel() int {
+	if cfg.writeBits < maxWindowBits {
+		return flate.HuffmanOnly
+	}
+	return cfg.level
+}
+
+func (w *messageWriter) startDeflate() {
+	if w.fw != nil {
+		return // context takeover: the compressor carries on from the last message
+	}
+	w.sink.w = w
+	cfg := w.c.deflate
+	pool := flateWriterPool(cfg.writeLevel())
+	if fw, ok := pool.Get().(*flate.Writer); ok {
+		fw.Reset(&w.sink)
+		w.fw = fw
+		return
+	}
+	w.fw, _ = flate.NewWriter(&w.sink, cfg.writeLevel())
+}
+
+// finishDeflate flushes the message's compressed data (a sync flush, which ends in
+// 00 00 ff ff) and strips that marker (RFC 7692 §7.2.1). Without context takeover the
+// compressor goes back to its pool.
+func (w *messageWriter) finishDeflate() error {
+	err := w.fw.Flush()
+	if err == nil {
+		err = w.err
+	}
+	if buf := *w.bp; len(buf) >= 4 {
+		*w.bp = buf[:len(buf)-4]
+	}
+	if w.c.deflate.writeNoContext || err != nil {
+		flateWriterPool(w.c.deflate.writeLevel()).Put(w.fw)
+		w.fw = nil
+	}
+	return err
+}
+
+// inflate is the inflating half, embedded in the reader's state.
+type inflate struct {
+	fr      io.ReadCloser
+	src     inflateSource
+	history []byte // the peer's window, for context takeover
+}
+
+// inflateSource feeds the flate reader: the message's payload, then deflateTail. It is an
+// io.ByteReader, so flate reads it directly without a buffer of its own.
+type inflateSource struct {
+	c    *Conn
+	tail int // bytes of deflateTail given so far; -1 while the payload lasts
+}
+
+func (s *inflateSource) Read(p []byte) (int, error) {
+	if s.tail < 0 {
+		n, err := s.c.readPayload(p)
+		if err != io.EOF {
+			return n, err
+		}
+		s.tail = 0
+		if n > 0 {
+			return n, nil
+		}
+	}
+	if s.tail == len(deflateTail) {
+		return 0, io.EOF
+	}
+	n := copy(p, deflateTail[s.tail:])
+	s.tail += n
+	return n, nil
+}
+
+func (s *inflateSource) ReadByte() (byte, error) {
+	c := s.c
+	if s.tail < 0 && c.r.remain > 0 {
+		b, err := c.br.ReadByte()
+		if err != nil {
+			return 0, c.readFailed(err)
+		}
+		if c.r.masked {
+			b ^= c.r.key[c.r.keyPos]
+			c.r.keyPos = (c.r.keyPos + 1) & 3
+		}
+		c.r.remain--
+		return b, nil
+	}
+	var one [1]byte
+	for {
+		n, err := s.Read(one[:])
+		if n == 1 {
+			return one[0], nil
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
+}
+
+// startInflate prepares the flate reader for a compressed message: RFC 7692 §7.2.2, with
+// the last window of earlier messages as its dictionary when the peer keeps its context.
+func (c *Conn) startInflate() {
+	in := &c.r.inflate
+	in.src = inflateSource{c: c, tail: -1}
+	var dict []byte
+	if !c.deflate.readNoContext {
+		dict = in.history
+	}
+	if fr, ok := flateReaderPool.Get().(io.ReadCloser); ok {
+		fr.(flate.Resetter).Reset(&in.src, dict)
+		in.fr = fr
+		return
+	}
+	in.fr = flate.NewReaderDict(&in.src, dict)
+}
+
+// readInflated reads the inflated message, counting it against the read limit.
+func (c *Conn) readInflated(p []byte) (int, error) {
+	in := &c.r.inflate
+	n, err := in.fr.Read(p)
+	c.r.size += int64(n)
+	if c.r.size > c.opts.ReadLimit {
+		return 0, c.readFailed(protocolErrorf(StatusMessageTooBig, "message inflates past the read limit of %d bytes", c.opts.ReadLimit))
+	}
+	if n > 0 && !c.deflate.readNoContext {
+		in.remember(p[:n], 1<<c.deflate.readBits)
+	}
+	switch {
+	case err == io.EOF:
+		// A stream may end early in a final block; what follows it in the message is
+		// not data, but it must still be read off the connection.
+		for in.src.tail < 0 {
+			var scratch [256]byte
+			if _, err := c.readPayload(scratch[:]); err != nil {
+				if err != io.EOF {
+					return n, err
+				}
+				break
+			}
+		}
+		flateReaderPool.Put(in.fr)
+		in.fr = nil
+		return n, io.EOF
+	case err != nil && c.r.err != nil:
+		return n, c.r.err // the connection failed under the inflater
+	case err != nil:
+		return n, c.readFailed(protocolErrorf(StatusInvalidPayload, "bad compressed data: %v", err))
+	}
+	return n, nil
+}
+
+// remember keeps the last window bytes of inflated output as the next message's dictionary.
+func (in *inflate) remember(p []byte, window int) {
+	in.history = append(in.history, p...)
+	if len(in.history) > 2*window {
+		in.history = in.history[:copy(in.history, in.history[len(in.history)-window:])]
+	}
+}
+
+// isToken reports whether s is an RFC 9110 §5.6.2 token.
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte("\"(),/:;<=>?@[\\]{}", c) >= 0 {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,138 @@
+// Dial: the client's opening handshake (RFC 6455 §4.1) over http1's request writer and
+// response reader, on a connection from tcp.DialContext.
+
+package websocket
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/wirelab/wirelab/http1"
+	"github.com/wirelab/wirelab/tcp"
+)
+
+// DialOptions configure the client's handshake and the Conn it makes.
+type DialOptions struct {
+	Options
+
+	// Header holds extra handshake fields (Origin, Authorization, cookies, ...), in order.
+	Header [][2]string
+
+	// Subprotocols are offered in Sec-WebSocket-Protocol, most preferred first.
+	Subprotocols []string
+
+	// Deflate, when not nil, offers permessage-deflate (RFC 7692).
+	Deflate *Deflate
+
+	// NetConn, when set, is used instead of dialling: the handshake runs on it (tests, and
+	// commands that trace the connection).
+	NetConn func(ctx context.Context, addr string) (net.Conn, error)
+}
+
+// maxResponseHead bounds the server's handshake response head: it is a handful of short
+// fields; a server sending more than this is not answering a WebSocket handshake.
+const maxResponseHead = 8 << 10
+
+// Dial opens a WebSocket connection to a ws:// URL: a TCP connection, the opening
+// handshake, and the checks of the server's answer. A refused handshake is a
+// *HandshakeError with the server's status. ctx bounds the dial and the handshake; it does
+// not bound the connection after Dial returns. opts may be nil.
+func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, error) {
+	if opts == nil {
+		opts = &DialOptions{}
+	}
+	// 1. The URL: ws:// only (RFC 6455 §3); wss:// would need TLS under the frames.
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("websocket: %w", err)
+	}
+	if u.Scheme != "ws" {
+		return nil, fmt.Errorf("websocket: unsupported URL scheme %q (ws:// only)", capQuote(u.Scheme))
+	}
+	if u.Fragment != "" {
+		// RFC 6455 §3: "Fragment identifiers are meaningless in the context of WebSocket
+		// URIs and MUST NOT be used on these URIs."
+		return nil, errors.New("websocket: a WebSocket URL has no fragment")
+	}
+	addr := u.Host
+	if u.Port() == "" {
+		addr = net.JoinHostPort(u.Hostname(), "80")
+	}
+
+	// 2. The TCP connection.
+	dial := opts.NetConn
+	if dial == nil {
+		dial = tcp.DialContext
+	}
+	nc, err := dial(ctx, addr)
+	if err != nil {
+		return nil, fmt.Errorf("websocket: %w", err)
+	}
+	if deadline, ok := ctx.Deadline(); ok {
+		nc.SetDeadline(deadline)
+	}
+	stop := context.AfterFunc(ctx, func() { nc.Close() })
+	c, err := handshake(nc, u, opts)
+	stop()
+	if err != nil {
+		nc.Close()
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("websocket: %w", ctx.Err())
+		}
+		return nil, err
+	}
+	nc.SetDeadline(time.Time{})
+	return c, nil
+}
+
+// handshake sends the opening request and checks the answer.
+func handshake(nc net.Conn, u *url.URL, opts *DialOptions) (*Conn, error) {
+	// 1. A fresh key: RFC 6455 §4.1 "a randomly selected 16-byte value that has been
+	//    base64-encoded".
+	var raw [keyLength]byte
+	rand.Read(raw[:])
+	key := base64.StdEncoding.EncodeToString(raw[:])
+
+	// 2. The request (RFC 6455 §4.1's list of fields), written by http1.
+	target := u.RequestURI()
+	req := &http1.Request{Method: "GET", Target: target, Proto: "HTTP/1.1", Host: u.Host}
+	req.Header.Add("Upgrade", "websocket")
+	req.Header.Add("Connection", "Upgrade")
+	req.Header.Add("Sec-WebSocket-Key", key)
+	req.Header.Add("Sec-WebSocket-Version", supportedVersion)
+	if len(opts.Subprotocols) > 0 {
+		req.Header.Add("Sec-WebSocket-Protocol", strings.Join(opts.Subprotocols, ", "))
+	}
+	if opts.Deflate != nil {
+		req.Header.Add("Sec-WebSocket-Extensions", deflateOffer(opts.Deflate))
+	}
+	for _, f := range opts.Header {
+		req.Header.Add(f[0], f[1])
+	}
+	if err := http1.WriteRequest(nc, req); err != nil {
+		return nil, fmt.Errorf("websocket: writing the handshake: %w", err)
+	}
+
+	// 3. The response head, read by http1; the reader keeps any frames the server sent
+	//    right behind it.
+	br := bufio.NewReaderSize(nc, maxResponseHead)
+	resp, err := http1.ReadResponse(br, "GET")
+	if err != nil {
+		return nil, fmt.Errorf("websocket: reading the handshake response: %w", err)
+	}
+
+	// 4. The checks of RFC 6455 §4.1.
+	sub, dc, err := checkResponse(resp.StatusCode, resp.Header.Values, key, opts.Subprotocols, opts.Deflate)
+	if err != nil {
+		return nil, err
+	}
+	return newConn(nc, br, true, opts.Options, sub, dc), nil
+}

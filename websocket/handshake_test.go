@@ -1,0 +1,275 @@
+package websocket
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/wirelab/wirelab/internal/leakcheck"
+)
+
+func TestAcceptKeyMatchesRFC6455Example(t *testing.T) {
+	// RFC 6455 §1.3.
+	assert.Equal(t, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", AcceptKey("dGhlIHNhbXBsZSBub25jZQ=="))
+}
+
+// goodUpgrade is a valid handshake request's plain values.
+func goodUpgrade() upgradeRequest {
+	return upgradeRequest{
+		method: "GET", proto11: true, host: "example.com",
+		upgrade: []string{"websocket"}, connection: []string{"Upgrade"},
+		keys: []string{"dGhlIHNhbXBsZSBub25jZQ=="}, versions: []string{"13"},
+	}
+}
+
+func TestDecideUpgrade(t *testing.T) {
+	cases := []struct {
+		name   string
+		change func(r *upgradeRequest)
+		opts   AcceptOptions
+		status int
+		header [2]string // a field the answer must carry
+	}{
+		{"accepts a valid request", func(r *upgradeRequest) {}, AcceptOptions{}, 101, [2]string{"Sec-WebSocket-Accept", "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="}},
+		{"accepts tokens in any case and in lists", func(r *upgradeRequest) {
+			r.upgrade = []string{"h2c, WebSocket"}
+			r.connection = []string{"keep-alive, UPGRADE"}
+		}, AcceptOptions{}, 101, [2]string{"Upgrade", "websocket"}},
+		{"refuses POST with 405", func(r *upgradeRequest) { r.method = "POST" }, AcceptOptions{}, 405, [2]string{}},
+		{"refuses HTTP/1.0", func(r *upgradeRequest) { r.proto11 = false }, AcceptOptions{}, 400, [2]string{}},
+		{"refuses a missing Host", func(r *upgradeRequest) { r.host = "" }, AcceptOptions{}, 400, [2]string{}},
+		{"refuses an Upgrade to something else", func(r *upgradeRequest) { r.upgrade = []string{"h2c"} }, AcceptOptions{}, 426, [2]string{}},
+		{"refuses a Connection without upgrade", func(r *upgradeRequest) { r.connection = []string{"keep-alive"} }, AcceptOptions{}, 400, [2]string{}},
+		{"answers version 8 with 426 and the version it speaks", func(r *upgradeRequest) { r.versions = []string{"8"} }, AcceptOptions{}, 426, [2]string{"Sec-WebSocket-Version", "13"}},
+		{"refuses a missing version", func(r *upgradeRequest) { r.versions = nil }, AcceptOptions{}, 426, [2]string{"Sec-WebSocket-Version", "13"}},
+		{"refuses a key of 15 bytes", func(r *upgradeRequest) { r.keys = []string{"AAAAAAAAAAAAAAAAAAAA"} }, AcceptOptions{}, 400, [2]string{}},
+		{"refuses a key that is not base64", func(r *upgradeRequest) { r.keys = []string{"not base64 at all!!!!!!!"} }, AcceptOptions{}, 400, [2]string{}},
+		{"refuses two keys", func(r *upgradeRequest) { r.keys = append(r.keys, r.keys[0]) }, AcceptOptions{}, 400, [2]string{}},
+		{"accepts the same origin", func(r *upgradeRequest) { r.origin = "http://example.com" }, AcceptOptions{}, 101, [2]string{}},
+		{"refuses another origin with 403", func(r *upgradeRequest) { r.origin = "http://evil.example" }, AcceptOptions{}, 403, [2]string{}},
+		{"accepts another origin matching a pattern", func(r *upgradeRequest) { r.origin = "https://app.trusted.example" }, AcceptOptions{OriginPatterns: []string{"*.trusted.example"}}, 101, [2]string{}},
+		{"refuses an origin that is not a URL", func(r *upgradeRequest) { r.origin = "null" }, AcceptOptions{}, 403, [2]string{}},
+		{"agrees the server's preferred subprotocol the client offers", func(r *upgradeRequest) { r.protocols = []string{"chat.v1, chat.v2"} }, AcceptOptions{Subprotocols: []string{"chat.v2", "chat.v1"}}, 101, [2]string{"Sec-WebSocket-Protocol", "chat.v2"}},
+		{"agrees no subprotocol when none is shared", func(r *upgradeRequest) { r.protocols = []string{"mqtt"} }, AcceptOptions{Subprotocols: []string{"chat"}}, 101, [2]string{}},
+		{"accepts permessage-deflate with Huffman-only for a small server window", func(r *upgradeRequest) { r.extensions = []string{"permessage-deflate; server_max_window_bits=10"} }, AcceptOptions{Deflate: &Deflate{}}, 101, [2]string{"Sec-WebSocket-Extensions", "permessage-deflate; server_max_window_bits=10"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := goodUpgrade()
+			tc.change(&r)
+			d := decideUpgrade(r, &tc.opts)
+			assert.Equal(t, tc.status, d.status, d.reason)
+			if tc.header[0] != "" {
+				assert.Contains(t, d.header, tc.header)
+			}
+			if tc.status == 101 && len(r.protocols) > 0 && tc.header[0] == "" {
+				for _, f := range d.header {
+					assert.NotEqual(t, "Sec-WebSocket-Protocol", f[0])
+				}
+			}
+		})
+	}
+}
+
+func TestAcceptRefusesOverTheWireWithTheStatusAndField(t *testing.T) {
+	leakcheck.Check(t)
+	for name, addr := range map[string]string{
+		"http1":    startTestServer(t, ServerOptions{}),
+		"net/http": startNetHTTPServer(t, ServerOptions{}),
+	} {
+		t.Run(name, func(t *testing.T) {
+			nc, err := net.Dial("tcp", addr)
+			require.NoError(t, err)
+			defer nc.Close()
+			fmt.Fprintf(nc, "GET /echo HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n", addr)
+			resp, err := http.ReadResponse(bufio.NewReader(nc), nil)
+			require.NoError(t, err)
+			defer resp.Body.Close()
+			assert.Equal(t, 426, resp.StatusCode)
+			assert.Equal(t, "13", resp.Header.Get("Sec-WebSocket-Version"))
+		})
+	}
+}
+
+func TestDialAgainstBothServerFrontEnds(t *testing.T) {
+	leakcheck.Check(t)
+	for name, addr := range map[string]string{
+		"http1":    startTestServer(t, ServerOptions{Deflate: &Deflate{}}),
+		"net/http": startNetHTTPServer(t, ServerOptions{Deflate: &Deflate{}}),
+	} {
+		for _, deflate := range []*Deflate{nil, {}, {ClientNoContextTakeover: true, ServerNoContextTakeover: true}} {
+			t.Run(fmt.Sprintf("%s deflate=%v", name, deflate != nil), func(t *testing.T) {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				c, err := Dial(ctx, "ws://"+addr+"/echo", &DialOptions{Deflate: deflate, Options: Options{FragmentSize: 1000}})
+				require.NoError(t, err)
+				assert.Equal(t, deflate != nil, c.Compressed())
+				for _, msg := range []string{"hello", strings.Repeat("compress me ", 500), "κόσμε", ""} {
+					require.NoError(t, c.WriteMessage(OpText, []byte(msg)))
+					op, got, err := c.ReadMessage()
+					require.NoError(t, err)
+					assert.Equal(t, OpText, op)
+					assert.Equal(t, msg, string(got))
+				}
+				// A streamed, fragmented binary message comes back whole.
+				w, err := c.NextWriter(OpBinary)
+				require.NoError(t, err)
+				for i := range 10 {
+					w.Write([]byte(strings.Repeat(fmt.Sprint(i), 777)))
+				}
+				require.NoError(t, w.Close())
+				op, got, err := c.ReadMessage()
+				require.NoError(t, err)
+				assert.Equal(t, OpBinary, op)
+				assert.Len(t, got, 7770)
+				require.NoError(t, c.Close(StatusNormalClosure, ""))
+			})
+		}
+	}
+}
+
+func TestDialRefusesABadServerAnswer(t *testing.T) {
+	leakcheck.Check(t)
+	cases := []struct {
+		name   string
+		answer func(key string) string
+		want   string
+	}{
+		{"a 200 instead of 101", func(string) string { return "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n" }, "did not switch"},
+		{"a wrong accept key", func(string) string {
+			return "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"
+		}, "Sec-WebSocket-Accept"},
+		{"a missing Upgrade", func(key string) string {
+			return "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + AcceptKey(key) + "\r\n\r\n"
+		}, "Upgrade"},
+		{"an extension that was not offered", func(key string) string {
+			return "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + AcceptKey(key) + "\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n"
+		}, "not offered"},
+		{"a subprotocol that was not offered", func(key string) string {
+			return "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + AcceptKey(key) + "\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n"
+		}, "not offered"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			require.NoError(t, err)
+			defer ln.Close()
+			served := make(chan struct{})
+			go func() {
+				defer close(served)
+				nc, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				defer nc.Close()
+				req, err := http.ReadRequest(bufio.NewReader(nc))
+				if err != nil {
+					return
+				}
+				io.WriteString(nc, tc.answer(req.Header.Get("Sec-WebSocket-Key")))
+			}()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_, err = Dial(ctx, "ws://"+ln.Addr().String()+"/", nil)
+			<-served
+			var he *HandshakeError
+			require.ErrorAs(t, err, &he)
+			assert.Contains(t, he.Error(), tc.want)
+		})
+	}
+}
+
+func TestDialRefusesURLsItCannotUse(t *testing.T) {
+	for _, u := range []string{"http://example.com/", "wss://example.com/", "ws://example.com/#frag", "::"} {
+		_, err := Dial(context.Background(), u, nil)
+		assert.Error(t, err, u)
+	}
+}
+
+func TestNegotiateDeflateParameters(t *testing.T) {
+	cases := []struct {
+		name  string
+		offer string
+		opts  Deflate
+		resp  string
+		cfg   deflateConfig
+	}{
+		{"a bare offer is accepted as is", "permessage-deflate", Deflate{}, "permessage-deflate", deflateConfig{writeBits: 15, readBits: 15}},
+		{"both no-context-takeover parameters are echoed", "permessage-deflate; server_no_context_takeover; client_no_context_takeover", Deflate{},
+			"permessage-deflate; server_no_context_takeover; client_no_context_takeover", deflateConfig{writeNoContext: true, readNoContext: true, writeBits: 15, readBits: 15}},
+		{"the server may add no-context-takeover on its own", "permessage-deflate", Deflate{ServerNoContextTakeover: true, ClientNoContextTakeover: true},
+			"permessage-deflate; server_no_context_takeover; client_no_context_takeover", deflateConfig{writeNoContext: true, readNoContext: true, writeBits: 15, readBits: 15}},
+		{"server_max_window_bits=8 is accepted (Huffman-only)", "permessage-deflate; server_max_window_bits=8", Deflate{}, "permessage-deflate; server_max_window_bits=8", deflateConfig{writeBits: 8, readBits: 15}},
+		{"client_max_window_bits with a value limits the history kept", "permessage-deflate; client_max_window_bits=10", Deflate{}, "permessage-deflate", deflateConfig{writeBits: 15, readBits: 10}},
+		{"a window of 16 declines the offer", "permessage-deflate; server_max_window_bits=16", Deflate{}, "", deflateConfig{}},
+		{"a window with a leading zero declines the offer", "permessage-deflate; server_max_window_bits=09", Deflate{}, "", deflateConfig{}},
+		{"a parameter twice declines the offer", "permessage-deflate; server_no_context_takeover; server_no_context_takeover", Deflate{}, "", deflateConfig{}},
+		{"a value on a flag declines the offer", "permessage-deflate; client_no_context_takeover=1", Deflate{}, "", deflateConfig{}},
+		{"a quoted window value is read", `permessage-deflate; server_max_window_bits="12"`, Deflate{}, "permessage-deflate; server_max_window_bits=12", deflateConfig{writeBits: 12, readBits: 15}},
+		{"another extension is skipped", "x-webkit-deflate-frame, permessage-deflate", Deflate{}, "permessage-deflate", deflateConfig{writeBits: 15, readBits: 15}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			exts, err := parseExtensions([]string{tc.offer})
+			require.NoError(t, err)
+			resp, cfg := negotiateDeflate(exts, &tc.opts)
+			assert.Equal(t, tc.resp, resp)
+			if tc.resp == "" {
+				assert.Nil(t, cfg)
+				return
+			}
+			require.NotNil(t, cfg)
+			tc.cfg.level, tc.cfg.minSize = tc.opts.level(), tc.opts.minSize()
+			assert.Equal(t, tc.cfg, *cfg)
+
+			// The client, reading that answer, agrees on the mirror image.
+			answered, err := parseExtensions([]string{resp})
+			require.NoError(t, err)
+			client, err := acceptDeflateResponse(answered, &Deflate{})
+			require.NoError(t, err)
+			assert.Equal(t, cfg.writeNoContext, client.readNoContext)
+			assert.Equal(t, cfg.readNoContext, client.writeNoContext)
+			assert.Equal(t, cfg.writeBits, client.readBits)
+		})
+	}
+}
+
+func FuzzHandshake(f *testing.F) {
+	f.Add("GET /echo HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n")
+	f.Add("GET / HTTP/1.1\r\nHost: a\r\nUpgrade: WebSocket\r\nConnection: keep-alive, Upgrade\r\nSec-WebSocket-Key: x\r\nSec-WebSocket-Version: 8\r\nOrigin: http://b\r\nSec-WebSocket-Protocol: a, b\r\n\r\n")
+	f.Add("POST / HTTP/1.0\r\n\r\n")
+	f.Fuzz(func(t *testing.T, raw string) {
+		req, err := http.ReadRequest(bufio.NewReader(strings.NewReader(raw)))
+		if err != nil {
+			return
+		}
+		d := decideUpgrade(upgradeRequest{
+			method: req.Method, proto11: req.ProtoAtLeast(1, 1), host: req.Host,
+			upgrade: req.Header.Values("Upgrade"), connection: req.Header.Values("Connection"),
+			keys: req.Header.Values("Sec-WebSocket-Key"), versions: req.Header.Values("Sec-WebSocket-Version"),
+			origin: req.Header.Get("Origin"), protocols: req.Header.Values("Sec-WebSocket-Protocol"),
+			extensions: req.Header.Values("Sec-WebSocket-Extensions"),
+		}, &AcceptOptions{Deflate: &Deflate{}, Subprotocols: []string{"a", "b"}})
+		resp := appendResponse(nil, d)
+		// Whatever the request, the answer is a well-formed HTTP response that a client can
+		// read, and a 101 carries the accept key of the request's one key.
+		parsed, err := http.ReadResponse(bufio.NewReader(strings.NewReader(string(resp))), nil)
+		require.NoError(t, err, "%q", resp)
+		require.Equal(t, d.status, parsed.StatusCode)
+		if d.status == 101 {
+			require.Equal(t, AcceptKey(strings.TrimSpace(req.Header.Get("Sec-WebSocket-Key"))), parsed.Header.Get("Sec-WebSocket-Accept"))
+			// And the client side accepts our answer.
+			_, _, err := checkResponse(101, parsed.Header.Values, strings.TrimSpace(req.Header.Get("Sec-WebSocket-Key")), []string{"a", "b"}, &Deflate{})
+			require.NoError(t, err)
+		}
+	})
+}

@@ -1,0 +1,93 @@
+// The ws-server routes (/echo and /chat) as a handler, served on net/http here and on
+// http1 by cmd/ws-server.
+
+package websocket
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/wirelab/wirelab/http1"
+)
+
+// ServerOptions configure the ws-server routes.
+type ServerOptions struct {
+	// Accept is used for every connection: limits, subprotocols, origins, compression.
+	Accept AcceptOptions
+
+	// Deflate, when not nil, overrides Accept.Deflate (the -deflate flag).
+	Deflate *Deflate
+
+	// OnConn, when set, is called with each connection once accepted (tests, tracing).
+	OnConn func(path string, c *Conn)
+}
+
+// Routes serves /echo and /chat; one chat room per Routes.
+type Routes struct {
+	opts AcceptOptions
+	on   func(string, *Conn)
+	room ChatRoom
+}
+
+// NewRoutes returns the ws-server routes with opts.
+func NewRoutes(opts ServerOptions) *Routes {
+	a := opts.Accept
+	if opts.Deflate != nil {
+		a.Deflate = opts.Deflate
+	}
+	return &Routes{opts: a, on: opts.OnConn}
+}
+
+// AcceptOptions returns the options every connection is accepted with.
+func (rt *Routes) AcceptOptions() *AcceptOptions { return &rt.opts }
+
+// Room returns the /chat room.
+func (rt *Routes) Room() *ChatRoom { return &rt.room }
+
+// Serve runs the service of path on an accepted connection until it ends, closing it with
+// 1001 (going away) if ctx ends first (the server shutting down).
+func (rt *Routes) Serve(ctx context.Context, path string, c *Conn) {
+	if rt.on != nil {
+		rt.on(path, c)
+	}
+	stop := context.AfterFunc(ctx, func() { c.Close(StatusGoingAway, "server shutting down") })
+	defer stop()
+	switch path {
+	case "/chat":
+		rt.room.Join(c)
+	default:
+		Echo(c)
+	}
+	c.Close(StatusNormalClosure, "")
+}
+
+// ServeHTTP lets the routes run on net/http: /echo and /chat upgrade, anything else is 404.
+func (rt *Routes) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != "/echo" && r.URL.Path != "/chat" {
+		http.NotFound(w, r)
+		return
+	}
+	c, err := AcceptHTTP(w, r, &rt.opts)
+	if err != nil {
+		return
+	}
+	rt.Serve(r.Context(), r.URL.Path, c)
+}
+
+// Handler returns the routes as an http1 handler, for cmd/ws-server: /echo and /chat
+// upgrade, anything else is 404.
+func (rt *Routes) Handler() http1.Handler {
+	return http1.HandlerFunc(func(w http1.ResponseWriter, r *http1.Request) {
+		path := r.Path()
+		if path != "/echo" && path != "/chat" {
+			http1.Error(w, "404 page not found: try /echo or /chat", http.StatusNotFound)
+			return
+		}
+		c, err := Accept(w, r, &rt.opts)
+		if err != nil {
+			return
+		}
+		// After the hijack the request's context is still done on Shutdown.
+		rt.Serve(r.Context(), path, c)
+	})
+}
