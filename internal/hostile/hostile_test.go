@@ -145,6 +145,7 @@ func replay(t *testing.T, addr, dir, file string) []byte {
 	// unread input in its socket, and closing such a socket sends RST.
 	c.Close()
 	<-wrote
+	checkBoundedEcho(t, input, got.Bytes())
 	return got.Bytes()
 }
 
@@ -216,6 +217,21 @@ func checkErrLine(t *testing.T, reply []byte, want string) {
 		}
 	}
 	t.Fatalf("no -ERR line in %q", quote(reply))
+}
+
+// echoWindow is the longest piece of a bad input an answer may repeat: error messages quote
+// at most 80 bytes of it (errorQuoteLimit in each package, docs/limits.md).
+const echoWindow = 96
+
+// checkBoundedEcho checks that the answer repeats no piece of the input longer than
+// echoWindow: a server must not reflect a hostile header or payload back at its sender.
+func checkBoundedEcho(t *testing.T, input, reply []byte) {
+	t.Helper()
+	for i := 0; i+echoWindow <= len(input); i += echoWindow / 4 {
+		piece := input[i : i+echoWindow]
+		require.False(t, bytes.Contains(reply, piece),
+			"the answer repeats %d bytes of the input from offset %d: %q", echoWindow, i, quote(piece))
+	}
 }
 
 func check(t *testing.T, e expectation, reply []byte) {
