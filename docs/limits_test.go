@@ -36,12 +36,6 @@ var notLimits = map[string]string{
 	"websocket/deflate.go:defaultMinCompress": "a size below which compression is skipped, not a bound on the peer",
 }
 
-// limitConst is one named constant found in the code.
-type limitConst struct {
-	ref   string // path/file.go:Name
-	value constant.Value
-}
-
 // limitPackages returns the directories to scan: limitDirs and every command.
 func limitPackages(t *testing.T) []string {
 	dirs := append([]string(nil), limitDirs...)
