@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -137,16 +138,36 @@ func corpusFiles(t *testing.T, dir string) (malformed, oversized [][]byte) {
 	return malformed, oversized
 }
 
-// sample is the peak of goroutines and heap seen by the sampler.
+// sample is one measure of the process: goroutines, live heap, and resident memory.
 type sample struct {
 	goroutines int
 	heap       uint64
+	rss        uint64 // 0 where /proc/self/status is not there
 }
 
 func measure() sample {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return sample{goroutines: runtime.NumGoroutine(), heap: ms.HeapAlloc}
+	return sample{goroutines: runtime.NumGoroutine(), heap: ms.HeapAlloc, rss: rss()}
+}
+
+// rss reads the resident set size from /proc/self/status (Linux). It is reported, never
+// checked: the runtime returns freed memory to the system lazily, so RSS stays near its
+// peak for minutes after the heap is back down.
+func rss() uint64 {
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			if err == nil {
+				return kb << 10
+			}
+		}
+	}
+	return 0
 }
 
 // settled collects garbage and measures.
@@ -175,6 +196,7 @@ func flood(t *testing.T, tg target) {
 			s := measure()
 			peak.goroutines = max(peak.goroutines, s.goroutines)
 			peak.heap = max(peak.heap, s.heap)
+			peak.rss = max(peak.rss, s.rss)
 			select {
 			case <-stopSampler:
 				return
@@ -297,8 +319,10 @@ func report(t *testing.T, name string, c *counts, elapsed time.Duration, base, s
 	fmt.Fprintf(&b, "\n  unexpected errors: %d kinds %v\n", len(c.errors), c.errors)
 	fmt.Fprintf(&b, "  goroutines: before %d, serving %d, peak %d, final %d\n",
 		base.goroutines, serving.goroutines, peak.goroutines, final.goroutines)
-	fmt.Fprintf(&b, "  heap: before %s, serving %s, peak %s, final %s",
+	fmt.Fprintf(&b, "  heap: before %s, serving %s, peak %s, final %s\n",
 		mib(base.heap), mib(serving.heap), mib(peak.heap), mib(final.heap))
+	fmt.Fprintf(&b, "  rss: before %s, serving %s, peak %s, final %s",
+		mib(base.rss), mib(serving.rss), mib(peak.rss), mib(final.rss))
 	t.Log(b.String())
 }
 
