@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/wirelab/wirelab/internal/cdp"
 	"github.com/wirelab/wirelab/internal/leakcheck"
+	"github.com/wirelab/wirelab/internal/peer"
 )
 
 var updateScreenshot = flag.Bool("update-screenshot", false, "write the page's screenshot to docs/playground.png")
@@ -135,4 +137,27 @@ func TestManyViewers(t *testing.T) {
 		assert.Equal(t, want, page.ids, "%s: every message once, in order", page.id)
 	}
 	t.Logf("%d pages × %d messages delivered\n%s", len(m.pages), n, strings.TrimSpace(table(m.rows(), n)))
+}
+
+// TestANatsCLIPublishReachesTheFeed publishes with the real nats CLI, as the page's hint
+// says, and checks that the message enters the log every panel reads.
+func TestANatsCLIPublishReachesTheFeed(t *testing.T) {
+	leakcheck.Check(t)
+	nats := peer.Command(t, "nats")
+	m, err := startMeasurement(0)
+	require.NoError(t, err)
+	defer m.stop()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, nats, "--server", "nats://"+m.brokerAddr(), "pub", "demo.chat", "from-nats").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	require.NoError(t, waitFor(ctx, func() bool {
+		msgs, _ := m.p.msgs.after(0)
+		for _, msg := range msgs {
+			if msg.Subject == "demo.chat" && msg.Data == "from-nats" {
+				return true
+			}
+		}
+		return false
+	}))
 }
