@@ -19,18 +19,7 @@ func Accept(w http1.ResponseWriter, r *http1.Request, opts *AcceptOptions) (*Con
 		opts = &AcceptOptions{}
 	}
 	// 1. The checks, on the request's plain values.
-	d := decideUpgrade(upgradeRequest{
-		method:     r.Method,
-		proto11:    r.ProtoAtLeast(1),
-		host:       r.Host,
-		upgrade:    r.Header.Values("Upgrade"),
-		connection: r.Header.Values("Connection"),
-		keys:       r.Header.Values("Sec-WebSocket-Key"),
-		versions:   r.Header.Values("Sec-WebSocket-Version"),
-		origin:     r.Header.Get("Origin"),
-		protocols:  r.Header.Values("Sec-WebSocket-Protocol"),
-		extensions: r.Header.Values("Sec-WebSocket-Extensions"),
-	}, opts)
+	d := decideUpgrade(readUpgradeRequest(r.Method, r.ProtoAtLeast(1), r.Host, &r.Header), opts)
 	if d.status != http.StatusSwitchingProtocols {
 		for _, f := range d.header {
 			w.Header().Set(f[0], f[1])

@@ -69,6 +69,29 @@ type upgradeRequest struct {
 	extensions []string // Sec-WebSocket-Extensions values
 }
 
+// fieldReader is what both front ends' header types offer: net/http's http.Header and
+// http1's *Header.
+type fieldReader interface {
+	Get(name string) string
+	Values(name string) []string
+}
+
+// readUpgradeRequest takes the fields the handshake looks at from a request's header.
+func readUpgradeRequest(method string, proto11 bool, host string, h fieldReader) upgradeRequest {
+	return upgradeRequest{
+		method:     method,
+		proto11:    proto11,
+		host:       host,
+		upgrade:    h.Values("Upgrade"),
+		connection: h.Values("Connection"),
+		keys:       h.Values("Sec-WebSocket-Key"),
+		versions:   h.Values("Sec-WebSocket-Version"),
+		origin:     h.Get("Origin"),
+		protocols:  h.Values("Sec-WebSocket-Protocol"),
+		extensions: h.Values("Sec-WebSocket-Extensions"),
+	}
+}
+
 // upgradeDecision is the server's answer: 101 and the fields to send, or the refusal.
 type upgradeDecision struct {
 	status      int
