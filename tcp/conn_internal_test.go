@@ -7,36 +7,15 @@ import (
 	"time"
 
 	"golang.org/x/net/nettest"
-)
 
-// loopbackPipe returns the two ends of a real loopback TCP connection.
-func loopbackPipe(t *testing.T) (net.Conn, net.Conn) {
-	ln, err := nettest.NewLocalListener("tcp")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		c, _ := ln.Accept()
-		accepted <- c
-	}()
-	c1, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	c2 := <-accepted
-	if c2 == nil {
-		t.Fatal("accept failed")
-	}
-	return c1, c2
-}
+	"github.com/wirelab/wirelab/internal/loopback"
+)
 
 // TestTracedConnIsANetConn runs x/net's conformance suite for net.Conn implementations
 // (deadlines, concurrent use, close semantics) on the tracer's wrapper.
 func TestTracedConnIsANetConn(t *testing.T) {
 	nettest.TestConn(t, func() (net.Conn, net.Conn, func(), error) {
-		c1, c2 := loopbackPipe(t)
+		c1, c2 := loopback.Pair(t)
 		tracer := NewTracer(io.Discard)
 		w1, w2 := tracer.Wrap(c1, 1), tracer.Wrap(c2, 2)
 		return w1, w2, func() { w1.Close(); w2.Close() }, nil
@@ -47,7 +26,7 @@ func TestTracedConnIsANetConn(t *testing.T) {
 // and write timeouts: the handler's own deadlines must still work under it.
 func TestDeadlineConnIsANetConn(t *testing.T) {
 	nettest.TestConn(t, func() (net.Conn, net.Conn, func(), error) {
-		c1, c2 := loopbackPipe(t)
+		c1, c2 := loopback.Pair(t)
 		d1 := &deadlineConn{Conn: c1, idle: time.Minute, write: time.Minute}
 		d2 := &deadlineConn{Conn: c2, idle: time.Minute, write: time.Minute}
 		return d1, d2, func() { d1.Close(); d2.Close() }, nil

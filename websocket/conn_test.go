@@ -14,24 +14,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/wirelab/wirelab/internal/leakcheck"
+	"github.com/wirelab/wirelab/internal/loopback"
 )
 
 // loopbackPair returns a client Conn and a server Conn joined by a real loopback TCP
 // connection (no handshake: NewConn), closed when the test ends.
 func loopbackPair(t testing.TB, clientOpts, serverOpts Options) (client, server *Conn) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		c, _ := ln.Accept()
-		accepted <- c
-	}()
-	cc, err := net.Dial("tcp", ln.Addr().String())
-	require.NoError(t, err)
-	sc := <-accepted
-	require.NotNil(t, sc)
+	cc, sc := loopback.Pair(t)
 	client, server = NewConn(cc, nil, true, clientOpts), NewConn(sc, nil, false, serverOpts)
 	t.Cleanup(func() { client.CloseNow(); server.CloseNow() })
 	return client, server

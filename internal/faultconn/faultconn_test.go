@@ -16,31 +16,16 @@ import (
 
 	"github.com/wirelab/wirelab/internal/faultconn"
 	"github.com/wirelab/wirelab/internal/leakcheck"
+	"github.com/wirelab/wirelab/internal/loopback"
 	"github.com/wirelab/wirelab/tcp"
 )
-
-func loopbackPair(t *testing.T) (net.Conn, net.Conn) {
-	ln, err := nettest.NewLocalListener("tcp")
-	require.NoError(t, err)
-	defer ln.Close()
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		c, _ := ln.Accept()
-		accepted <- c
-	}()
-	c1, err := net.Dial("tcp", ln.Addr().String())
-	require.NoError(t, err)
-	c2 := <-accepted
-	require.NotNil(t, c2)
-	return c1, c2
-}
 
 // TestConnIsANetConn runs x/net's net.Conn conformance suite with reads and writes cut into
 // pieces and delayed: the faults must not break the net.Conn contract itself.
 func TestConnIsANetConn(t *testing.T) {
 	seed := uint64(0)
 	nettest.TestConn(t, func() (net.Conn, net.Conn, func(), error) {
-		c1, c2 := loopbackPair(t)
+		c1, c2 := loopback.Pair(t)
 		seed++
 		// Pieces are large enough, and delays absent, for the suite's megabyte transfers to
 		// finish in seconds; the echo tests below cut finer and delay.
@@ -117,7 +102,7 @@ func TestAnInjectedHalfCloseDeliversWhatWasWrittenThenEOF(t *testing.T) {
 }
 
 func TestShortWritesReturnTheCountWithAnError(t *testing.T) {
-	c1, c2 := loopbackPair(t)
+	c1, c2 := loopback.Pair(t)
 	defer c1.Close()
 	defer c2.Close()
 	f := faultconn.Wrap(c1, faultconn.Config{Seed: 3, MaxWriteChunk: 4, ShortWrites: true})
