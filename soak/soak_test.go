@@ -27,8 +27,8 @@ import (
 // slow and idle clients of a short run are cut by the server, not by the end of the run;
 // the size limits match the hostile corpus's expect.txt files.
 const (
-	floodHeaderTimeout = 1 * time.Second
-	floodIdleTimeout   = 2 * time.Second
+	floodHeaderTimeout = 3 * time.Second
+	floodIdleTimeout   = 4 * time.Second
 	floodWSReadLimit   = 1 << 10
 	floodPublishMax    = 4 << 10
 	floodHistory       = 8192 // events an SSE client may ask to replay, see sseValid
