@@ -164,6 +164,10 @@ func TestSessionTranscriptsReplay(t *testing.T) {
 		for i, b := range blocks {
 			m := sessionAttr.FindStringSubmatch(b.info)
 			if m == nil {
+				if strings.Contains(b.info, "session") {
+					// A misspelt attribute would silently turn a transcript into prose.
+					t.Errorf("%s:%d: info string %q names a session but not as session=\"…\"", b.file, b.line, b.info)
+				}
 				continue
 			}
 			var serverOut *block

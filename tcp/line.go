@@ -78,6 +78,8 @@ func (lr *LineReader) ReadLine() ([]byte, error) {
 	case err == bufio.ErrBufferFull:
 		lr.skipping = true
 		return nil, ErrLineTooLong
+	case err == io.EOF && len(line) > lr.max:
+		return nil, ErrLineTooLong // the limit holds for an unfinished last line too
 	case err == io.EOF && len(line) > 0:
 		return line, io.ErrUnexpectedEOF
 	case err != nil:

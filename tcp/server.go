@@ -140,7 +140,9 @@ func (s *Server) Serve(ln net.Listener) error {
 		backoff = 0
 		// 3. Enforce the connection limit before spending anything on the connection.
 		if s.active.Load() >= int64(s.maxConns()) {
-			s.refused.Add(1)
+			refused := s.refused.Add(1)
+			s.logger().Warn("tcp: connection refused, too many open", "remote", conn.RemoteAddr().String(),
+				"max_conns", s.maxConns(), "refused_so_far", refused)
 			conn.Close()
 			continue
 		}

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"sync"
 	"testing"
@@ -104,7 +105,9 @@ func TestTwoHundredConcurrentClientsEachEchoSixtyFourKiB(t *testing.T) {
 func TestConnectionsBeyondTheLimitAreClosedAtOnceAndCounted(t *testing.T) {
 	leakcheck.Check(t)
 	const limit = 3
-	srv := &tcp.Server{Handler: tcp.Echo, MaxConns: limit}
+	var logs syncBuffer
+	srv := &tcp.Server{Handler: tcp.Echo, MaxConns: limit,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))}
 	addr := startServer(t, srv)
 
 	// Fill the server: each connection is proven served by an echo.
@@ -123,6 +126,26 @@ func TestConnectionsBeyondTheLimitAreClosedAtOnceAndCounted(t *testing.T) {
 	assert.True(t, errors.Is(err, io.EOF) || isReset(err), "want EOF or reset, got %v", err)
 	assert.Equal(t, uint64(1), srv.Stats().Refused)
 	assert.Equal(t, int64(limit), srv.Stats().Active)
+	assert.Contains(t, logs.String(), "connection refused, too many open")
+	assert.Contains(t, logs.String(), "refused_so_far=1")
+}
+
+// syncBuffer is a bytes.Buffer that the server's goroutines and the test may share.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func isReset(err error) bool {
@@ -185,6 +208,13 @@ func TestShutdownEndsIdleConnectionsAndLetsBusyOnesFinish(t *testing.T) {
 		return err != nil
 	}, 10*time.Second, 10*time.Millisecond)
 
+	// Shutdown waits for the busy handler.
+	select {
+	case err := <-shutdownDone:
+		t.Fatalf("Shutdown returned (%v) while a handler was still at work", err)
+	default:
+	}
+
 	// The busy one finishes its work and its answer arrives.
 	close(release)
 	require.NoError(t, busy.SetReadDeadline(time.Now().Add(10*time.Second)))
@@ -194,7 +224,13 @@ func TestShutdownEndsIdleConnectionsAndLetsBusyOnesFinish(t *testing.T) {
 
 	require.NoError(t, <-shutdownDone)
 	require.ErrorIs(t, <-served, tcp.ErrServerClosed)
+	leakcheck.Gone(t, serverFrame)
 }
+
+// serverFrame is in the stack of every goroutine a tcp.Server starts: its accept loops and
+// its connections' handlers.
+const serverFrame = "wirelab/wirelab/tcp.(*Server)"
+
 
 func TestShutdownClosesWhatIsLeftWhenTheGracePeriodEnds(t *testing.T) {
 	leakcheck.Check(t)
@@ -217,6 +253,7 @@ func TestShutdownClosesWhatIsLeftWhenTheGracePeriodEnds(t *testing.T) {
 	err = srv.Shutdown(ctx)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	require.ErrorIs(t, <-served, tcp.ErrServerClosed)
+	leakcheck.Gone(t, serverFrame)
 
 	require.NoError(t, c.SetReadDeadline(time.Now().Add(10*time.Second)))
 	_, err = io.ReadAll(c)

@@ -39,6 +39,37 @@ func Check(t testing.TB) {
 	})
 }
 
+// exitTimeout is how long Gone waits for a goroutine that has already done its last piece of
+// work and is only returning. That takes microseconds; a second covers a starved CI machine
+// and is still far shorter than any work a leaked goroutine could do.
+const exitTimeout = 1 * time.Second
+
+// Gone fails t if, shortly after it is called, a goroutine still runs whose stack holds a
+// frame containing frame (for example "wirelab/tcp.(*Server)"). Call it right after
+// Shutdown returns: unlike Check, which waits generously at the end of the test, it proves
+// that no goroutine of the server outlives Shutdown.
+func Gone(t testing.TB, frame string) {
+	t.Helper()
+	deadline := time.Now().Add(exitTimeout)
+	for {
+		var left []string
+		for _, g := range stacks() {
+			if strings.Contains(g, frame) {
+				left = append(left, g)
+			}
+		}
+		if len(left) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("leakcheck: %d goroutine(s) with %s still running after Shutdown returned:\n\n%s",
+				len(left), frame, strings.Join(left, "\n\n"))
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // leaked returns the stacks of the goroutines not in before and not part of the runtime or
 // the testing framework.
 func leaked(before map[string]bool) []string {
