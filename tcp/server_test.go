@@ -231,7 +231,6 @@ func TestShutdownEndsIdleConnectionsAndLetsBusyOnesFinish(t *testing.T) {
 // its connections' handlers.
 const serverFrame = "wirelab/wirelab/tcp.(*Server)"
 
-
 func TestShutdownClosesWhatIsLeftWhenTheGracePeriodEnds(t *testing.T) {
 	leakcheck.Check(t)
 	// This handler ignores its context: only closing the connection stops it.
