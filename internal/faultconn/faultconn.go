@@ -13,7 +13,9 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -36,7 +38,8 @@ type Config struct {
 	ShortWrites bool
 
 	// MaxDelay, when positive, sleeps a random 0..MaxDelay before each Read and each piece
-	// of a Write.
+	// of a Write. The sleep ends at the connection's deadline: a Read or Write whose delay
+	// would pass its deadline fails with a timeout, as a slow network would make it.
 	MaxDelay time.Duration
 
 	// ResetAfterRead, when positive, resets the connection once that many bytes have been
@@ -48,8 +51,14 @@ type Config struct {
 	CloseWriteAfter int64
 }
 
-// ErrInjectedReset is the error of a connection that faultconn reset.
+// ErrInjectedReset is the error of a Read on a connection that faultconn reset.
 var ErrInjectedReset = &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}
+
+// errWriteAfterReset is the error of a Write on a connection that faultconn reset.
+var errWriteAfterReset = &net.OpError{Op: "write", Net: "tcp", Err: syscall.ECONNRESET}
+
+// errDelayTimeout is the error of a Read or Write whose injected delay reached its deadline.
+var errDelayTimeout = &net.OpError{Op: "faultconn", Net: "tcp", Err: os.ErrDeadlineExceeded}
 
 // errWriteClosed is the error of a Write after an injected half-close.
 var errWriteClosed = errors.New("faultconn: write after injected half-close")
@@ -59,10 +68,13 @@ type Conn struct {
 	net.Conn
 	cfg Config
 
+	reset atomic.Bool  // set once an injected reset closed the socket
+	rdl   atomic.Int64 // read deadline, Unix nanoseconds (0: none), for the delays
+	wdl   atomic.Int64 // write deadline, the same
+
 	rmu     sync.Mutex // guards the read side's state and source
 	rrand   *rand.Rand
 	read    int64
-	reset   bool
 	wmu     sync.Mutex // guards the write side's
 	wrand   *rand.Rand
 	written int64
@@ -82,10 +94,12 @@ func Wrap(c net.Conn, cfg Config) *Conn {
 func (c *Conn) Read(p []byte) (int, error) {
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
-	if c.reset {
+	if c.reset.Load() {
 		return 0, ErrInjectedReset
 	}
-	c.delay(c.rrand)
+	if err := c.delay(c.rrand, &c.rdl); err != nil {
+		return 0, err
+	}
 	if c.cfg.MaxReadChunk > 0 && len(p) > 1 {
 		p = p[:1+c.rrand.IntN(min(len(p), c.cfg.MaxReadChunk))]
 	}
@@ -106,6 +120,9 @@ func (c *Conn) Write(p []byte) (int, error) {
 	defer c.wmu.Unlock()
 	total := 0
 	for len(p) > 0 {
+		if c.reset.Load() {
+			return total, errWriteAfterReset
+		}
 		if c.halfed {
 			return total, errWriteClosed
 		}
@@ -117,7 +134,9 @@ func (c *Conn) Write(p []byte) (int, error) {
 			piece = piece[:limit-c.written]
 			c.halfed = true
 		}
-		c.delay(c.wrand)
+		if err := c.delay(c.wrand, &c.wdl); err != nil {
+			return total, err
+		}
 		n, err := c.Conn.Write(piece)
 		total += n
 		c.written += int64(n)
@@ -135,16 +154,50 @@ func (c *Conn) Write(p []byte) (int, error) {
 	return total, nil
 }
 
-func (c *Conn) delay(r *rand.Rand) {
-	if c.cfg.MaxDelay > 0 {
-		time.Sleep(time.Duration(r.Int64N(int64(c.cfg.MaxDelay) + 1)))
+// delay sleeps a random time up to MaxDelay, but not past the deadline dl: a delay that
+// reaches it is a timeout.
+func (c *Conn) delay(r *rand.Rand, dl *atomic.Int64) error {
+	if c.cfg.MaxDelay <= 0 {
+		return nil
 	}
+	d := time.Duration(r.Int64N(int64(c.cfg.MaxDelay) + 1))
+	if until := dl.Load(); until != 0 {
+		if left := time.Until(time.Unix(0, until)); left < d {
+			time.Sleep(max(left, 0))
+			return errDelayTimeout
+		}
+	}
+	time.Sleep(d)
+	return nil
+}
+
+func (c *Conn) SetDeadline(t time.Time) error {
+	c.rdl.Store(unixNano(t))
+	c.wdl.Store(unixNano(t))
+	return c.Conn.SetDeadline(t)
+}
+
+func (c *Conn) SetReadDeadline(t time.Time) error {
+	c.rdl.Store(unixNano(t))
+	return c.Conn.SetReadDeadline(t)
+}
+
+func (c *Conn) SetWriteDeadline(t time.Time) error {
+	c.wdl.Store(unixNano(t))
+	return c.Conn.SetWriteDeadline(t)
+}
+
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
 }
 
 // resetNow closes the socket with SO_LINGER 0, which makes the kernel send RST instead of
 // FIN: the abrupt end a crashed peer or a middlebox produces.
 func (c *Conn) resetNow() {
-	c.reset = true
+	c.reset.Store(true)
 	if tc, ok := c.Conn.(*net.TCPConn); ok {
 		tc.SetLinger(0)
 	}

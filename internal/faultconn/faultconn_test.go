@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"syscall"
 	"testing"
 	"time"
 
@@ -33,6 +34,60 @@ func TestConnIsANetConn(t *testing.T) {
 		f1, f2 := faultconn.Wrap(c1, cfg), faultconn.Wrap(c2, cfg)
 		return f1, f2, func() { f1.Close(); f2.Close() }, nil
 	})
+}
+
+// TestConnWithDelaysIsANetConn runs the suite again with delays on every read and write:
+// a delay must end at the connection's deadline, as the suite's timeout tests expect.
+func TestConnWithDelaysIsANetConn(t *testing.T) {
+	seed := uint64(100)
+	nettest.TestConn(t, func() (net.Conn, net.Conn, func(), error) {
+		c1, c2 := loopback.Pair(t)
+		seed++
+		cfg := faultconn.Config{Seed: seed, MaxReadChunk: 4000, MaxWriteChunk: 3000, MaxDelay: 20 * time.Microsecond}
+		f1, f2 := faultconn.Wrap(c1, cfg), faultconn.Wrap(c2, cfg)
+		return f1, f2, func() { f1.Close(); f2.Close() }, nil
+	})
+}
+
+func TestADelayEndsAtTheDeadlineWithATimeout(t *testing.T) {
+	c1, c2 := loopback.Pair(t)
+	defer c1.Close()
+	defer c2.Close()
+	// Every delay is an hour long; only the deadline can end it.
+	f := faultconn.Wrap(c1, faultconn.Config{Seed: 1, MaxDelay: time.Hour})
+	for _, op := range []struct {
+		name string
+		set  func(time.Time) error
+		do   func() error
+	}{
+		{"read", f.SetReadDeadline, func() error { _, err := f.Read(make([]byte, 1)); return err }},
+		{"write", f.SetWriteDeadline, func() error { _, err := f.Write([]byte("x")); return err }},
+	} {
+		// The seeded draws are minutes long (uniform up to an hour); a delay that ignored
+		// the deadline would outlast the 30 s bound below.
+		require.NoError(t, op.set(time.Now().Add(50*time.Millisecond)))
+		done := make(chan error, 1)
+		go func() { done <- op.do() }()
+		select {
+		case err := <-done:
+			var ne net.Error
+			require.True(t, errors.As(err, &ne) && ne.Timeout(), "%s: want a timeout, got %v", op.name, err)
+		case <-time.After(30 * time.Second):
+			t.Fatalf("%s: the delay did not end at the deadline", op.name)
+		}
+	}
+}
+
+func TestAWriteAfterAnInjectedResetFailsWithECONNRESET(t *testing.T) {
+	c1, c2 := loopback.Pair(t)
+	defer c2.Close()
+	f := faultconn.Wrap(c1, faultconn.Config{Seed: 1, ResetAfterRead: 1})
+	defer f.Close()
+	go c2.Write([]byte("ab"))
+	_, err := io.ReadFull(f, make([]byte, 2))
+	require.Error(t, err)
+	_, err = f.Write([]byte("late"))
+	assert.ErrorIs(t, err, syscall.ECONNRESET)
 }
 
 // startEcho serves tcp.Echo on loopback until the test ends.
