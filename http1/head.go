@@ -99,9 +99,13 @@ func readHead(br *bufio.Reader, h *head, isRequest bool, maxBytes, maxFields int
 	h.reset()
 	p := headParser{h: h, isRequest: isRequest, maxFields: maxFields}
 	for {
-		// 2. Parse the lines that have arrived whole.
+		// 2. Parse the lines that have arrived whole, among the first maxBytes bytes only:
+		//    br may hold more (its buffer is never under 4 KiB, and a pipelined client
+		//    sends requests back to back), but a head must end within the limit, whether
+		//    it arrived whole or a byte at a time.
 		b, _ := br.Peek(br.Buffered())
-		end, err := p.parse(b)
+		window := b[:min(len(b), maxBytes)]
+		end, err := p.parse(window)
 		if err != nil {
 			return err
 		}
@@ -112,7 +116,9 @@ func readHead(br *bufio.Reader, h *head, isRequest bool, maxBytes, maxFields int
 			h.buf = b[:end:end]
 			return nil
 		}
-		// 4. Not yet: check the limit, and wait for at least one more byte.
+		// 4. Not yet: check the limit, and wait for at least one more byte. A request
+		//    line that has not ended within the limit is answered with 414 (RFC 9110
+		//    §15.5.15), a header section with 431 (RFC 6585 §5).
 		if len(b) >= maxBytes {
 			if isRequest && !p.startLineDone {
 				return ErrURITooLong

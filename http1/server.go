@@ -46,7 +46,8 @@ type Server struct {
 	Logger *slog.Logger
 
 	// Limits and timeouts; zero means the default constant named beside each. A
-	// connection's read buffer is MaxHeaderBytes long, since it must hold a whole head.
+	// connection's read buffer is MaxHeaderBytes long (4 KiB at least), since it must hold
+	// a whole head; a head longer than MaxHeaderBytes is refused whatever the buffer holds.
 	MaxHeaderBytes    int           // request line + header fields (0: DefaultMaxHeaderBytes)
 	MaxHeaderFields   int           // header field lines (0: DefaultMaxHeaderFields)
 	MaxBodyBytes      int64         // request body (0: DefaultMaxBodyBytes)
