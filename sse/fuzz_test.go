@@ -13,7 +13,9 @@ import (
 
 // FuzzParser checks that the parser never panics, that every event it returns is valid
 // UTF-8, and that its result does not depend on how the bytes are split into reads: whole,
-// one byte at a time, and cut at a fuzzed offset.
+// one byte at a time, and cut at a fuzzed offset. It runs with two event size limits: a
+// roomy one, where the limit is rarely met, and 64 bytes, where most inputs of any length
+// meet it, so that the split-independence holds on the error path too.
 func FuzzParser(f *testing.F) {
 	for _, tc := range parserCases {
 		if len(tc.in) < 1024 {
@@ -25,17 +27,19 @@ func FuzzParser(f *testing.F) {
 	f.Add([]byte(": test stream\n\ndata: first event\nid: 1\n\ndata:second event\nid\n\ndata:  third event\n"), uint16(30))
 	f.Add([]byte("data\n\ndata\ndata\n\ndata:"), uint16(7))
 	f.Add([]byte("data:test\n\ndata: test\n\n"), uint16(11))
+	f.Add([]byte("data: "+strings.Repeat("x", 58)+"\n\n: "+strings.Repeat("c", 70)+"\n"), uint16(60))
 	f.Fuzz(func(t *testing.T, in []byte, cut uint16) {
-		const max = 4096
-		whole := parseAll(bytes.NewReader(in), max)
-		for _, e := range whole.events {
-			require.True(t, utf8.ValidString(e.Data) && utf8.ValidString(e.ID) && utf8.ValidString(e.Type))
+		for _, max := range []int{4096, 64} {
+			whole := parseAll(bytes.NewReader(in), max)
+			for _, e := range whole.events {
+				require.True(t, utf8.ValidString(e.Data) && utf8.ValidString(e.ID) && utf8.ValidString(e.Type))
+			}
+			bytewise := parseAll(&chunkReader{s: string(in), sizes: []int{1}}, max)
+			require.Equal(t, whole, bytewise, "MaxEventSize %d, one byte at a time", max)
+			c := int(cut) % (len(in) + 1)
+			split := parseAll(io.MultiReader(bytes.NewReader(in[:c]), bytes.NewReader(in[c:])), max)
+			require.Equal(t, whole, split, "MaxEventSize %d, cut at %d", max, c)
 		}
-		bytewise := parseAll(&chunkReader{s: string(in), sizes: []int{1}}, max)
-		require.Equal(t, whole, bytewise)
-		c := int(cut) % (len(in) + 1)
-		split := parseAll(io.MultiReader(bytes.NewReader(in[:c]), bytes.NewReader(in[c:])), max)
-		require.Equal(t, whole, split)
 	})
 }
 

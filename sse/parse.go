@@ -12,11 +12,11 @@ import (
 	"unicode/utf8"
 )
 
-// DefaultMaxEventSize bounds the memory one event may take while it is parsed: the line
-// being read plus the data, type and id gathered so far. The format itself has no limit
-// (a line may be any length), so a stream that never ends its line would otherwise grow
-// without bound; 16 MiB is far above any event a browser page is sent in practice, and
-// low enough that a hostile server cannot exhaust a client.
+// DefaultMaxEventSize bounds the memory one event may take while it is parsed (see
+// Parser.MaxEventSize for exactly what counts). The format itself has no limit (a line
+// may be any length), so a stream that never ends its line would otherwise grow without
+// bound; 16 MiB is far above any event a browser page is sent in practice, and low enough
+// that a hostile server cannot exhaust a client.
 const DefaultMaxEventSize = 16 << 20
 
 // parserBufSize is the first size of the parser's read buffer; it grows (doubling) only
@@ -58,6 +58,19 @@ const (
 type Parser struct {
 	// MaxEventSize bounds the bytes one event may hold while it is parsed (0 means
 	// DefaultMaxEventSize). Set it before the first call to Next.
+	//
+	// What counts is what the parser holds for the event in progress: its data, event
+	// type and id buffers (as decoded text, so an invalid byte counts as the three bytes
+	// of U+FFFD), plus the whole line being read, field name, colon and all, but not its
+	// line end. Every line counts while it is read, comments and unknown fields too,
+	// because the parser holds a line whole before it can tell what it is. The sum may
+	// reach MaxEventSize; one byte more fails Next with ErrEventTooLarge. The check looks
+	// at the line's length, not at how much of it has arrived, so the outcome never
+	// depends on how the stream is split into reads.
+	//
+	// For example, with MaxEventSize 100, "data: " followed by 94 bytes is a 100-byte
+	// line and is read; a following "data: x" line would then fail, as the data buffer
+	// already holds 95 bytes (94 and the LF that ends each data line).
 	MaxEventSize int
 
 	r        io.Reader
@@ -171,9 +184,11 @@ func (p *Parser) nextLine() (line []byte, ok bool, err error) {
 		end = cr
 	}
 	if end < 0 {
-		// 3. No line end yet: the partial line counts against the event's size.
+		// 3. No line end yet: the part of the line read so far already counts against
+		//    the event's size, so that a line that never ends cannot grow the buffer
+		//    without bound.
 		p.scanned += len(rest)
-		if p.held()+p.wpos-p.rpos > p.maxEventSize() {
+		if !p.lineFits(p.wpos - p.rpos) {
 			return nil, false, p.tooLarge()
 		}
 		if p.readErr != nil {
@@ -181,8 +196,14 @@ func (p *Parser) nextLine() (line []byte, ok bool, err error) {
 		}
 		return nil, false, nil
 	}
+	// 4. A whole line: it counts at its full length, whether it arrived in one read or
+	//    in many. Checking only the unfinished part (step 3) would let a line that came
+	//    whole pass where the same line read in pieces fails.
 	end += p.rpos + p.scanned
 	line = p.buf[p.rpos:end]
+	if !p.lineFits(len(line)) {
+		return nil, false, p.tooLarge()
+	}
 	p.afterCR = p.buf[end] == '\r'
 	p.rpos, p.scanned = end+1, 0
 	return line, true, nil
@@ -321,8 +342,13 @@ func parseDigits(v []byte) (time.Duration, bool) {
 // held is how many bytes the event in progress holds in the parser's buffers.
 func (p *Parser) held() int { return len(p.data) + len(p.eventType) + len(p.idBuf) }
 
-// fits reports whether the event may grow by n more bytes; when it may not, the parser
-// fails with ErrEventTooLarge.
+// lineFits reports whether a line of n bytes may be read on top of what the event holds
+// (see Parser.MaxEventSize).
+func (p *Parser) lineFits(n int) bool { return p.held()+n <= p.maxEventSize() }
+
+// fits reports whether the event's buffers may grow by n more bytes; when they may not,
+// the parser fails with ErrEventTooLarge. A line that passed lineFits can only fail here
+// when decoding replaced invalid bytes with the longer U+FFFD.
 func (p *Parser) fits(n int) bool {
 	if p.held()+n <= p.maxEventSize() {
 		return true

@@ -3,6 +3,7 @@ package sse
 import (
 	"errors"
 	"io"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -302,42 +303,100 @@ func TestParserSplitAtEveryOffset(t *testing.T) {
 	}
 }
 
+// deliverings are the ways TestParserMaxEventSize feeds a stream: whole, one byte at a
+// time, and cut in two at every offset.
+func deliverings(s string) map[string]io.Reader {
+	out := map[string]io.Reader{
+		"whole":              strings.NewReader(s),
+		"one byte at a time": iotest.OneByteReader(strings.NewReader(s)),
+	}
+	for i := 0; i <= len(s); i++ {
+		out["cut at "+strconv.Itoa(i)] = io.MultiReader(strings.NewReader(s[:i]), strings.NewReader(s[i:]))
+	}
+	return out
+}
+
+// TestParserMaxEventSize checks the limit at its edge, one byte under and one over,
+// with a limit of 100: the event's buffers plus the line being read (its field name and
+// colon included, its line end not) may hold 100 bytes and no more, however the stream is
+// split into reads.
 func TestParserMaxEventSize(t *testing.T) {
+	const limit = 100
+	x := func(n int) string { return strings.Repeat("x", n) }
 	tests := []struct {
 		name string
 		in   string
-		max  int
 		want []Event
+		fail bool
 	}{
-		{"a line without an end longer than the limit fails", strings.Repeat("x", 200), 100, nil},
-		{"data lines adding up beyond the limit fail", strings.Repeat("data: 0123456789\n", 20), 100, nil},
-		{"an event within the limit is dispatched before a later one fails",
-			"data: ok\n\n" + strings.Repeat("data: 0123456789\n", 20), 100, []Event{msg("ok", "")}},
-		{"an event type beyond the limit fails", "event: " + strings.Repeat("t", 200) + "\n", 100, nil},
-		{"an id beyond the limit fails", "id: " + strings.Repeat("1", 200) + "\n", 100, nil},
+		{name: "a 100-byte data line is read",
+			in: "data: " + x(94) + "\n\n", want: []Event{msg(x(94), "")}},
+		{name: "a 101-byte data line fails",
+			in: "data: " + x(95) + "\n\n", fail: true},
+		{name: "a 103-byte data line fails, though its value alone would fit",
+			in: "data: " + x(97) + "\n\n", fail: true},
+		{name: "a 100-byte data line ended by CRLF is read",
+			in: "data: " + x(94) + "\r\n\r\n", want: []Event{msg(x(94), "")}},
+		{name: "a 100-byte comment is read",
+			in: ":" + x(99) + "\ndata: a\n\n", want: []Event{msg("a", "")}},
+		{name: "a 101-byte comment fails",
+			in: ":" + x(100) + "\ndata: a\n\n", fail: true},
+		{name: "a 200-byte comment fails",
+			in: ":" + x(199) + "\ndata: a\n\n", fail: true},
+		{name: "a 101-byte unknown field fails",
+			in: "foo:" + x(97) + "\ndata: a\n\n", fail: true},
+		{name: "a line counts on top of the data held: 95 held and a 5-byte line make 100",
+			in: "data: " + x(94) + "\ndata:\n\n", want: []Event{msg(x(94)+"\n", "")}},
+		{name: "a line counts on top of the data held: 95 held and a 6-byte line fail",
+			in: "data: " + x(94) + "\ndata:x\n\n", fail: true},
+		{name: "a comment inside an event counts on top of the data held",
+			in: "data: " + x(94) + "\n:abcdef\n\n", fail: true},
+		{name: "the same comment after the event's blank line is read",
+			in: "data: " + x(94) + "\n\n:abcdef\n", want: []Event{msg(x(94), "")}},
+		{name: "an id line on top of the data held, making 100, is read",
+			in: "data: a\nid: " + x(94) + "\n\n", want: []Event{msg("a", x(94))}},
+		{name: "an id line on top of the data held, making 101, fails",
+			in: "data: a\nid: " + x(95) + "\n\n", fail: true},
+		{name: "an event type counts on top of the data held",
+			in: "data: a\nevent: " + x(92) + "\n\n", fail: true},
+		{name: "a line without an end longer than the limit fails", in: x(200), fail: true},
+		{name: "a 100-byte line without an end is dropped at the end of the stream", in: x(100)},
+		{name: "data lines adding up beyond the limit fail",
+			in: strings.Repeat("data: 0123456789\n", 20), fail: true},
+		{name: "an event within the limit is dispatched before a later one fails",
+			in: "data: ok\n\n" + strings.Repeat("data: 0123456789\n", 20), want: []Event{msg("ok", "")}, fail: true},
+		{name: "invalid bytes count as decoded: 33 of them become 99 bytes, with the LF 100",
+			in: "data:" + strings.Repeat("\xFF", 33) + "\n\n", want: []Event{msg(strings.Repeat("\uFFFD", 33), "")}},
+		{name: "invalid bytes count as decoded: 34 of them fail",
+			in: "data:" + strings.Repeat("\xFF", 34) + "\n\n", fail: true},
+		{name: "comments between events do not add up",
+			in: strings.Repeat(": keep-alive comment\n", 100) + "data: a\n\n", want: []Event{msg("a", "")}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			for _, r := range []io.Reader{strings.NewReader(tc.in), iotest.OneByteReader(strings.NewReader(tc.in))} {
-				res := parseAll(r, tc.max)
-				require.ErrorIs(t, res.err, ErrEventTooLarge)
-				require.Contains(t, res.err.Error(), "100 bytes")
-				require.Equal(t, tc.want, res.events)
+			for how, r := range deliverings(tc.in) {
+				res := parseAll(r, limit)
+				if tc.fail {
+					require.ErrorIs(t, res.err, ErrEventTooLarge, how)
+					require.Contains(t, res.err.Error(), "100 bytes", how)
+				} else {
+					require.ErrorIs(t, res.err, io.EOF, how)
+				}
+				require.Equal(t, tc.want, res.events, how)
 			}
 		})
 	}
-	t.Run("comments between events do not count towards the limit", func(t *testing.T) {
-		in := strings.Repeat(": keep-alive comment\n", 100) + "data: a\n\n"
-		res := parseAll(strings.NewReader(in), 100)
-		require.ErrorIs(t, res.err, io.EOF)
-		require.Equal(t, []Event{msg("a", "")}, res.events)
-	})
 	t.Run("an event just under the default limit is read in full", func(t *testing.T) {
-		data := strings.Repeat("y", DefaultMaxEventSize-2)
+		data := strings.Repeat("y", DefaultMaxEventSize-len("data: "))
 		res := parseAll(strings.NewReader("data: "+data+"\n\n"), 0)
 		require.ErrorIs(t, res.err, io.EOF)
 		require.Len(t, res.events, 1)
 		require.Equal(t, len(data), len(res.events[0].Data))
+	})
+	t.Run("an event one byte over the default limit fails", func(t *testing.T) {
+		data := strings.Repeat("y", DefaultMaxEventSize-len("data: ")+1)
+		res := parseAll(strings.NewReader("data: "+data+"\n\n"), 0)
+		require.ErrorIs(t, res.err, ErrEventTooLarge)
 	})
 }
 
