@@ -23,12 +23,11 @@
 //   - [Server] (server.go, serverconn.go, outbound.go, ping.go): a [tcp.Server] handler.
 //     One goroutine per client reads and acts (CONNECT, PUB, SUB with queue groups, UNSUB
 //     with max, PING); one more, its flusher, writes the client's queued output, many
-//     messages per write. A publisher copies bytes into subscribers' buffers and, when a
-//     subscriber's socket has room, writes them itself within a millisecond's budget; it is
-//     never blocked by a subscriber. One whose buffer passes [Options].MaxPending, or whose
-//     write stalls past WriteDeadline, is cut off with -ERR 'Slow Consumer'. Silent
-//     clients are PINGed and dropped when stale; -auth's token or user/password is checked
-//     in CONNECT before anything else.
+//     messages per write. A publisher only copies bytes into subscribers' buffers and wakes
+//     their flushers; it is never blocked by a subscriber. One whose buffer passes
+//     [Options].MaxPending, or whose write stalls past WriteDeadline, is cut off with
+//     -ERR 'Slow Consumer'. Silent clients are PINGed and dropped when stale; -auth's token
+//     or user/password is checked in CONNECT before anything else.
 //   - [Conn] (conn.go, request.go, header.go): the Go client, the server's counterpart on
 //     the same Parser: [Connect], [Conn.Publish], [Conn.Subscribe], [Conn.QueueSubscribe],
 //     [Conn.Request], [Conn.Flush], [Conn.Close].
@@ -44,12 +43,11 @@
 // when Shutdown returns, no goroutine of it is left. Each client has two goroutines: its
 // reader, which alone runs the client's Parser and acts on its operations, and its
 // flusher. The client's output buffer is shared under a mutex held only to append or to
-// swap buffers; publishers (other clients' readers) take it to append deliveries. One
-// writer at a time takes a batch out of it (a flag under the same mutex): the flusher, or
-// a publisher writing a small batch directly with a one-millisecond deadline, so no
-// publisher ever waits long for a socket. The subscription index
-// is behind a read-write lock: matches take the read lock and a cache lookup; SUB and UNSUB
-// take the write lock. Match results are never changed after they are built, so a
+// swap buffers; publishers (other clients' readers) take it to append deliveries and then
+// wake the flusher. Only the flusher writes to the socket, under the write deadline, so a
+// publisher never waits for a subscriber's socket. The subscription index is behind a
+// read-write lock: matches take the read lock and a cache lookup; SUB and UNSUB take the
+// write lock. Match results are never changed after they are built, so a
 // publisher may use one while the index moves on.
 //
 // A [Conn] may be used from many goroutines. Its message handlers run one at a time on its

@@ -114,68 +114,14 @@ func (c *client) kickFlusher() {
 	}
 }
 
-// Writes by the publisher's own goroutine.
-const (
-	// directWriteBudget bounds how long a reader may spend writing another client's
-	// output itself. A socket with room takes the bytes at once; a full one would block,
-	// and a publisher must never wait for a subscriber, so the write stops there and the
-	// client's flusher takes over.
-	directWriteBudget = time.Millisecond
-
-	// directWriteMax: a larger backlog is left to the flusher, so that a reader does not
-	// spend its time pushing bulk data into other clients' sockets.
-	directWriteMax = 64 << 10
-)
-
-// kickAll runs after each chunk of input: every client given output during it has that
-// output written now, by this goroutine, or else its flusher is woken.
+// kickAll runs after each chunk of input: the flusher of every client given output during
+// it is woken once, however many messages it got. The publisher writes to no socket: a
+// subscriber's socket may be full, and a publisher must never wait for a subscriber.
 func (c *client) kickAll() {
 	for to := range c.toKick {
-		if !to.writeNow() {
-			to.kickFlusher()
-		}
+		to.kickFlusher()
 	}
 	clear(c.toKick)
-}
-
-// writeNow writes a client's queued output from the calling goroutine, saving the hand-off
-// to its flusher: in a request-reply round trip, two such hand-offs (a goroutine woken on
-// the other core) cost as much as the rest of the broker's work. It reports false, leaving
-// the work to the flusher, when the flusher is writing, the client is closing or has
-// stalled before, or the backlog is large.
-func (c *client) writeNow() bool {
-	c.outMu.Lock()
-	if c.writing || c.closing || c.stalled || len(c.out) == 0 || len(c.out) > directWriteMax {
-		c.outMu.Unlock()
-		return false
-	}
-	batch := c.takeLocked()
-	c.outMu.Unlock()
-
-	c.conn.SetWriteDeadline(time.Now().Add(directWriteBudget))
-	n, err := c.conn.Write(batch)
-
-	c.outMu.Lock()
-	c.writing = false
-	if err != nil && n < len(batch) {
-		// The socket is full (or broken): what is left goes back in front of what was
-		// queued since, and from now on the flusher writes for this client.
-		// Both moves reuse the buffers there are: the unwritten tail slides to the
-		// start of its own buffer, and the other buffer becomes the spare.
-		rest := append(batch[:0], batch[n:]...)
-		rest = append(rest, c.out...)
-		c.out, c.spare = rest, c.out[:0]
-		c.stalled = true
-		c.outMu.Unlock()
-		return false
-	}
-	c.giveBackLocked(batch)
-	more := len(c.out) > 0 || c.closing
-	c.outMu.Unlock()
-	if more {
-		c.kickFlusher()
-	}
-	return true
 }
 
 // takeLocked takes the queued output for writing, leaving an empty buffer for publishers
@@ -183,7 +129,6 @@ func (c *client) writeNow() bool {
 func (c *client) takeLocked() []byte {
 	batch := c.out
 	c.out, c.spare = c.spare[:0], nil
-	c.writing = true
 	return batch
 }
 
@@ -192,23 +137,22 @@ func (c *client) takeLocked() []byte {
 // load it is reused instead of being grown again from nothing for every batch, and once the
 // burst is over it goes back to the garbage collector.
 func (c *client) giveBackLocked(batch []byte) {
-	c.writing = false
 	if cap(batch) <= keptBufferMax || len(batch) >= cap(batch)/2 {
 		c.spare = batch[:0]
 	}
 }
 
-// flushLoop is the client's writer. It sleeps until woken, takes everything queued at
-// once (many messages coalesced into one write) and writes it, while publishers fill a
-// second buffer. It ends when the client is closing and all is written, or when a write
-// fails; either way it wakes the reader.
+// flushLoop is the client's writer, the only goroutine that writes to its socket. It
+// sleeps until woken, takes everything queued at once (many messages coalesced into one
+// write) and writes it, while publishers fill a second buffer. It ends when the client is
+// closing and all is written, or when a write fails; either way it wakes the reader.
 func (c *client) flushLoop() {
 	defer close(c.flushed)
 	defer c.conn.SetReadDeadline(time.Now())
 	for {
-		// 1. Wait for output, or for the end, while no one else is writing.
+		// 1. Wait for output, or for the end.
 		c.outMu.Lock()
-		for c.writing || len(c.out) == 0 && !c.closing {
+		for len(c.out) == 0 && !c.closing {
 			c.outMu.Unlock()
 			<-c.kick
 			c.outMu.Lock()
@@ -223,6 +167,10 @@ func (c *client) flushLoop() {
 		c.outMu.Unlock()
 
 		// 3. Write, within the deadline: a client that stops reading is a slow consumer.
+		//    This is the only deadline on a write. On a TLS connection, a write that hits
+		//    its deadline leaves the connection unusable (crypto/tls: "After a Write has
+		//    timed out, the TLS state is corrupt"), so only a client that stopped reading for
+		//    that long may meet it.
 		c.conn.SetWriteDeadline(time.Now().Add(c.srv.opts.WriteDeadline))
 		if _, err := c.conn.Write(batch); err != nil {
 			c.writeFailed(err)
@@ -230,9 +178,6 @@ func (c *client) flushLoop() {
 		}
 		c.outMu.Lock()
 		c.giveBackLocked(batch)
-		if len(c.out) == 0 {
-			c.stalled = false // caught up: direct writes may try again
-		}
 		c.outMu.Unlock()
 		if closing {
 			return
@@ -246,7 +191,7 @@ func (c *client) flushLoop() {
 func (c *client) writeFailed(err error) {
 	c.outMu.Lock()
 	wasSlow := c.slow
-	c.closing, c.slow, c.writing = true, true, false
+	c.closing, c.slow = true, true
 	c.out = nil
 	c.outMu.Unlock()
 	var ne net.Error

@@ -56,8 +56,6 @@ type client struct {
 	out     []byte
 	closing bool // no more output is accepted; the flusher ends once out is written
 	slow    bool // cut off as a slow consumer (counted once)
-	writing bool // a batch taken from out is being written (by the flusher or a publisher)
-	stalled bool // a direct write found the socket full: leave writing to the flusher
 	spare   []byte
 	kick    chan struct{}
 	flushed chan struct{} // closed when the flusher has ended
