@@ -181,7 +181,13 @@ func (p *Parser) parse(buf []byte) error {
 			rest := buf[i:]
 			end := bytes.IndexByte(rest, '\n')
 			if end < 0 {
-				if p.verbLen+1+len(p.line)+len(rest) > p.MaxControlLine {
+				// The line goes on in the next chunk. A CR at the end of this one may
+				// be the first half of the line's CR LF, which is not part of the line.
+				pending := p.verbLen + 1 + len(p.line) + len(rest)
+				if rest[len(rest)-1] == '\r' {
+					pending--
+				}
+				if pending > p.MaxControlLine {
 					return p.controlLineTooLong()
 				}
 				p.line = append(p.line, rest...)

@@ -180,6 +180,41 @@ func TestParserStaysFailedAfterAnError(t *testing.T) {
 	assert.Equal(t, err, p.Parse([]byte("PING\r\n")))
 }
 
+func TestParserControlLineLimitIsExactHoweverTheLineIsCut(t *testing.T) {
+	// SUB <subject> 1 is 6 bytes besides the subject; the line end is not counted.
+	line := func(n int) string { return "SUB " + strings.Repeat("s", n-6) + " 1" }
+	for _, tc := range []struct {
+		name string
+		len  int
+		ok   bool
+	}{
+		{"a line one byte under the limit is read", DefaultMaxControlLine - 1, true},
+		{"a line of exactly the limit is read", DefaultMaxControlLine, true},
+		{"a line one byte over the limit is refused", DefaultMaxControlLine + 1, false},
+	} {
+		for _, end := range []string{"\r\n", "\n"} {
+			t.Run(tc.name+", ending in "+strings.ReplaceAll(strings.ReplaceAll(end, "\r", "CR "), "\n", "LF"), func(t *testing.T) {
+				l := line(tc.len)
+				require.Len(t, l, tc.len)
+				in := []byte(l + end + "PING" + end)
+				want := []rec{{Op: OpSub, Subject: l[4 : len(l)-2], SID: "1"}, {Op: OpPing}}
+				for how, chunks := range splits(in) {
+					got, err := parseChunks(ServerSide, chunks...)
+					if tc.ok {
+						require.NoError(t, err, how)
+						require.Equal(t, want, got, how)
+						continue
+					}
+					var pe *ProtocolError
+					require.ErrorAs(t, err, &pe, how)
+					require.Equal(t, errTextControlLine, pe.Text, how)
+					require.Empty(t, got, how)
+				}
+			})
+		}
+	}
+}
+
 func TestParserHonoursItsLimits(t *testing.T) {
 	p := NewParser(ServerSide, func(*Command) error { return nil })
 	p.MaxPayload, p.MaxControlLine = 4, 16
