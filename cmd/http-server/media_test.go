@@ -92,7 +92,7 @@ func TestChromiumSeeksInAMediaFileWithRangeRequests(t *testing.T) {
 	defer cancel()
 	require.NoError(t, page.Navigate(ctx, "http://"+ln.Addr().String()+"/"))
 	// The player read the header: it knows the duration, five minutes.
-	require.NoError(t, page.WaitFor(ctx, `document.getElementById("v").readyState >= 1`))
+	require.NoError(t, page.WaitFor(ctx, `document.getElementById("v")?.readyState >= 1`))
 	var duration float64
 	require.NoError(t, page.Eval(ctx, `document.getElementById("v").duration`, &duration))
 	assert.InDelta(t, 300, duration, 1)
