@@ -172,8 +172,8 @@ func (c *client) flushLoop() {
 		//    timed out, the TLS state is corrupt"), so only a client that stopped reading for
 		//    that long may meet it.
 		c.conn.SetWriteDeadline(time.Now().Add(c.srv.opts.WriteDeadline))
-		if _, err := c.conn.Write(batch); err != nil {
-			c.writeFailed(err)
+		if n, err := c.conn.Write(batch); err != nil {
+			c.writeFailed(batch, n, closing, err)
 			return
 		}
 		c.outMu.Lock()
@@ -185,21 +185,60 @@ func (c *client) flushLoop() {
 	}
 }
 
-// writeFailed stops all output after a failed write. A write that hit its deadline means
-// the client stopped reading: a slow consumer. The -ERR cannot be sent after a partial
-// write (it would land inside a message), so the connection just closes.
-func (c *client) writeFailed(err error) {
+// writeFailed stops all output after a write that failed once written bytes of batch had
+// gone out. A write that hit its deadline means the client stopped reading: a slow
+// consumer, told so as one cut off for its pending bytes is, unless batch was the last
+// one (taken while closing), which carried its own last words.
+func (c *client) writeFailed(batch []byte, written int, last bool, err error) {
 	c.outMu.Lock()
 	wasSlow := c.slow
 	c.closing, c.slow = true, true
 	c.out = nil
 	c.outMu.Unlock()
 	var ne net.Error
-	if !wasSlow && (errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded)) {
+	if !(errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded)) {
+		return // the connection is broken: nothing more can be said on it
+	}
+	if !wasSlow {
 		c.srv.slowConsumers.Add(1)
 		c.srv.opts.Logger.Warn("broker: slow consumer cut off: write stalled", "conn", c.id,
 			"write_deadline", c.srv.opts.WriteDeadline)
 	}
+	if !last {
+		c.stalledNotice(batch, written)
+	}
+}
+
+// stalledNotice is a best-effort -ERR 'Slow Consumer' after a stalled write. The deadline
+// cut the write inside a message; an -ERR there would be read as part of it, so the rest
+// of that message goes first. The client has shown it is not reading, so this write gets
+// only NoticeTimeout. Over TLS it fails at once: crypto/tls refuses every write after one
+// that timed out, and the connection just closes.
+func (c *client) stalledNotice(batch []byte, written int) {
+	rest := batch[written:operationEnd(batch, written)]
+	notice := append(rest[:len(rest):len(rest)], errLine(&ProtocolError{Text: errTextSlowConsumer})...)
+	c.conn.SetWriteDeadline(time.Now().Add(c.srv.opts.NoticeTimeout))
+	c.conn.Write(notice)
+}
+
+// operationEnd returns where the operation holding byte n of out ends, or n if an
+// operation starts there. out holds whole operations as the server writes them (INFO, MSG,
+// PONG, ...), so the client side's parser finds their ends.
+func operationEnd(out []byte, n int) int {
+	end := n
+	stop := errors.New("found")
+	p := NewParser(ClientSide, func(c *Command) error {
+		if c.End <= n {
+			return nil
+		}
+		if c.Start < n {
+			end = c.End
+		}
+		return stop
+	})
+	p.MaxControlLine, p.MaxPayload = len(out), len(out) // it reads our own output
+	p.Parse(out)
+	return end
 }
 
 // drain reads and discards input for up to closeDrainTimeout, until the client closes.

@@ -108,3 +108,73 @@ func TestASubscriberThatPausesOverTLSGetsEveryMessage(t *testing.T) {
 	}
 	assert.Equal(t, "PONG", sub.line())
 }
+
+func TestAWriteStalledPastTheDeadlineEndsWithSlowConsumer(t *testing.T) {
+	leakcheck.Check(t)
+	srv, addr := startServer(t, Options{WriteDeadline: 200 * time.Millisecond, NoticeTimeout: waitTimeout})
+	sub, pub := dialRaw(t, addr), dialRaw(t, addr)
+	require.NoError(t, sub.conn.(*net.TCPConn).SetReadBuffer(32<<10))
+	sub.send("SUB stall 1\r\n")
+	sub.sync()
+
+	// 16 MiB for a subscriber that reads nothing: more than the sockets between it and
+	// the broker hold (the kernel's send buffer is at most a few MiB), far less than
+	// MaxPending. A write to it blocks, and its deadline passes.
+	const size = 32 << 10
+	payload := strings.Repeat("s", size)
+	for range 16 {
+		var b strings.Builder
+		for range 32 {
+			fmt.Fprintf(&b, "PUB stall %d\r\n%s\r\n", size, payload)
+		}
+		pub.send(b.String())
+		assert.Empty(t, pub.sync(), "the publisher is answered")
+	}
+	require.Eventually(t, func() bool { return srv.Stats().SlowConsumers == 1 }, waitTimeout,
+		time.Millisecond, "the stalled write is noticed")
+
+	// Now it reads: whole messages, then the -ERR, then the end of the connection.
+	var ops []rec
+	p := NewParser(ClientSide, func(c *Command) error { ops = append(ops, record(c)); return nil })
+	sub.conn.SetReadDeadline(time.Now().Add(waitTimeout))
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := sub.r.Read(buf)
+		require.NoError(t, p.Parse(buf[:n]))
+		if err != nil {
+			var ne net.Error
+			require.False(t, errorsAs(err, &ne) && ne.Timeout(), "the connection was not closed")
+			break
+		}
+	}
+	require.Equal(t, stateOpStart, p.state, "the stream ends between operations")
+	require.NotEmpty(t, ops)
+	assert.Equal(t, rec{Op: OpErr, Args: "'Slow Consumer'"}, ops[len(ops)-1])
+	for i, op := range ops[:len(ops)-1] {
+		require.Equal(t, rec{Op: OpMsg, Subject: "stall", SID: "1", Payload: payload}, op, "operation %d", i)
+	}
+	assert.Less(t, len(ops)-1, 16*32, "some messages were dropped with the connection")
+}
+
+func TestOperationEndFindsTheEndOfTheMessageAWriteStoppedIn(t *testing.T) {
+	out := []byte("PONG\r\nMSG a 1 5\r\nhello\r\n+OK\r\n")
+	// PONG is bytes 0-5, the MSG 6-23, +OK 24-28.
+	for _, tc := range []struct {
+		name    string
+		n, want int
+	}{
+		{"at the start of the output", 0, 0},
+		{"inside PONG", 2, 6},
+		{"where the MSG starts", 6, 6},
+		{"inside the MSG line", 10, 24},
+		{"inside the payload", 20, 24},
+		{"between the payload and its CR LF", 22, 24},
+		{"where +OK starts", 24, 24},
+		{"inside +OK", 25, len(out)},
+		{"at the end", len(out), len(out)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, operationEnd(out, tc.n))
+		})
+	}
+}

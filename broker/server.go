@@ -37,6 +37,11 @@ const (
 	// client is treated as a slow consumer and cut off (nats-server: 10 s).
 	DefaultWriteDeadline = 10 * time.Second
 
+	// DefaultNoticeTimeout bounds the last write to a client whose write stalled past
+	// WriteDeadline: the end of the message the deadline cut, and -ERR 'Slow Consumer'.
+	// The client has already shown that it is not reading; this is a courtesy, not a wait.
+	DefaultNoticeTimeout = time.Second
+
 	// DefaultPingInterval is how long a client may stay silent before the server sends
 	// it a PING (nats-server: 2 minutes).
 	DefaultPingInterval = 2 * time.Minute
@@ -75,6 +80,7 @@ type Options struct {
 	MaxControlLine int           // bytes per control line (DefaultMaxControlLine)
 	MaxPending     int           // bytes queued per client (DefaultMaxPending)
 	WriteDeadline  time.Duration // one write to a client (DefaultWriteDeadline)
+	NoticeTimeout  time.Duration // the -ERR after a stalled write (DefaultNoticeTimeout)
 	PingInterval   time.Duration // silence before the server PINGs (DefaultPingInterval)
 	MaxPingsOut    int           // unanswered PINGs before a client is stale (DefaultMaxPingsOut)
 	AuthTimeout    time.Duration // time to send CONNECT when auth is on (DefaultAuthTimeout)
@@ -109,6 +115,7 @@ func (o Options) withDefaults() Options {
 	set(&o.MaxConns, DefaultMaxConns)
 	set(&o.MatchCacheSize, DefaultMatchCacheSize)
 	setD(&o.WriteDeadline, DefaultWriteDeadline)
+	setD(&o.NoticeTimeout, DefaultNoticeTimeout)
 	setD(&o.PingInterval, DefaultPingInterval)
 	setD(&o.AuthTimeout, DefaultAuthTimeout)
 	if o.Name == "" {
