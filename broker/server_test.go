@@ -374,10 +374,13 @@ func TestSlowConsumerIsCutOffWhileThePublisherIsAnswered(t *testing.T) {
 		fastBytes <- n
 	}()
 
-	// Publish far more than the slow subscriber's socket buffers and MaxPending hold; the
-	// publisher's PING after each batch is answered all the same.
+	// Publish far more than the slow subscriber's socket buffers and MaxPending hold, with
+	// a PING after each batch. After each PONG, note what the broker holds for the slow
+	// subscriber: its flusher is blocked in a write while publishers pile output behind it.
+	slowClient := subscriberOf(t, srv, "flood", "1")
 	payload := strings.Repeat("x", 32<<10)
 	const batches, perBatch = 96, 8 // 24 MiB in all, 256 KiB between PINGs
+	answeredWhileStalled, answeredAfterCut := 0, 0
 	for range batches {
 		var b strings.Builder
 		for range perBatch {
@@ -385,9 +388,20 @@ func TestSlowConsumerIsCutOffWhileThePublisherIsAnswered(t *testing.T) {
 		}
 		pub.send(b.String())
 		assert.Empty(t, pub.sync(), "the publisher gets its PONG")
+		switch queued := slowClient.queued(); {
+		case srv.Stats().SlowConsumers == 1:
+			answeredAfterCut++
+		case queued >= 1<<20:
+			answeredWhileStalled++
+		}
 	}
-	require.Eventually(t, func() bool { return srv.Stats().SlowConsumers == 1 }, waitTimeout,
-		time.Millisecond, "%+v", srv.Stats())
+	// The order of events, not their timing: the publisher was answered while at least
+	// 1 MiB (four batches) waited behind the slow subscriber's blocked write and before
+	// the subscriber was cut off, and again after.
+	t.Logf("answered while stalled %d, after the cut %d", answeredWhileStalled, answeredAfterCut)
+	assert.Positive(t, answeredWhileStalled, "PONGs while the slow subscriber was stalled, not yet cut")
+	assert.Positive(t, answeredAfterCut, "PONGs after the slow subscriber was cut")
+	assert.EqualValues(t, 1, srv.Stats().SlowConsumers)
 
 	// The slow subscriber finds, after the messages its socket held, the -ERR and the end.
 	slow.conn.SetReadDeadline(time.Now().Add(waitTimeout))
@@ -412,6 +426,25 @@ func TestSlowConsumerIsCutOffWhileThePublisherIsAnswered(t *testing.T) {
 	n := <-fastBytes
 	assert.Equal(t, batches*perBatch*msg+int64(len("MSG flood 2 3\r\nend\r\n")), n)
 	assert.EqualValues(t, 1, srv.Stats().SlowConsumers)
+}
+
+// subscriberOf returns the server's side of the client holding subscription sid on subject.
+func subscriberOf(t *testing.T, srv *Server, subject, sid string) *client {
+	t.Helper()
+	for _, sub := range srv.subs.Match([]byte(subject)).plain {
+		if string(sub.sid) == sid {
+			return sub.client
+		}
+	}
+	t.Fatalf("no subscription %s on %q", sid, subject)
+	return nil
+}
+
+// queued returns how many bytes wait for the flusher to take them.
+func (c *client) queued() int {
+	c.outMu.Lock()
+	defer c.outMu.Unlock()
+	return len(c.out)
 }
 
 func TestAThousandClientsEachReceiveABroadcast(t *testing.T) {
