@@ -5,11 +5,14 @@ package main
 
 import (
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/wirelab/wirelab/sse"
 	"github.com/wirelab/wirelab/tcp"
+	"github.com/wirelab/wirelab/websocket"
 )
 
 // The transports a page uses; "other" is the page's own assets, stats and wire view.
@@ -19,6 +22,10 @@ const (
 	transportSSE      = "sse"
 	transportWS       = "ws"
 	transportOther    = "other"
+
+	// wireBroker is the wire view of the broker itself: every client's connection to it,
+	// the playground's own feed among them. It belongs to no page.
+	wireBroker = "broker"
 )
 
 var transports = []string{transportPoll, transportLongPoll, transportSSE, transportWS}
@@ -28,16 +35,22 @@ var transports = []string{transportPoll, transportLongPoll, transportSSE, transp
 // When it is reached, the page seen longest ago is forgotten.
 const maxPages = 1000
 
+// maxPendingTrace bounds the trace kept of a request's header until the request is known
+// (http1 reads at most 16 KiB of header, which the hex dump makes about four times longer);
+// what goes past it is left out of the wire view.
+const maxPendingTrace = 128 << 10
+
 // wireLogLines is how many trace events of one page and transport are kept for a wire view
 // opened later; older ones are dropped.
 const wireLogLines = 200
 
 // counters are one page's figures for one transport.
 type counters struct {
-	requests atomic.Int64
-	bytesIn  atomic.Int64 // read by the server: requests, WebSocket frames from the page
-	bytesOut atomic.Int64 // written by the server: responses, events, frames to the page
-	wire     *wireLog
+	transport string
+	requests  atomic.Int64
+	bytesIn   atomic.Int64 // read by the server: requests, WebSocket frames from the page
+	bytesOut  atomic.Int64 // written by the server: responses, events, frames to the page
+	wire      *wireLog
 }
 
 // page is everything the meter knows about one page.
@@ -69,7 +82,7 @@ func (m *meter) counters(pageID, transport string) *counters {
 		}
 		p = &page{byTransport: map[string]*counters{}}
 		for _, t := range append(transports, transportOther) {
-			p.byTransport[t] = &counters{wire: newWireLog()}
+			p.byTransport[t] = &counters{transport: t, wire: newWireLog()}
 		}
 		m.pages[pageID] = p
 	}
@@ -108,9 +121,8 @@ func (m *meter) snapshot(pageID string) map[string]map[string]int64 {
 // meteredListener wraps every accepted connection so that its bytes are counted and traced.
 type meteredListener struct {
 	net.Listener
-	meter      *meter
-	annotators func(id uint64) (read, write tcp.Annotator)
-	nextID     atomic.Uint64
+	meter  *meter
+	nextID atomic.Uint64
 }
 
 func (l *meteredListener) Accept() (net.Conn, error) {
@@ -120,15 +132,46 @@ func (l *meteredListener) Accept() (net.Conn, error) {
 	}
 	mc := &meteredConn{meter: l.meter, key: c.RemoteAddr().String()}
 	// The trace of this connection goes to the wire log of whichever page and transport it
-	// serves at the moment; the tracer's hook reads HTTP (and, after an upgrade, WebSocket).
+	// serves at the moment.
 	tracer := tcp.NewTracer(wireWriter{mc})
-	tracer.Annotators = l.annotators
+	tracer.Annotators = mc.annotators
 	mc.Conn = c
 	mc.traced = tracer.Wrap(c, l.nextID.Add(1))
 	l.meter.mu.Lock()
 	l.meter.conns[mc.key] = mc
 	l.meter.mu.Unlock()
 	return mc, nil
+}
+
+// annotators are the trace readers of a page's connection, which carries HTTP, and after an
+// upgrade to /ws WebSocket frames (websocket's readers read both). The responses it writes
+// are read a second time for SSE fields (the sse package's reader), but only while it serves
+// an /events request: begin sets that reader for each request.
+func (c *meteredConn) annotators(id uint64) (read, write tcp.Annotator) {
+	read, write = websocket.ServerAnnotators(id)
+	return read, sse.Combine(write, &c.sseFields)
+}
+
+// sseFields is the reader of SSE fields in a connection's responses: a fresh one for each
+// /events response, none for any other.
+type sseFields struct {
+	mu sync.Mutex
+	a  tcp.Annotator
+}
+
+func (f *sseFields) Annotate(p []byte) []tcp.Note {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.a == nil {
+		return nil
+	}
+	return f.a.Annotate(p)
+}
+
+func (f *sseFields) set(a tcp.Annotator) {
+	f.mu.Lock()
+	f.a = a
+	f.mu.Unlock()
 }
 
 // meteredConn counts the bytes of one connection into the counters of the request it is
@@ -141,10 +184,14 @@ type meteredConn struct {
 	meter    *meter
 	key      string
 
-	mu        sync.Mutex
-	current   *counters
-	inRequest bool
-	pendingIn int64
+	sseFields sseFields
+
+	mu           sync.Mutex
+	current      *counters
+	inRequest    bool
+	pendingIn    int64
+	pendingTrace []string // trace events of bytes read before a request knows its page
+	pendingBytes int
 }
 
 func (c *meteredConn) Read(p []byte) (int, error) {
@@ -186,6 +233,15 @@ func (c *meteredConn) begin(cnt *counters) {
 	c.current, c.inRequest = cnt, true
 	cnt.bytesIn.Add(c.pendingIn)
 	c.pendingIn = 0
+	if cnt.transport == transportSSE {
+		c.sseFields.set(sse.NewResponseAnnotator())
+	} else {
+		c.sseFields.set(nil)
+	}
+	for _, ev := range c.pendingTrace {
+		cnt.wire.add(ev)
+	}
+	c.pendingTrace, c.pendingBytes = nil, 0
 }
 
 // end marks the handler's return. The response's last bytes may still be written after it,
@@ -196,13 +252,27 @@ func (c *meteredConn) end() {
 	c.mu.Unlock()
 }
 
-func (c *meteredConn) wire() *wireLog {
+// trace takes one event of the connection's trace. An event of bytes written, or read while
+// a request is served, belongs to the current request's page and transport; one of bytes read
+// between requests (the next request's header) waits for begin, which knows its page.
+func (c *meteredConn) trace(event string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.current == nil {
-		return nil
+	if c.current != nil && (c.inRequest || !isReadEvent(event)) {
+		c.current.wire.add(event)
+		return
 	}
-	return c.current.wire
+	if c.pendingBytes+len(event) <= maxPendingTrace {
+		c.pendingTrace = append(c.pendingTrace, event)
+		c.pendingBytes += len(event)
+	}
+}
+
+// isReadEvent reports whether a trace event is about bytes read: tcp's tracer starts each
+// event with the connection's label, its number and the direction ("conn 3 read 97 bytes").
+func isReadEvent(event string) bool {
+	f := strings.Fields(event)
+	return len(f) >= 3 && f[2] == tcp.Read.String()
 }
 
 // connFor finds the metered connection a request arrived on, by its remote address.
@@ -216,9 +286,7 @@ func (m *meter) connFor(remoteAddr string) *meteredConn {
 type wireWriter struct{ c *meteredConn }
 
 func (w wireWriter) Write(p []byte) (int, error) {
-	if log := w.c.wire(); log != nil {
-		log.add(string(p))
-	}
+	w.c.trace(string(p))
 	return len(p), nil
 }
 
@@ -231,6 +299,12 @@ type wireLog struct {
 }
 
 func newWireLog() *wireLog { return &wireLog{watchers: map[chan string]struct{}{}} }
+
+// Write lets a tracer write to the log directly: each of its writes is one event.
+func (l *wireLog) Write(p []byte) (int, error) {
+	l.add(string(p))
+	return len(p), nil
+}
 
 func (l *wireLog) add(event string) {
 	l.mu.Lock()

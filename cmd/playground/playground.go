@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wirelab/wirelab/broker"
@@ -17,7 +18,6 @@ import (
 	"github.com/wirelab/wirelab/internal/cli"
 	"github.com/wirelab/wirelab/sse"
 	"github.com/wirelab/wirelab/tcp"
-	"github.com/wirelab/wirelab/websocket"
 )
 
 // Subjects of the demo. Everything under demo. reaches the four panels.
@@ -39,6 +39,7 @@ type playground struct {
 	msgs   *messageLog
 	events *sse.Hub
 	ticker ticker
+	wire   *wireLog // the broker's wire view: every connection to the broker
 
 	httpAddr, brokerAddr net.Addr
 
@@ -56,6 +57,7 @@ func newPlayground(log *slog.Logger, tick time.Duration) *playground {
 		meter:  newMeter(),
 		msgs:   newMessageLog(),
 		events: &sse.Hub{},
+		wire:   newWireLog(),
 		ready:  make(chan struct{}),
 		stop:   make(chan struct{}),
 	}
@@ -86,7 +88,7 @@ func (s *pageServer) Serve(ln net.Listener) error {
 	s.p.httpAddr = ln.Addr()
 	s.p.mu.Unlock()
 	// websocket's readers read HTTP, and frames after an upgrade to /ws.
-	return s.srv.Serve(&meteredListener{Listener: ln, meter: s.p.meter, annotators: websocket.ServerAnnotators})
+	return s.srv.Serve(&meteredListener{Listener: ln, meter: s.p.meter})
 }
 
 func (s *pageServer) Shutdown(ctx context.Context) error { return s.srv.Shutdown(ctx) }
@@ -100,7 +102,28 @@ type brokerServer struct {
 func (s *brokerServer) Serve(ln net.Listener) error {
 	s.p.done.Add(1)
 	go s.p.connect(ln.Addr())
-	return s.srv.Serve(ln)
+	return s.srv.Serve(&brokerListener{Listener: ln, wire: s.p.wire})
+}
+
+// brokerListener traces every connection to the broker for its wire view, with the broker's
+// own reading of the protocol: the commands clients send, and what the broker sends back.
+type brokerListener struct {
+	net.Listener
+	wire   *wireLog
+	nextID atomic.Uint64
+}
+
+func (l *brokerListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	tracer := tcp.NewTracer(l.wire)
+	tracer.Label = "broker"
+	tracer.Annotators = func(uint64) (read, write tcp.Annotator) {
+		return broker.NewAnnotator(broker.ServerSide), broker.NewAnnotator(broker.ClientSide)
+	}
+	return tracer.Wrap(c, l.nextID.Add(1)), nil
 }
 
 // Shutdown stops the playground's own clients first, then the broker.

@@ -86,6 +86,25 @@ func TestThePageShowsEveryMessageInAllFourPanels(t *testing.T) {
 	require.NoError(t, page.Eval(ctx, `document.getElementById("wire-text").textContent`, &wire))
 	assert.Contains(t, wire, "101 Switching Protocols")
 
+	// The SSE view reads the event stream's fields, the broker's view its commands: publish
+	// once more from the box with each open.
+	wireShows := func(texts ...string) string {
+		return fmt.Sprintf(`(t => %q.split("\n").every(s => t.includes(s)))(document.getElementById("wire-text").textContent)`,
+			strings.Join(texts, "\n"))
+	}
+	publish := func(text string) {
+		require.NoError(t, page.Eval(ctx, fmt.Sprintf(`document.getElementById("pub-text").value = %q;
+			document.getElementById("pub-form").requestSubmit(); true`, text), nil))
+	}
+	require.NoError(t, page.Eval(ctx, `panel("sse").click(); true`, nil))
+	require.NoError(t, page.WaitFor(ctx, `wire !== null && wire.readyState === 1`))
+	publish("for-the-sse-view")
+	require.NoError(t, page.WaitFor(ctx, wireShows("sse field id = ", "sse field data = ")))
+	require.NoError(t, page.Eval(ctx, `document.getElementById("wire-broker").click(); true`, nil))
+	require.NoError(t, page.WaitFor(ctx, `wire !== null && wire.readyState === 1`))
+	publish("for-the-broker-view")
+	require.NoError(t, page.WaitFor(ctx, wireShows(`PUB: publish to "demo.chat"`, `MSG: deliver "demo.chat"`)))
+
 	png, err := page.Screenshot(ctx)
 	require.NoError(t, err)
 	assert.Greater(t, len(png), 10_000, "a screenshot of the whole page")

@@ -96,20 +96,30 @@ func (p *playground) serveWebSocket(w http1.ResponseWriter, r *http1.Request) {
 	}
 }
 
-// serveWire streams the trace of one page's connections for one transport, as SSE events:
-// what was kept first, then each new event as it happens.
+// serveWire streams a trace as SSE events: the trace of one page's connections for one
+// transport (?c= and ?t=), or with t=broker the broker's, every client's connection to it.
+// The first event, of type "open", says the view is watching; what was kept comes next, then
+// each new event as it happens.
 func (p *playground) serveWire(w http1.ResponseWriter, r *http1.Request) {
 	q := r.Query()
 	transport := q.Get("t")
-	if transport == transportOther || !validTransport(transport) {
+	var log *wireLog
+	switch {
+	case transport == wireBroker:
+		log = p.wire
+	case validTransport(transport):
+		log = p.meter.counters(q.Get("c"), transport).wire
+	default:
 		writeText(w, 404, "no such transport\n")
 		return
 	}
-	log := p.meter.counters(q.Get("c"), transport).wire
 	past, next, stop := log.watch()
 	defer stop()
 	st, err := sse.NewHTTP1Stream(w)
 	if err != nil {
+		return
+	}
+	if st.Send(sse.Event{Type: "open", Data: transport}) != nil {
 		return
 	}
 	for _, ev := range past {

@@ -5,7 +5,7 @@
 
 const client = Math.random().toString(16).slice(2, 10); // names this page's connections to the server
 const transports = ["poll", "longpoll", "sse", "ws"];
-const names = { poll: "polling", longpoll: "long polling", sse: "SSE", ws: "WebSocket" };
+const names = { poll: "polling", longpoll: "long polling", sse: "SSE", ws: "WebSocket", broker: "the broker" };
 const state = {};
 for (const t of transports) {
   state[t] = { shown: 0, latencies: [], seen: new Set(), server: { requests: 0, bytesIn: 0, bytesOut: 0 } };
@@ -230,7 +230,8 @@ document.getElementById("ticker").onchange = e => {
   fetch(`/ticker?c=${client}`, { method: "POST", body: e.target.checked ? "on" : "off" });
 };
 
-// The wire view: the server's trace of this page's connections for one panel, streamed as SSE.
+// The wire view: the server's trace of this page's connections for one panel, or of every
+// connection to the broker, streamed as SSE.
 let wire = null;
 const maxWireText = 200000;
 function openWire(t) {
@@ -250,6 +251,7 @@ function openWire(t) {
 for (const t of transports) panel(t).addEventListener("click", e => {
   if (e.target.tagName !== "INPUT") openWire(t);
 });
+document.getElementById("wire-broker").onclick = () => openWire("broker");
 document.getElementById("wire-close").onclick = () => {
   if (wire) wire.close();
   wire = null;
