@@ -26,8 +26,10 @@
 //     messages per write. A publisher only copies bytes into subscribers' buffers and wakes
 //     their flushers; it is never blocked by a subscriber. One whose buffer passes
 //     [Options].MaxPending, or whose write stalls past WriteDeadline, is cut off with
-//     -ERR 'Slow Consumer'. Silent clients are PINGed and dropped when stale; -auth's token
-//     or user/password is checked in CONNECT before anything else.
+//     -ERR 'Slow Consumer'. Silent clients are PINGed and dropped when stale; a client must
+//     send a first operation within FirstOpTimeout and finish each line it begins within
+//     ControlLineTimeout (a slowloris trickling bytes is never silent); -auth's token or
+//     user/password is checked in CONNECT before anything else.
 //   - [Conn] (conn.go, request.go, header.go): the Go client, the server's counterpart on
 //     the same Parser: [Connect], [Conn.Publish], [Conn.Subscribe], [Conn.QueueSubscribe],
 //     [Conn.Request], [Conn.Flush], [Conn.Close].

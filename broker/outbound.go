@@ -93,10 +93,17 @@ func (c *client) closeWithError(pe *ProtocolError) {
 	c.outMu.Lock()
 	if !c.closing {
 		c.out = append(c.out, errLine(pe)...)
-		c.closing = true
+		c.closing, c.errSent = true, true
 	}
 	c.outMu.Unlock()
 	c.kickFlusher()
+}
+
+// closedWithError reports whether the connection was closed after an -ERR.
+func (c *client) closedWithError() bool {
+	c.outMu.Lock()
+	defer c.outMu.Unlock()
+	return c.errSent
 }
 
 // shut closes the connection once what is queued has been written.

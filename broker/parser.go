@@ -267,6 +267,13 @@ func (p *Parser) parse(buf []byte) error {
 	return nil
 }
 
+// inControlLine reports whether the last chunk ended inside a control line (its verb or
+// its arguments), and whether that line began in that chunk.
+func (p *Parser) inControlLine() (inside, begunInChunk bool) {
+	inside = p.state == stateVerb || p.state == stateArgs
+	return inside, inside && p.cmd.Start >= 0
+}
+
 // keepPending runs at the end of every chunk: arguments or a payload that still point into
 // the caller's chunk are copied into the Parser's own buffers, since the caller will reuse
 // the chunk for the next read. Only operations cut by a chunk boundary pay for this.

@@ -1,16 +1,20 @@
 // Liveness: the server's PINGs to silent clients, the stale-connection rule, and the
-// deadline to authenticate.
+// deadlines to authenticate, to send a first operation and to finish a control line.
 
 package broker
 
 import "time"
 
-// startTimers starts the ping timer and, when authorization is required, the deadline to
-// send CONNECT.
+// startTimers starts the ping timer, the deadline for a first operation and, when
+// authorization is required, the deadline to send CONNECT.
 func (c *client) startTimers() {
 	c.timerMu.Lock()
 	defer c.timerMu.Unlock()
 	c.pingTimer = time.AfterFunc(c.srv.opts.PingInterval, c.pingTick)
+	c.firstOpTimer = time.AfterFunc(c.srv.opts.FirstOpTimeout, func() {
+		c.closeWithError(&ProtocolError{Text: errTextNoFirstOp, Fatal: true,
+			Detail: "no operation within " + c.srv.opts.FirstOpTimeout.String() + " of connecting"})
+	})
 	if c.srv.authRequired() {
 		c.authTimer = time.AfterFunc(c.srv.opts.AuthTimeout, func() {
 			c.closeWithError(&ProtocolError{Text: errTextAuthTimeout, Fatal: true,
@@ -26,7 +30,24 @@ func (c *client) stopTimers() {
 	if c.pingTimer != nil {
 		c.pingTimer.Stop()
 	}
+	c.stopFirstOpTimerLocked()
 	c.stopAuthTimerLocked()
+	if c.lineTimer != nil {
+		c.lineTimer.Stop()
+	}
+}
+
+// firstOperation runs when the client's first operation has been read.
+func (c *client) firstOperation() {
+	c.timerMu.Lock()
+	defer c.timerMu.Unlock()
+	c.stopFirstOpTimerLocked()
+}
+
+func (c *client) stopFirstOpTimerLocked() {
+	if c.firstOpTimer != nil {
+		c.firstOpTimer.Stop()
+	}
 }
 
 func (c *client) stopAuthTimer() {
@@ -61,4 +82,29 @@ func (c *client) pingTick() {
 		c.send(pingLine)
 	}
 	c.pingTimer.Reset(c.srv.opts.PingInterval)
+}
+
+// watchControlLine runs after each chunk of input. A control line that began in this
+// chunk and goes on past it starts the ControlLineTimeout clock; one that began earlier
+// leaves the clock running, so a line trickled a byte at a time is timed from its first
+// byte; when no line is unfinished the clock stops. Only the reader goroutine calls it.
+func (c *client) watchControlLine() {
+	inside, begun := c.parser.inControlLine()
+	switch {
+	case begun:
+		if c.lineTimer == nil {
+			c.lineTimer = time.AfterFunc(c.srv.opts.ControlLineTimeout, c.lineTimedOut)
+		} else {
+			c.lineTimer.Reset(c.srv.opts.ControlLineTimeout)
+		}
+		c.lineTimerOn = true
+	case !inside && c.lineTimerOn:
+		c.lineTimer.Stop()
+		c.lineTimerOn = false
+	}
+}
+
+func (c *client) lineTimedOut() {
+	c.closeWithError(&ProtocolError{Text: errTextLineUnfinished, Fatal: true,
+		Detail: "a line begun must end within " + c.srv.opts.ControlLineTimeout.String()})
 }

@@ -95,6 +95,10 @@ const (
 	errTextInvalidSubj  = "Invalid Subject"
 	errTextInvalidPub   = "Invalid Publish Subject"
 	errTextNoHeaders    = "Headers Not Supported"
+
+	// Ours: nats-server has no deadline for a line begun or for a first operation.
+	errTextLineUnfinished = "Control Line Timeout"
+	errTextNoFirstOp      = "First Operation Timeout"
 )
 
 // ProtocolError is a violation of the protocol by the peer. Text is what nats-server says

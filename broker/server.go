@@ -54,6 +54,19 @@ const (
 	// required (nats-server: 2 s), so that silent connections do not pile up.
 	DefaultAuthTimeout = 2 * time.Second
 
+	// DefaultControlLineTimeout is how long a client may take to finish a control line
+	// once its first byte has arrived. Libraries send a line in one write, and nc and
+	// telnet send it when Enter is pressed, so only a client trickling bytes (a slowloris,
+	// which keeps its connection and buffers alive while never finishing) meets it; the
+	// PINGs do not catch it, as it is never silent. nats-server has no such deadline.
+	DefaultControlLineTimeout = 10 * time.Second
+
+	// DefaultFirstOpTimeout is how long a new client may take to send its first complete
+	// operation: CONNECT for a library, at once; for a person at telnet, whatever they type
+	// first, after reading INFO. A connection that says nothing holds a connection slot;
+	// without this it would keep it until the PINGs find it stale (three ping intervals).
+	DefaultFirstOpTimeout = time.Minute
+
 	// DefaultMaxConns is how many clients may be connected at once (nats-server: 64K);
 	// each costs a goroutine pair and its buffers.
 	DefaultMaxConns = tcp.DefaultMaxConns
@@ -84,8 +97,12 @@ type Options struct {
 	PingInterval   time.Duration // silence before the server PINGs (DefaultPingInterval)
 	MaxPingsOut    int           // unanswered PINGs before a client is stale (DefaultMaxPingsOut)
 	AuthTimeout    time.Duration // time to send CONNECT when auth is on (DefaultAuthTimeout)
-	MaxConns       int           // clients at once (DefaultMaxConns)
-	MatchCacheSize int           // subjects in the match cache (DefaultMatchCacheSize)
+
+	ControlLineTimeout time.Duration // to finish a control line begun (DefaultControlLineTimeout)
+	FirstOpTimeout     time.Duration // to send a first operation (DefaultFirstOpTimeout)
+
+	MaxConns       int // clients at once (DefaultMaxConns)
+	MatchCacheSize int // subjects in the match cache (DefaultMatchCacheSize)
 
 	// Authorization: with Token set, CONNECT must carry auth_token; with User set, it
 	// must carry user and pass. Either way nothing else is accepted before it.
@@ -118,6 +135,8 @@ func (o Options) withDefaults() Options {
 	setD(&o.NoticeTimeout, DefaultNoticeTimeout)
 	setD(&o.PingInterval, DefaultPingInterval)
 	setD(&o.AuthTimeout, DefaultAuthTimeout)
+	setD(&o.ControlLineTimeout, DefaultControlLineTimeout)
+	setD(&o.FirstOpTimeout, DefaultFirstOpTimeout)
 	if o.Name == "" {
 		o.Name = "wirelab"
 	}

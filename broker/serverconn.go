@@ -56,6 +56,7 @@ type client struct {
 	out     []byte
 	closing bool // no more output is accepted; the flusher ends once out is written
 	slow    bool // cut off as a slow consumer (counted once)
+	errSent bool // closed after an -ERR
 	spare   []byte
 	kick    chan struct{}
 	flushed chan struct{} // closed when the flusher has ended
@@ -67,6 +68,10 @@ type client struct {
 	timersStopped bool
 	pingTimer     *time.Timer
 	authTimer     *time.Timer
+	firstOpTimer  *time.Timer
+	firstOpSeen   bool        // read by the reader goroutine only
+	lineTimer     *time.Timer // the ControlLineTimeout clock, run by the reader goroutine
+	lineTimerOn   bool
 
 	// toKick collects, while one chunk of input is processed, the clients that were
 	// given output; at the end of the chunk each is written to (or its flusher woken)
@@ -115,6 +120,9 @@ func (s *Server) ServeConn(ctx context.Context, conn net.Conn) {
 	}
 	c.shut()
 	<-c.flushed
+	if c.closedWithError() { // by a timer: let the client read why
+		c.drain()
+	}
 }
 
 // readLoop reads chunks and feeds them to the parser, which calls handle for each
@@ -127,6 +135,7 @@ func (c *client) readLoop() error {
 			c.heard.Store(true)
 			perr := c.parser.Parse(buf[:n])
 			c.kickAll()
+			c.watchControlLine()
 			if perr != nil {
 				return perr
 			}
@@ -143,6 +152,10 @@ func (c *client) readLoop() error {
 // handle acts on one operation. A *ProtocolError that is Fatal ends the connection after
 // its -ERR; any other is answered with -ERR and the connection goes on.
 func (c *client) handle(cmd *Command) error {
+	if !c.firstOpSeen {
+		c.firstOpSeen = true
+		c.firstOperation()
+	}
 	// Authorization comes first: before a good CONNECT, nothing else is accepted.
 	if !c.connected && cmd.Op != OpConnect && c.srv.authRequired() {
 		return &ProtocolError{Text: errTextAuth, Fatal: true}

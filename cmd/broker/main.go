@@ -19,6 +19,8 @@ func main() {
 	maxConns := app.Flags.Int("max-conns", broker.DefaultMaxConns, "clients connected at once")
 	writeDeadline := app.Flags.Duration("write-deadline", broker.DefaultWriteDeadline, "longest a write to a client may block before it is cut off")
 	pingInterval := app.Flags.Duration("ping-interval", broker.DefaultPingInterval, "silence after which the server sends PING")
+	lineTimeout := app.Flags.Duration("control-line-timeout", broker.DefaultControlLineTimeout, "longest a client may take to finish a control line it has begun")
+	firstOpTimeout := app.Flags.Duration("first-op-timeout", broker.DefaultFirstOpTimeout, "longest a new client may take to send its first operation")
 	app.Parse(os.Args[1:])
 	if app.Flags.NArg() > 0 {
 		app.Fail("unexpected argument " + app.Flags.Arg(0))
@@ -28,13 +30,15 @@ func main() {
 	}
 
 	opts := broker.Options{
-		MaxPayload:    *maxPayload,
-		MaxPending:    *maxPending,
-		MaxConns:      *maxConns,
-		WriteDeadline: *writeDeadline,
-		PingInterval:  *pingInterval,
-		Tracer:        app.Tracer(),
-		Logger:        app.Log,
+		MaxPayload:         *maxPayload,
+		MaxPending:         *maxPending,
+		MaxConns:           *maxConns,
+		WriteDeadline:      *writeDeadline,
+		PingInterval:       *pingInterval,
+		ControlLineTimeout: *lineTimeout,
+		FirstOpTimeout:     *firstOpTimeout,
+		Tracer:             app.Tracer(),
+		Logger:             app.Log,
 	}
 	if user, pass, ok := strings.Cut(*auth, ":"); ok {
 		opts.User, opts.Password = user, pass
