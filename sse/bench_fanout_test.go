@@ -74,16 +74,20 @@ func perEventHandler(hub *Hub) http.Handler {
 		w.WriteHeader(http.StatusOK)
 		flusher := w.(http.Flusher)
 		flusher.Flush()
+		var batch []*Message
 		for {
 			select {
 			case <-r.Context().Done():
 				return
-			case m, ok := <-sub.C():
+			case _, ok := <-sub.Ready():
 				if !ok {
 					return
 				}
-				fmt.Fprintf(w, "id: %d\ndata: %s\n\n", m.ID, m.Event.Data)
-				flusher.Flush()
+				for batch = sub.Take(batch[:0], 1); len(batch) > 0; batch = sub.Take(batch[:0], 1) {
+					m := batch[0]
+					fmt.Fprintf(w, "id: %d\ndata: %s\n\n", m.ID, m.Event.Data)
+					flusher.Flush()
+				}
 			}
 		}
 	})

@@ -195,9 +195,10 @@ func TestClientOverHTTP1ServerGetsReplayAfterReconnect(t *testing.T) {
 
 // closeAll ends every subscription of a topic, for tests.
 func (h *Hub) closeAll(topic string) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for s := range h.topicLocked(topic).members {
+	t := h.topic(topic)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for s := range t.members {
 		h.removeLocked(s, errSubscriptionClosed)
 	}
 }

@@ -13,11 +13,13 @@
 //
 // The pieces, in the order one event travels:
 //
-//   - Hub.Publish numbers the event in its topic, encodes it once (AppendEvent), keeps it
-//     in a bounded history and queues it for every subscriber without waiting.
-//   - Handler serves a topic: it subscribes (Hub.Subscribe), replays what a reconnecting
-//     client missed after its Last-Event-ID, then writes and flushes each event on the
-//     client's Stream, with heartbeat comments while quiet.
+//   - Hub.Publish numbers the event in its topic, encodes it once (AppendEvent), puts it
+//     in the topic's ring of shared events (the bounded history) and tells every
+//     subscriber without waiting; a subscriber's queue is its place in that ring.
+//   - Handler serves a topic: it subscribes (Hub.Subscribe) after a reconnecting client's
+//     Last-Event-ID, takes what it missed and then each new event (Subscription.Take),
+//     and writes and flushes them on the client's Stream, with heartbeat comments while
+//     quiet.
 //   - Parser reads the stream by the WHATWG rules, byte for byte as a browser does, and
 //     Client wraps it as an EventSource: it reconnects after the stream's retry time,
 //     sending Last-Event-ID, and stops on 204 or a response that is not an event stream.
@@ -32,9 +34,10 @@
 // # Concurrency
 //
 // A Hub is safe for concurrent use: any number of goroutines may Publish and Subscribe.
-// Publish holds the hub's lock while it queues the event for each subscriber, and never
-// blocks on one: a full queue drops that subscriber. A Subscription's channel is read by
-// one goroutine (its stream); Close may be called from any. A Handler serves each request
+// Publish holds its topic's lock while it tells each subscriber, and never blocks on
+// one: a subscriber too far behind is dropped. A Subscription is read (Ready, Take) by
+// one goroutine, its stream, which takes the topic's lock for reading, shared with the
+// other streams; Close and Err may be called from any. A Handler serves each request
 // on the request's own goroutine and returns when the client goes away, the request's
 // context ends (server shutdown), or its subscription is dropped; it starts no goroutine
 // of its own. A Stream and a Parser are for one goroutine at a time. A Client's Run

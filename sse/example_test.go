@@ -43,10 +43,15 @@ func ExampleHub() {
 	}
 	sub := hub.Subscribe("news", "2") // the client saw event 2
 	defer sub.Close()
-	for _, m := range sub.Replay {
+	hub.Publish("news", sse.Event{Data: "d"})
+	<-sub.Ready() // events are waiting: the replay, then what came since
+	for _, m := range sub.Take(nil, 10) {
 		fmt.Print(string(m.Wire))
 	}
 	// Output:
 	// id: 3
 	// data: c
+	//
+	// id: 4
+	// data: d
 }

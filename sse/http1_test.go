@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -106,7 +108,8 @@ func TestPublishHandler(t *testing.T) {
 			require.Equal(t, tc.reply, reply)
 			s := hub.Subscribe("", "0")
 			defer s.Close()
-			require.Equal(t, *tc.event, s.Replay[len(s.Replay)-1].Event)
+			replay := s.Take(nil, DefaultHistory)
+			require.Equal(t, *tc.event, replay[len(replay)-1].Event)
 		})
 	}
 	t.Run("GET is not allowed", func(t *testing.T) {
@@ -165,4 +168,96 @@ func TestHTTP1StreamNoticesTheClientGoingAway(t *testing.T) {
 	require.Equal(t, 1, hub.Stats().Subscribers)
 	c.Close() // no heartbeat, no event: only the closed connection tells the server
 	require.Eventually(t, func() bool { return hub.Stats().Subscribers == 0 }, 10*time.Second, 5*time.Millisecond)
+}
+
+// TestThousandSubscribersEachGetAThousandEventsInOrder runs 1,000 streams on the http1
+// server, as sse-server does, with the hub's default settings, and a publisher that
+// publishes 1,000 events back to back as fast as it can: every subscriber gets all of
+// them, in order, and none is dropped.
+//
+// The publisher does not pace itself, and it does not need to. A subscriber's queue is
+// its place in the topic's ring of shared events, and it may fall up to DefaultQueueLen
+// (1,000) events behind before it is dropped; the burst is 1,000 events, so a reader
+// that keeps reading is never dropped, however late the scheduler lets it start. (With
+// the former queue of 128 copies per subscriber, this burst dropped every one of the
+// 1,000, which only made them reconnect for the same events.) A publisher that keeps
+// publishing faster than a reader reads does get that reader dropped once it is 1,000
+// behind: TestNeverReadingSubscriberIsDroppedWhileOthersCarryOnOverHTTP1 shows it.
+func TestThousandSubscribersEachGetAThousandEventsInOrder(t *testing.T) {
+	leakcheck.Check(t)
+	const subscribers, events = 1000, 1000
+	hub := &Hub{}
+	_, addr := startHTTP1(t, sseMux(hub, &Handler{Heartbeat: -1}))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	client := &http1.Client{MaxIdlePerHost: -1}
+	defer client.CloseIdleConnections()
+
+	var done sync.WaitGroup
+	errs := make(chan error, subscribers)
+	for range subscribers {
+		resp, err := client.Get(ctx, "http://"+addr+"/events")
+		require.NoError(t, err) // the server has subscribed once the head is here
+		done.Add(1)
+		go func() {
+			defer done.Done()
+			defer resp.Body.Close()
+			p := NewParser(resp.Body)
+			for i := 1; i <= events; i++ {
+				e, err := p.Next()
+				if err != nil {
+					errs <- err
+					return
+				}
+				if e.ID != strconv.Itoa(i) || e.Data != "tick "+e.ID {
+					errs <- fmt.Errorf("got event %s %q, want %d", e.ID, e.Data, i)
+					return
+				}
+			}
+		}()
+	}
+	require.Equal(t, subscribers, hub.Stats().Subscribers)
+	for i := 1; i <= events; i++ {
+		_, err := hub.Publish("", Event{Data: "tick " + strconv.Itoa(i)})
+		require.NoError(t, err)
+	}
+	done.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	require.Zero(t, hub.Stats().Dropped)
+}
+
+// TestNeverReadingSubscriberIsDroppedWhileOthersCarryOnOverHTTP1 is the stuck client of
+// TestNeverReadingSubscriberIsDroppedWhileOthersCarryOn on the http1 server with the
+// hub's defaults: once the socket buffers are full, its stream waits on a write, the
+// events pile up behind it, and after DefaultQueueLen of them the hub drops it, while
+// the publisher never waits and a reading client gets every event.
+func TestNeverReadingSubscriberIsDroppedWhileOthersCarryOnOverHTTP1(t *testing.T) {
+	leakcheck.Check(t)
+	hub := &Hub{}
+	_, addr := startHTTP1(t, sseMux(hub, &Handler{Heartbeat: -1}))
+	stuck, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer stuck.Close()
+	fmt.Fprint(stuck, "GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+	client := &http1.Client{}
+	defer client.CloseIdleConnections()
+	resp, err := client.Get(context.Background(), "http://"+addr+"/events")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	p := NewParser(resp.Body)
+	require.Eventually(t, func() bool { return hub.Stats().Subscribers == 2 }, 10*time.Second, time.Millisecond)
+
+	big := strings.Repeat("x", 16<<10)
+	const events = 4000 // 64 MiB: far more than the socket buffers and the queue hold
+	for i := 1; i <= events && hub.Stats().Dropped == 0; i++ {
+		_, err := hub.Publish("", Event{Data: big})
+		require.NoError(t, err)
+		got := next(t, p) // the reader keeps up; the publisher never waits for the stuck one
+		require.Equal(t, strconv.Itoa(i), got.ID)
+	}
+	require.Equal(t, uint64(1), hub.Stats().Dropped)
+	require.Equal(t, 1, hub.Stats().Subscribers)
 }

@@ -16,14 +16,18 @@ import (
 // than this gets exactly what it missed; 1000 small events cost well under a megabyte.
 const DefaultHistory = 1000
 
-// DefaultQueueLen is how many events may wait for one subscriber when Hub.QueueLen is
-// zero. A subscriber that falls this far behind is dropped rather than let the publisher
-// wait or the memory grow: its client reconnects with Last-Event-ID and catches up from
-// the history, which is the cheap way to resend. 128 events is two full write batches
-// (maxBatch) behind, far more than a healthy connection lags, and the queue's buffer
-// (1 KiB of pointers, allocated with the subscription) stays small next to the
-// connection's own buffers.
-const DefaultQueueLen = 128
+// DefaultQueueLen is how many events a subscriber may fall behind when Hub.QueueLen is
+// zero (the sse-server's -queue default): events published after it subscribed that it
+// has not taken yet. One that falls further behind is dropped rather than let the
+// publisher wait or the memory grow; its client reconnects with Last-Event-ID and
+// catches up from the history.
+//
+// The allowance is as long as the history because a subscriber's queue costs nothing of
+// its own: it is a position in the topic's ring of shared events (see Subscription), not
+// a copy. Dropping a subscriber sooner would save no memory, and its client would only
+// come back and be sent the same events from the history; the allowance is what lets a
+// reader that keeps reading survive a burst of 1,000 events published back to back.
+const DefaultQueueLen = 1000
 
 // ErrSlowSubscriber is a dropped subscription's error: it fell more than the hub's queue
 // length behind.
@@ -63,83 +67,115 @@ type HubStats struct {
 }
 
 // A Hub fans events out to subscribers by topic. Each topic numbers its events 1, 2, 3,
-// ... and keeps the last History of them. The zero value is ready to use; set History
-// and QueueLen before the first Publish or Subscribe.
+// ... and keeps the last History of them for replay. The zero value is ready to use; set
+// History and QueueLen before the first Publish or Subscribe.
 type Hub struct {
-	History  int // events kept per topic (0: DefaultHistory)
-	QueueLen int // events queued per subscriber before it is dropped (0: DefaultQueueLen)
+	History  int // events kept per topic for replay (0: DefaultHistory)
+	QueueLen int // events a subscriber may fall behind before it is dropped (0: DefaultQueueLen)
 
-	mu        sync.Mutex
+	mu        sync.Mutex // guards topics
 	topics    map[string]*topic
 	published atomic.Uint64
 	dropped   atomic.Uint64
 	subs      atomic.Int64
 }
 
-// topic is one stream of events: the last id given, the history ring, the subscribers.
+// topic is one stream of events. Its ring holds the newest events, each encoded once and
+// shared by every subscriber: a subscriber's queue is only its position in the ring, the
+// id of the last event it has taken. The ring is long enough for both of its uses: the
+// newest History events for a reconnecting client's replay, and QueueLen more for a
+// subscriber that is still replaying while events keep coming.
 type topic struct {
-	last    uint64     // id of the newest event; ids start at 1
-	ring    []*Message // the history, oldest at ring[head] once full
-	head    int
+	// mu guards every field below and each member's taken and err. Publish holds it to
+	// write; a subscriber holds it to read while it takes events (many at once).
+	mu      sync.RWMutex
+	last    uint64     // id of the newest event; ids start at 1, 0 means none yet
+	oldest  uint64     // id of the oldest event the ring still holds (1 until one leaves)
+	ring    []*Message // event id lives at ring[(id-1) % len(ring)]
+	history int        // how many of the newest events a replay may reach back
 	members map[*Subscription]struct{}
 }
 
-// A Subscription is one subscriber's view of a topic: first Replay (the events it missed,
-// in order), then each event published from then on, received from C.
+// A Subscription is one subscriber's place in a topic: the events it has not taken yet
+// are those after the id it has taken last. Ready says when there may be some; Take takes
+// them, oldest first: first the events it missed before subscribing (the replay), then
+// each event as it is published.
 type Subscription struct {
-	// Replay holds the events after the Last-Event-ID given to Subscribe, oldest first.
-	Replay []*Message
-	// Gap is not nil when that Last-Event-ID could not be served exactly; Replay then
-	// holds the whole history.
+	// Gap is not nil when the Last-Event-ID given to Subscribe could not be served
+	// exactly; the subscription then starts at the oldest event in the history.
 	Gap *HistoryGap
 
 	hub   *Hub
 	topic *topic
-	c     chan *Message
-	err   error // why c was closed; guarded by hub.mu
+	ready chan struct{} // holds a token while events may be waiting; closed at the end
+	taken uint64        // id of the last event taken (guarded by topic.mu)
+	start uint64        // the topic's newest id when it subscribed: the replay ends here
+	err   error         // why it ended (guarded by topic.mu)
 }
 
-// C returns the channel of live events. It is closed when the hub drops the subscriber
-// or the subscription is closed; Err says which.
-func (s *Subscription) C() <-chan *Message { return s.c }
+// Ready returns a channel that receives when events may be waiting to be taken, and is
+// closed when the hub drops the subscriber or the subscription is closed (Err says which).
+// A token may be stale: Take then returns nothing.
+func (s *Subscription) Ready() <-chan struct{} { return s.ready }
+
+// Take appends to buf, oldest first, up to max of the events the subscriber has not taken
+// yet, marks them taken, and returns the extended slice. It returns buf unchanged when
+// there are none or the subscription has ended. One goroutine at a time may call it.
+func (s *Subscription) Take(buf []*Message, max int) []*Message {
+	t := s.topic
+	t.mu.RLock() // only this subscriber writes its own taken; Publish reads it under Lock
+	defer t.mu.RUnlock()
+	if s.err != nil {
+		return buf
+	}
+	for n := 0; n < max && s.taken < t.last; n++ {
+		s.taken++
+		buf = append(buf, t.at(s.taken))
+	}
+	return buf
+}
 
 // Err returns ErrSlowSubscriber after the hub dropped the subscriber, another error after
 // Close, and nil while the subscription is live.
 func (s *Subscription) Err() error {
-	s.hub.mu.Lock()
-	defer s.hub.mu.Unlock()
+	s.topic.mu.RLock()
+	defer s.topic.mu.RUnlock()
 	return s.err
 }
 
 // Close ends the subscription. It is safe to call more than once.
 func (s *Subscription) Close() {
-	s.hub.mu.Lock()
-	defer s.hub.mu.Unlock()
+	s.topic.mu.Lock()
+	defer s.topic.mu.Unlock()
 	s.hub.removeLocked(s, errSubscriptionClosed)
 }
+
+// behind is how many events published since s subscribed it has not taken: the events
+// of its replay do not count, so that a client catching up on the whole history is not
+// dropped for it.
+func (s *Subscription) behind(last uint64) uint64 { return last - max(s.taken, s.start) }
 
 // Stats returns the hub's counters.
 func (h *Hub) Stats() HubStats {
 	return HubStats{Published: h.published.Load(), Dropped: h.dropped.Load(), Subscribers: int(h.subs.Load())}
 }
 
-// Publish gives ev the topic's next id, encodes it once, keeps it in the history and
-// queues it for every subscriber of the topic. It never waits: a subscriber whose queue
-// is full is dropped and counted. ev.ID is ignored (the hub sets it); an event type with
-// CR, LF or NUL is refused with an error wrapping ErrInvalidField.
+// Publish gives ev the topic's next id, encodes it once, puts it in the topic's ring and
+// tells every subscriber of the topic that it is there. It never waits: a subscriber more
+// than QueueLen events behind is dropped and counted. ev.ID is ignored (the hub sets it);
+// an event type with CR, LF or NUL is refused with an error wrapping ErrInvalidField.
 func (h *Hub) Publish(topicName string, ev Event) (*Message, error) {
 	if err := checkFieldValue(FieldEvent, ev.Type); err != nil {
 		return nil, err
 	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.publishLocked(topicName, ev)
+	t := h.topic(topicName)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return h.publishLocked(t, ev)
 }
 
-// publishLocked is Publish with the hub's lock held.
-func (h *Hub) publishLocked(topicName string, ev Event) (*Message, error) {
-	t := h.topicLocked(topicName)
-
+// publishLocked is Publish with the topic's lock held.
+func (h *Hub) publishLocked(t *topic, ev Event) (*Message, error) {
 	// 1. Number the event and encode it once, for every subscriber alike.
 	id := t.last + 1
 	ev.ID = strconv.FormatUint(id, 10)
@@ -148,91 +184,113 @@ func (h *Hub) publishLocked(topicName string, ev Event) (*Message, error) {
 		return nil, err
 	}
 	m := &Message{ID: id, Event: ev, Wire: wire}
-	t.last = id
 
-	// 2. Keep it in the bounded history, overwriting the oldest once full.
-	if len(t.ring) < h.history() {
-		t.ring = append(t.ring, m)
-	} else {
-		t.ring[t.head] = m
-		t.head = (t.head + 1) % len(t.ring)
+	// 2. Put it in the ring, over the event len(ring) older, which no subscriber still
+	//    needs: one that did would have been dropped before (step 3).
+	t.ring[(id-1)%uint64(len(t.ring))] = m
+	t.last = id
+	if size := uint64(len(t.ring)); id > size {
+		t.oldest = max(t.oldest, id-size+1)
 	}
 
-	// 3. Queue it for each subscriber without waiting; a full queue drops its subscriber.
+	// 3. Tell each subscriber without waiting (a token already there will do); one that
+	//    is too far behind is dropped instead. Note the oldest event still needed.
+	queue := uint64(h.queueLen())
+	needed := id // the oldest id a live subscriber has not taken yet
 	for s := range t.members {
-		select {
-		case s.c <- m:
-		default:
+		if s.behind(id) > queue {
 			h.removeLocked(s, ErrSlowSubscriber)
 			h.dropped.Add(1)
+			continue
 		}
+		needed = min(needed, s.taken+1)
+		select {
+		case s.ready <- struct{}{}:
+		default:
+		}
+	}
+
+	// 4. Let go of the events that are out of the history and that no subscriber still
+	//    needs, so that the ring holds more than the history only while someone lags.
+	for t.oldest+uint64(t.history) <= id && t.oldest < needed {
+		t.ring[(t.oldest-1)%uint64(len(t.ring))] = nil
+		t.oldest++
 	}
 	h.published.Add(1)
 	return m, nil
 }
 
 // Subscribe joins the topic. lastEventID is what the client sent in Last-Event-ID (""
-// for a first connection): the events after it that are still in the history are put in
-// Replay, and every later event arrives on C. Both happen under one lock, so no event is
-// missed or sent twice between the replay and the live events.
+// for a first connection): the subscription starts after that event when it is in the
+// history, so that Take first returns exactly the events it missed, then every later
+// event. Both are decided under the topic's lock, so no event is missed or sent twice
+// between the replay and the live events.
 func (h *Hub) Subscribe(topicName, lastEventID string) *Subscription {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	t := h.topicLocked(topicName)
-	s := &Subscription{hub: h, topic: t, c: make(chan *Message, h.queueLen())}
+	t := h.topic(topicName)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s := &Subscription{hub: h, topic: t, ready: make(chan struct{}, 1), taken: t.last, start: t.last}
 	if lastEventID != "" {
-		s.Replay, s.Gap = t.since(lastEventID)
+		s.taken, s.Gap = t.since(lastEventID)
+	}
+	if s.taken < t.last {
+		s.ready <- struct{}{} // the replay is waiting
 	}
 	t.members[s] = struct{}{}
 	h.subs.Add(1)
 	return s
 }
 
-// since returns the history after the id last, or all of it and a gap when last is not
-// an id whose successors are all still kept.
-func (t *topic) since(last string) ([]*Message, *HistoryGap) {
-	oldest := t.last - uint64(len(t.ring)) + 1 // == t.last+1 when the history is empty
+// since returns the id a replay after the id last starts from (the events after it are
+// replayed), or the one before the oldest in the history and a gap when last is not an
+// id whose successors are all still kept.
+func (t *topic) since(last string) (uint64, *HistoryGap) {
+	held := min(t.last, uint64(t.history))
+	oldest := t.last - held + 1 // == t.last+1 when the history is empty
 	n, err := strconv.ParseUint(last, 10, 64)
 	if err != nil || n > t.last || n+1 < oldest {
 		gap := &HistoryGap{LastEventID: last, Newest: t.last}
-		if len(t.ring) > 0 {
+		if held > 0 {
 			gap.Oldest = oldest
 		}
-		return t.history(len(t.ring)), gap
+		return oldest - 1, gap
 	}
-	return t.history(int(t.last - n)), nil
+	return n, nil
 }
 
-// history returns the newest n events of the ring, oldest first.
-func (t *topic) history(n int) []*Message {
-	out := make([]*Message, 0, n)
-	start := len(t.ring) - n // position counted from the oldest
-	for i := start; i < len(t.ring); i++ {
-		out = append(out, t.ring[(t.head+i)%len(t.ring)])
-	}
-	return out
-}
+// at returns the event with the given id, which must be in the ring.
+func (t *topic) at(id uint64) *Message { return t.ring[(id-1)%uint64(len(t.ring))] }
 
-func (h *Hub) topicLocked(name string) *topic {
+// topic returns the named topic, made on first use with a ring for History + QueueLen
+// events.
+func (h *Hub) topic(name string) *topic {
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	if h.topics == nil {
 		h.topics = make(map[string]*topic)
 	}
 	t := h.topics[name]
 	if t == nil {
-		t = &topic{members: make(map[*Subscription]struct{})}
+		t = &topic{
+			oldest:  1,
+			ring:    make([]*Message, h.history()+h.queueLen()),
+			history: h.history(),
+			members: make(map[*Subscription]struct{}),
+		}
 		h.topics[name] = t
 	}
 	return t
 }
 
-// removeLocked takes s out of its topic and closes its channel, once.
+// removeLocked takes s out of its topic and closes its Ready channel, once. The topic's
+// lock is held.
 func (h *Hub) removeLocked(s *Subscription, why error) {
 	if s.err != nil {
 		return
 	}
 	s.err = why
 	delete(s.topic.members, s)
-	close(s.c)
+	close(s.ready)
 	h.subs.Add(-1)
 }
 

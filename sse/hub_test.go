@@ -1,6 +1,7 @@
 package sse
 
 import (
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -23,6 +24,9 @@ func ids(ms []*Message) []uint64 {
 	}
 	return out
 }
+
+// takeAll takes every event s has waiting.
+func takeAll(s *Subscription) []*Message { return s.Take(nil, 1<<30) }
 
 func seq(from, to uint64) []uint64 {
 	var out []uint64
@@ -75,9 +79,10 @@ func TestHubReplaysExactlyTheMissedEvents(t *testing.T) {
 			s := h.Subscribe("t", tc.last)
 			defer s.Close()
 			if tc.nothing {
-				require.Empty(t, s.Replay)
+				require.Empty(t, takeAll(s))
 			} else {
-				require.Equal(t, tc.want, ids(s.Replay))
+				require.Len(t, s.Ready(), 1, "the replay is waiting")
+				require.Equal(t, tc.want, ids(takeAll(s)))
 			}
 			if tc.gap {
 				require.Equal(t, &HistoryGap{LastEventID: tc.last, Oldest: tc.oldest, Newest: tc.newest}, s.Gap)
@@ -92,7 +97,7 @@ func TestHubGapOnATopicWithNoEvents(t *testing.T) {
 	h := &Hub{}
 	s := h.Subscribe("empty", "0")
 	require.Nil(t, s.Gap, "id 0 means nothing was seen, which is everything there is")
-	require.Empty(t, s.Replay)
+	require.Empty(t, takeAll(s))
 	s2 := h.Subscribe("empty", "3")
 	require.Equal(t, &HistoryGap{LastEventID: "3"}, s2.Gap)
 }
@@ -115,11 +120,7 @@ func TestHubReplayThenLiveHasNoHoleAndNoRepeat(t *testing.T) {
 	}
 	wg.Wait()
 	for i, s := range subs {
-		got := ids(s.Replay)
-		s.Close()
-		for m := range s.C() {
-			got = append(got, m.ID)
-		}
+		got := ids(takeAll(s))
 		require.Nil(t, s.Gap)
 		require.Equal(t, seq(lasts[i]+1, 500), got, "exactly the events after the id it gave")
 	}
@@ -131,24 +132,116 @@ func TestHubDropsASlowSubscriberAndCarriesOn(t *testing.T) {
 	fast := h.Subscribe("t", "")
 	var got []uint64
 	for i := 0; i < 10; i++ {
-		publishN(t, h, "t", 1) // never waits, even with the slow queue full
-		got = append(got, (<-fast.C()).ID)
+		publishN(t, h, "t", 1) // never waits, even with the slow one 5 behind
+		got = append(got, ids(takeAll(fast))...)
 	}
 	require.Equal(t, seq(1, 10), got)
 	require.ErrorIs(t, slow.Err(), ErrSlowSubscriber)
-	var queued []uint64
-	for m := range slow.C() { // closed after what was queued before the drop
-		queued = append(queued, m.ID)
+	require.Empty(t, takeAll(slow), "a dropped subscriber takes nothing more")
+	_, open := <-slow.Ready()
+	for open { // a token may be left before the close
+		_, open = <-slow.Ready()
 	}
-	require.Equal(t, seq(1, 4), queued)
 	require.Nil(t, fast.Err())
 	st := h.Stats()
 	require.Equal(t, uint64(1), st.Dropped)
 	require.Equal(t, 1, st.Subscribers)
 
 	// It reconnects with the last id it got and replays the rest.
-	again := h.Subscribe("t", "4")
-	require.Equal(t, seq(5, 10), ids(again.Replay))
+	again := h.Subscribe("t", "0")
+	require.Equal(t, seq(1, 10), ids(takeAll(again)))
+}
+
+func TestHubAllowsExactlyQueueLenEventsBehind(t *testing.T) {
+	h := &Hub{QueueLen: 4}
+	s := h.Subscribe("t", "")
+	publishN(t, h, "t", 4)
+	require.NoError(t, s.Err(), "4 behind is allowed")
+	require.Equal(t, seq(1, 2), ids(s.Take(nil, 2)))
+	publishN(t, h, "t", 2)
+	require.NoError(t, s.Err(), "4 behind again")
+	publishN(t, h, "t", 1)
+	require.ErrorIs(t, s.Err(), ErrSlowSubscriber, "5 behind is not")
+}
+
+func TestHubDoesNotCountTheReplayAsFallingBehind(t *testing.T) {
+	h := &Hub{History: 10, QueueLen: 2}
+	publishN(t, h, "t", 10)
+	s := h.Subscribe("t", "0") // 10 events to catch up on, with a queue of 2
+	publishN(t, h, "t", 2)     // the ring still holds all 12 it needs
+	require.NoError(t, s.Err())
+	require.Equal(t, seq(1, 12), ids(takeAll(s)), "the replay, then what came while it caught up")
+	publishN(t, h, "t", 3)
+	require.ErrorIs(t, s.Err(), ErrSlowSubscriber)
+
+	t.Run("while it replays, the third event published after it drops it", func(t *testing.T) {
+		s := h.Subscribe("t", "5") // history: 6..15
+		publishN(t, h, "t", 2)
+		require.Equal(t, seq(6, 9), ids(s.Take(nil, 4)))
+		publishN(t, h, "t", 1)
+		require.ErrorIs(t, s.Err(), ErrSlowSubscriber)
+	})
+}
+
+func TestHubRingHoldsWhatEveryLiveSubscriberNeeds(t *testing.T) {
+	// Subscribers at every pace against a small ring: whatever each takes, it is the
+	// next id in order, until it is dropped.
+	for _, h := range []*Hub{{History: 4, QueueLen: 3}, {History: 3, QueueLen: 5}} {
+		var subs []*Subscription
+		var next []uint64
+		for i := 0; i < 300; i++ {
+			if i%7 == 0 { // a new subscriber, 0 to 5 events back (past the history: a gap)
+				last := h.lastID("t")
+				s := h.Subscribe("t", strconv.FormatUint(last-min(last, uint64(i%6)), 10))
+				subs = append(subs, s)
+				next = append(next, s.taken+1)
+			}
+			publishN(t, h, "t", 1)
+			for k, s := range subs {
+				for _, m := range s.Take(nil, k%4) { // subscriber k takes k%4 events per round
+					require.Equal(t, next[k], m.ID, "subscriber %d", k)
+					next[k]++
+				}
+			}
+		}
+		require.NotZero(t, h.Stats().Dropped, "the slow ones were dropped")
+		require.NotZero(t, h.Stats().Subscribers, "the fast ones were not")
+	}
+}
+
+// held is the ids of the events a topic's ring still holds, for tests.
+func (h *Hub) held(topic string) []uint64 {
+	t := h.topic(topic)
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	var out []uint64
+	for _, m := range t.ring {
+		if m != nil {
+			out = append(out, m.ID)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestHubHoldsMoreThanTheHistoryOnlyWhileASubscriberLags(t *testing.T) {
+	h := &Hub{History: 2, QueueLen: 5}
+	publishN(t, h, "t", 10)
+	require.Equal(t, seq(9, 10), h.held("t"), "no subscriber: the history alone")
+
+	s := h.Subscribe("t", "")
+	publishN(t, h, "t", 4)
+	require.Equal(t, seq(11, 14), h.held("t"), "what the subscriber has not taken, the history within it")
+	require.Equal(t, seq(11, 12), ids(s.Take(nil, 2)))
+	publishN(t, h, "t", 1)
+	require.Equal(t, seq(13, 15), h.held("t"))
+	takeAll(s)
+	publishN(t, h, "t", 1)
+	require.Equal(t, seq(15, 16), h.held("t"))
+
+	publishN(t, h, "t", 6) // 6 behind: dropped, and nothing is held for it any more
+	require.ErrorIs(t, s.Err(), ErrSlowSubscriber)
+	require.Equal(t, seq(21, 22), h.held("t"))
 }
 
 func TestSubscriptionCloseIsIdempotent(t *testing.T) {
@@ -156,7 +249,7 @@ func TestSubscriptionCloseIsIdempotent(t *testing.T) {
 	s := h.Subscribe("t", "")
 	s.Close()
 	s.Close()
-	_, open := <-s.C()
+	_, open := <-s.Ready()
 	require.False(t, open)
 	require.Error(t, s.Err())
 	require.Equal(t, 0, h.Stats().Subscribers)
@@ -165,7 +258,8 @@ func TestSubscriptionCloseIsIdempotent(t *testing.T) {
 
 // lastID is the topic's newest id, for tests.
 func (h *Hub) lastID(topic string) uint64 {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.topicLocked(topic).last
+	t := h.topic(topic)
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.last
 }

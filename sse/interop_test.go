@@ -121,13 +121,14 @@ func (s *interopServer) exercise(t *testing.T) {
 
 	// End every stream and publish two events before anyone can subscribe again: the
 	// peer can only get them from the replay.
-	s.hub.mu.Lock()
-	for sub := range s.hub.topicLocked("").members {
+	topic := s.hub.topic("")
+	topic.mu.Lock()
+	for sub := range topic.members {
 		s.hub.removeLocked(sub, errSubscriptionClosed)
 	}
-	s.hub.publishLocked("", Event{Data: "missed 1"})
-	s.hub.publishLocked("", Event{Data: "missed 2"})
-	s.hub.mu.Unlock()
+	s.hub.publishLocked(topic, Event{Data: "missed 1"})
+	s.hub.publishLocked(topic, Event{Data: "missed 2"})
+	topic.mu.Unlock()
 
 	require.Equal(t, "3", s.nextConn(t), "the peer reconnects with Last-Event-ID")
 	require.Equal(t, report{Type: "message", Data: "missed 1", LastEventID: "4"}, s.next(t, false))

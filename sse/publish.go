@@ -12,9 +12,11 @@ import (
 )
 
 // DefaultMaxPublishBytes bounds a published body when PublishHandler.MaxBody is zero. An
-// event is held in every subscriber's queue and in the history, so one large event costs
-// its size many times over; 1 MiB is ample for notifications and keeps the history of
-// 1000 events within a bounded, if generous, memory.
+// event is held once, shared by every subscriber, but a topic holds the events of its
+// history (and, while a subscriber lags, the ones it has not taken), so one large event
+// costs its size for as long as a thousand more have not followed it; 1 MiB is ample for
+// notifications and keeps the history of 1000 events within a bounded, if generous,
+// memory.
 const DefaultMaxPublishBytes = 1 << 20
 
 // EventTypeParam is the query parameter of POST /publish that names the event's type.

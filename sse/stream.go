@@ -23,9 +23,10 @@ const DefaultHeartbeat = 15 * time.Second
 // forever, holding its goroutine; after 10 s the stream gives up on it.
 const DefaultWriteTimeout = 10 * time.Second
 
-// maxBatch is how many queued events the stream writes before it flushes. Every event is
-// flushed as soon as the queue is empty; under load, writing the events already waiting
-// in one flush saves a system call and an HTTP chunk header for each.
+// maxBatch is how many waiting events the stream takes and writes before it flushes.
+// Every event is flushed as soon as nothing more is waiting; under load, writing the
+// events already waiting in one flush saves a system call and an HTTP chunk header for
+// each.
 const maxBatch = 64
 
 // maxPendingBytes is how many bytes of events a stream gathers before it flushes even if
@@ -118,11 +119,6 @@ func (s *Stream) flush() error {
 	return s.w.Flush()
 }
 
-// full reports whether the stream should flush before queueing more.
-func (s *Stream) full(events int) bool {
-	return events >= maxBatch || len(s.pending) >= maxPendingBytes
-}
-
 // A Handler serves one topic of a Hub as an event stream: GET only, with the
 // Last-Event-ID header (or, for clients that cannot set headers, the lastEventId query
 // parameter) naming the last event the client has.
@@ -159,18 +155,18 @@ func lastEventID(header, query string) string {
 }
 
 // serve is the life of one stream, the same over net/http and http1:
-//  1. subscribe, getting the missed events and any gap, before anything is published
-//     that this stream could miss;
-//  2. send the retry time, the gap signal and the replay;
-//  3. send live events as they come, and a heartbeat when quiet, until the client goes
-//     away (ctx ends or a write fails), the server shuts down (ctx ends), or the hub
-//     drops the subscription for falling behind (the response then ends, and the client
-//     reconnects and replays from where it was).
+//  1. subscribe, which places the stream right after the client's Last-Event-ID (or at
+//     the newest event), before anything is published that this stream could miss;
+//  2. send the retry time and the gap signal, if any;
+//  3. send the events waiting (the replay first, then live events as they come), and a
+//     heartbeat when quiet, until the client goes away (ctx ends or a write fails), the
+//     server shuts down (ctx ends), or the hub drops the subscription for falling behind
+//     (the response then ends, and the client reconnects and replays from where it was).
 func (h *Handler) serve(ctx context.Context, st *Stream, sub *Subscription) error {
 	defer sub.Close()
 	st.WriteTimeout = h.WriteTimeout
 
-	// 2. What the client has to catch up on comes first.
+	// 2. What the client has to know before the events comes first.
 	if h.Retry > 0 {
 		st.queue([]byte("retry: " + strconv.FormatInt(h.Retry.Milliseconds(), 10) + "\n\n"))
 	}
@@ -178,21 +174,11 @@ func (h *Handler) serve(ctx context.Context, st *Stream, sub *Subscription) erro
 		data, _ := json.Marshal(sub.Gap)
 		st.pending, _ = AppendEvent(st.pending, Event{Type: GapEventType, Data: string(data)})
 	}
-	batch := 0
-	for _, m := range sub.Replay {
-		st.queue(m.Wire)
-		if batch++; st.full(batch) {
-			if err := st.flush(); err != nil {
-				return err
-			}
-			batch = 0
-		}
-	}
 	if err := st.flush(); err != nil {
 		return err
 	}
 
-	// 3. Live events.
+	// 3. Events and heartbeats.
 	beat := h.Heartbeat
 	if beat == 0 {
 		beat = DefaultHeartbeat
@@ -203,6 +189,7 @@ func (h *Handler) serve(ctx context.Context, st *Stream, sub *Subscription) erro
 		defer t.Stop()
 		tick = t.C
 	}
+	var batch []*Message // made at the first event, so that an idle stream holds none
 	for {
 		select {
 		case <-ctx.Done():
@@ -212,34 +199,40 @@ func (h *Handler) serve(ctx context.Context, st *Stream, sub *Subscription) erro
 			if err := st.flush(); err != nil {
 				return err
 			}
-		case m, ok := <-sub.C():
+		case _, ok := <-sub.Ready():
 			if !ok {
 				return sub.Err()
 			}
-			if err := h.sendBatch(st, sub, m); err != nil {
+			if batch == nil {
+				batch = make([]*Message, 0, maxBatch)
+			}
+			if err := sendWaiting(ctx, st, sub, batch); err != nil {
 				return err
 			}
 		}
 	}
 }
 
-// sendBatch writes m and the events already queued behind it (up to maxBatch events or
-// maxPendingBytes), then flushes once.
-func (h *Handler) sendBatch(st *Stream, sub *Subscription, m *Message) error {
-	st.queue(m.Wire)
-	for n := 1; !st.full(n); n++ {
-		var next *Message
-		var ok bool
-		select {
-		case next, ok = <-sub.C():
-		default:
-			return st.flush() // nothing more waiting: send what we have now
+// sendWaiting writes every event the subscription has waiting, oldest first: up to
+// maxBatch events or maxPendingBytes in each flush (one Write, one HTTP chunk), until none
+// is left, or ctx ends. Nothing waits for a batch to fill: what is there goes out at once.
+func sendWaiting(ctx context.Context, st *Stream, sub *Subscription, batch []*Message) error {
+	for ctx.Err() == nil {
+		batch = sub.Take(batch[:0], maxBatch)
+		if len(batch) == 0 {
+			return nil
 		}
-		if !ok {
-			st.flush()
-			return sub.Err()
+		for _, m := range batch {
+			st.queue(m.Wire)
+			if len(st.pending) >= maxPendingBytes {
+				if err := st.flush(); err != nil {
+					return err
+				}
+			}
 		}
-		st.queue(next.Wire)
+		if err := st.flush(); err != nil {
+			return err
+		}
 	}
-	return st.flush()
+	return ctx.Err()
 }

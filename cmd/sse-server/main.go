@@ -17,7 +17,7 @@ func main() {
 	app := cli.NewServer("sse-server", "Server-Sent Events: GET /events streams every event; POST /publish[?event=NAME] publishes one.", "127.0.0.1:8082")
 	heartbeat := app.Flags.Duration("heartbeat", sse.DefaultHeartbeat, "send a comment on a quiet stream this often (0: never)")
 	history := app.Flags.Int("history", sse.DefaultHistory, "events kept for replay after Last-Event-ID")
-	queue := app.Flags.Int("queue", sse.DefaultQueueLen, "events queued per subscriber; one that falls further behind is dropped")
+	queue := app.Flags.Int("queue", sse.DefaultQueueLen, "events a subscriber may fall behind; one that falls further is dropped")
 	retry := app.Flags.Duration("retry", 0, "reconnection time sent at the start of each stream (0: none)")
 	maxBody := app.Flags.Int64("max-body-bytes", sse.DefaultMaxPublishBytes, "largest event body accepted by /publish (413 beyond)")
 	writeTimeout := app.Flags.Duration("write-timeout", sse.DefaultWriteTimeout, "bound on each write to a client")
