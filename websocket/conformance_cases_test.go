@@ -455,7 +455,9 @@ func compressionCases() []confCase {
 					if cnc {
 						resp = append(resp, "client_no_context_takeover")
 					}
-					if smwb != "" && smwb != "15" {
+					if smwb != "" {
+						// RFC 7692 §7.1.2.1: an offered server_max_window_bits is always
+						// answered, 15 included.
 						resp = append(resp, "server_max_window_bits="+smwb)
 					}
 					// A client that offered a window below 15 bits keeps to it: Huffman-only.

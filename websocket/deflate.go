@@ -132,6 +132,7 @@ next:
 			writeBits: maxWindowBits, readBits: maxWindowBits}
 		seen := map[string]bool{}
 		resp := []string{"permessage-deflate"}
+		serverBitsOffered := false
 		for _, p := range offer.params {
 			// RFC 7692 §7.1: an offer with a parameter twice, an unknown parameter or a bad
 			// value is declined.
@@ -151,14 +152,18 @@ next:
 				}
 				cfg.readNoContext = true
 			case "server_max_window_bits":
-				// §7.1.2.1: we must answer with a window no larger. compress/flate always
-				// uses 32 KiB; a Huffman-only stream has no back-references, so it fits
-				// any window: accept, and send Huffman-only.
+				// §7.1.2.1: "A server accepts an extension negotiation offer with this
+				// parameter by including the "server_max_window_bits" extension parameter
+				// in the extension negotiation response to send back to the client with
+				// the same or smaller value as the offer." compress/flate always uses
+				// 32 KiB; a Huffman-only stream has no back-references, so it fits any
+				// window: accept, echo the value (15 too), and send Huffman-only below 15.
 				bits, ok := parseWindowBits(p[1])
 				if !ok {
 					continue next
 				}
 				cfg.writeBits = bits
+				serverBitsOffered = true
 			case "client_max_window_bits":
 				// §7.1.2.2: the client may take a smaller window if we say so; we inflate
 				// any window, so we need not.
@@ -181,7 +186,7 @@ next:
 		if cfg.readNoContext {
 			resp = append(resp, "client_no_context_takeover")
 		}
-		if cfg.writeBits < maxWindowBits {
+		if serverBitsOffered {
 			resp = append(resp, "server_max_window_bits="+strconv.Itoa(cfg.writeBits))
 		}
 		return strings.Join(resp, "; "), cfg

@@ -209,6 +209,7 @@ func TestNegotiateDeflateParameters(t *testing.T) {
 			"permessage-deflate; server_no_context_takeover; client_no_context_takeover", deflateConfig{writeNoContext: true, readNoContext: true, writeBits: 15, readBits: 15}},
 		{"the server may add no-context-takeover on its own", "permessage-deflate", Deflate{ServerNoContextTakeover: true, ClientNoContextTakeover: true},
 			"permessage-deflate; server_no_context_takeover; client_no_context_takeover", deflateConfig{writeNoContext: true, readNoContext: true, writeBits: 15, readBits: 15}},
+		{"server_max_window_bits=15 is answered with its value (RFC 7692 §7.1.2.1)", "permessage-deflate; server_max_window_bits=15", Deflate{}, "permessage-deflate; server_max_window_bits=15", deflateConfig{writeBits: 15, readBits: 15}},
 		{"server_max_window_bits=8 is accepted (Huffman-only)", "permessage-deflate; server_max_window_bits=8", Deflate{}, "permessage-deflate; server_max_window_bits=8", deflateConfig{writeBits: 8, readBits: 15}},
 		{"client_max_window_bits with a value limits the history kept", "permessage-deflate; client_max_window_bits=10", Deflate{}, "permessage-deflate", deflateConfig{writeBits: 15, readBits: 10}},
 		{"a window of 16 declines the offer", "permessage-deflate; server_max_window_bits=16", Deflate{}, "", deflateConfig{}},

@@ -154,6 +154,27 @@ func TestInteropPythonWebsocketsClient(t *testing.T) {
 	assert.Contains(t, fmt.Sprint(rep.Extensions), "PerMessageDeflate")
 }
 
+// TestInteropPythonWebsocketsClientWindowParameters offers the window parameters of RFC 7692
+// §7.1.2 from Python's client: websockets refuses an answer that leaves out an offered
+// server_max_window_bits, and inflates our messages with a zlib window of exactly the size
+// agreed, so a back-reference beyond it would fail there.
+func TestInteropPythonWebsocketsClientWindowParameters(t *testing.T) {
+	leakcheck.Check(t)
+	py := pythonWebsockets(t)
+	addr := startTestServer(t, ServerOptions{Deflate: &Deflate{}})
+	for _, tc := range []struct{ params, want string }{
+		{`{"server_max_window_bits": 15}`, "remote_max_window_bits=15, local_max_window_bits=15"},
+		{`{"server_max_window_bits": 10, "client_max_window_bits": 10}`, "remote_max_window_bits=10, local_max_window_bits=10"},
+		{`{"server_max_window_bits": 9, "client_no_context_takeover": true}`, "remote_max_window_bits=9, local_max_window_bits=15"},
+	} {
+		t.Run(tc.params, func(t *testing.T) {
+			rep := runPeer(t, py, nil, "testdata/websockets_client.py", "ws://"+addr+"/echo", tc.params)
+			checkPeerClientReport(t, rep, "hello from python")
+			assert.Contains(t, fmt.Sprint(rep.Extensions), tc.want)
+		})
+	}
+}
+
 func TestInteropPythonWebsocketsServer(t *testing.T) {
 	leakcheck.Check(t)
 	py := pythonWebsockets(t)
