@@ -58,11 +58,13 @@ func (c *client) append(b []byte) bool {
 // the spaces, two counts and two CR LFs.
 const msgOverhead = 48
 
-// enqueueMsg queues one delivery; it reports whether the flusher has something new.
-func (c *client) enqueueMsg(sid, subject, reply []byte, hdrLen int, payload []byte) bool {
-	size := len(sid) + len(subject) + len(reply) + len(payload) + msgOverhead
+// enqueueMsg queues one delivery to sub; it reports whether it did. A subscription removed
+// from the index gets nothing more: checked under the lock that orders this client's
+// output, so no MSG for it can follow what its reader wrote after the UNSUB (a PONG, +OK).
+func (c *client) enqueueMsg(sub *subscription, subject, reply []byte, hdrLen int, payload []byte) bool {
+	size := len(sub.sid) + len(subject) + len(reply) + len(payload) + msgOverhead
 	c.outMu.Lock()
-	if c.closing {
+	if c.closing || sub.removed.Load() {
 		c.outMu.Unlock()
 		return false
 	}
@@ -72,7 +74,7 @@ func (c *client) enqueueMsg(sid, subject, reply []byte, hdrLen int, payload []by
 		c.kickFlusher()
 		return false
 	}
-	c.out = appendMsg(c.out, subject, sid, reply, hdrLen, payload)
+	c.out = appendMsg(c.out, subject, sub.sid, reply, hdrLen, payload)
 	c.outMu.Unlock()
 	return true
 }

@@ -538,3 +538,32 @@ func TestPublishPathDoesNotAllocateInSteadyState(t *testing.T) {
 	assert.Zero(t, allocs)
 	assert.Equal(t, 4*32, delivered, "three plain subscriptions and one queue group, 32 messages")
 }
+
+// newTestClient is a client of srv without a connection, whose operations are fed to its
+// parser by the test and whose output stays in its buffer.
+func newTestClient(srv *Server) *client {
+	c := &client{srv: srv, subs: map[string]*subscription{}, kick: make(chan struct{}, 1),
+		toKick: map[*client]struct{}{}}
+	c.parser = NewParser(ServerSide, c.handle)
+	return c
+}
+
+func TestNothingIsDeliveredToASubscriptionAfterItsUnsubscribe(t *testing.T) {
+	srv := NewServer(Options{Logger: discardLogger()})
+	sub, pub := newTestClient(srv), newTestClient(srv)
+	require.NoError(t, sub.parser.Parse([]byte("SUB news 1\r\nSUB news q 2\r\nSUB news q 3\r\n")))
+
+	// A publisher takes the match result for news (as processPub does)...
+	r := srv.subs.Match([]byte("news"))
+	require.Len(t, r.plain, 1)
+	require.Len(t, r.groups, 1)
+	// ...the subscriber's UNSUBs are processed, and its PING answered...
+	require.NoError(t, sub.parser.Parse([]byte("UNSUB 1\r\nUNSUB 3\r\nPING\r\n")))
+	// ...and only then does the publisher deliver, from the result it holds.
+	for i := range 4 {
+		pub.deliverMatches(r, &Command{Subject: []byte("news"), Payload: []byte{byte('a' + i)}})
+	}
+	// Nothing for 1 after the PONG; the queue group's turns that fell on 3 passed to 2.
+	assert.Equal(t, "PONG\r\nMSG news 2 1\r\na\r\nMSG news 2 1\r\nb\r\nMSG news 2 1\r\nc\r\nMSG news 2 1\r\nd\r\n",
+		string(sub.out))
+}

@@ -241,6 +241,18 @@ func (c *client) processPub(cmd *Command) error {
 			Detail: fmt.Sprintf("subjects to publish to are dot-separated tokens without wildcards, got %s", quote(cmd.Subject))}
 	}
 	r := c.srv.subs.Match(cmd.Subject)
+	c.deliverMatches(r, cmd)
+	if len(r.plain) == 0 && len(r.groups) == 0 && cmd.Reply != nil && c.opts.NoResponders {
+		c.noResponders(cmd.Reply)
+	}
+	return nil
+}
+
+// deliverMatches delivers one message to every plain subscription in r and to one member
+// of each queue group. r may be older than a subscription's UNSUB (processed meanwhile by
+// its own client's reader); such a subscription refuses the message, and in a group the
+// turn passes to the next member.
+func (c *client) deliverMatches(r *matchResult, cmd *Command) {
 	for _, sub := range r.plain {
 		c.deliver(sub, cmd)
 	}
@@ -249,14 +261,13 @@ func (c *client) processPub(cmd *Command) error {
 		skip = c // a queue group's turn does not fall on a member that would drop it
 	}
 	for _, g := range r.groups {
-		if sub := g.pick(skip); sub != nil {
-			c.deliver(sub, cmd)
+		for range g.members {
+			sub := g.pick(skip)
+			if sub == nil || c.deliver(sub, cmd) {
+				break
+			}
 		}
 	}
-	if len(r.plain) == 0 && len(r.groups) == 0 && cmd.Reply != nil && c.opts.NoResponders {
-		c.noResponders(cmd.Reply)
-	}
-	return nil
 }
 
 // noRespondersHeader is the status that tells a requester at once that nobody subscribes
@@ -340,18 +351,18 @@ func (c *client) removeAllSubs() {
 	}
 }
 
-// deliver queues one message for sub's client. The publisher (c) only copies bytes into
-// that client's buffer; it never waits for its socket.
-func (c *client) deliver(sub *subscription, cmd *Command) {
+// deliver queues one message for sub's client and reports whether it did. The publisher
+// (c) only copies bytes into that client's buffer; it never waits for its socket.
+func (c *client) deliver(sub *subscription, cmd *Command) bool {
 	to := sub.client
 	if to == c && c.noEcho.Load() {
-		return
+		return false
 	}
 	// UNSUB with max: exactly max deliveries, however many publishers race for them.
 	n := sub.delivered.Add(1)
 	if max := sub.max.Load(); max > 0 {
 		if n > max {
-			return
+			return false
 		}
 		if n == max {
 			defer to.removeSub(sub)
@@ -361,7 +372,9 @@ func (c *client) deliver(sub *subscription, cmd *Command) {
 	if hdrLen > 0 && !to.headers.Load() {
 		hdrLen, payload = 0, payload[hdrLen:] // a client without headers gets the body
 	}
-	if to.enqueueMsg(sub.sid, cmd.Subject, cmd.Reply, hdrLen, payload) {
-		c.toKick[to] = struct{}{}
+	if !to.enqueueMsg(sub, cmd.Subject, cmd.Reply, hdrLen, payload) {
+		return false
 	}
+	c.toKick[to] = struct{}{}
+	return true
 }

@@ -21,7 +21,7 @@ type subscription struct {
 
 	max       atomic.Int64 // UNSUB max: deliveries after which it ends (0: none)
 	delivered atomic.Int64 // messages delivered so far
-	removed   atomic.Bool  // taken out of the index; deliver nothing more
+	removed   atomic.Bool  // taken out of the index; deliver nothing more (enqueueMsg)
 }
 
 // node is one level of the trie: the subscriptions whose subject ends here, and the
@@ -55,14 +55,15 @@ type queueMatch struct {
 	next    atomic.Uint64
 }
 
-// pick returns the member whose turn it is. Members that have just been removed are
-// skipped, so that a group keeps getting its message while one member leaves, and so are
-// the members of client skip (a publisher that asked not to receive its own messages).
+// pick returns the member whose turn it is, skipping the members of client skip (a
+// publisher that asked not to receive its own messages). A member that has left since the
+// result was built refuses the message when it is delivered; the publisher then picks
+// again, and the next turn falls on the next member.
 func (q *queueMatch) pick(skip *client) *subscription {
 	n := uint64(len(q.members))
 	start := q.next.Add(1) - 1
 	for i := range n {
-		if s := q.members[(start+i)%n]; !s.removed.Load() && (skip == nil || s.client != skip) {
+		if s := q.members[(start+i)%n]; skip == nil || s.client != skip {
 			return s
 		}
 	}
