@@ -3,9 +3,11 @@ package sse
 import (
 	"bytes"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
@@ -44,29 +46,49 @@ func FuzzParser(f *testing.F) {
 }
 
 // FuzzRoundTrip checks that any sequence of events our encoder accepts is read back by
-// our parser as the same events: the same data (line breaks as LF), the same type (or
-// "message"), and the last id given so far.
+// our parser as exactly those events, whatever the fuzzer puts in them: ids and types of
+// any text (leading and trailing spaces, colons, Unicode), retry times of any duration,
+// comments, and data with CR, LF and CRLF in any mix. What comes back is the same data
+// (every line break as LF, the only one the format carries), the same type (or
+// "message"), the last id given so far, and at the end the stream's last event ID and
+// reconnection time. An id or type with CR, LF or NUL is refused, and the stream goes on.
 func FuzzRoundTrip(f *testing.F) {
-	f.Add([]byte("\x01\x02hello\x00world"), uint8(3))
-	f.Add([]byte("a\r\nb\x00\n:c\x00 d\r"), uint8(7))
-	f.Add([]byte("\xEF\xBB\xBF\x00\xff\xfe"), uint8(1))
+	const rs, us = "\x1e", "\x1f" // record (event) and unit (field) separators
+	f.Add([]byte("hello"+us+"1"+rs+"two\nlines"+us+""+us+"note"), uint8(3))
+	f.Add([]byte("a\r\nb\rc\n\nd\r\r\n"+us+"  spaced id "+us+" spaced type"+us+"1500"+us+"a comment\r\nover: two lines"), uint8(7))
+	f.Add([]byte(":colon first"+us+"é 世界 🎉"+us+"type:with:colons"+us+"250"+rs+" leading space"+us+""+us+""+us+"3000000"), uint8(1))
+	f.Add([]byte("\xEF\xBB\xBFbom in data"+us+"\uFEFF"+rs+""+us+"id\nwith LF"+rs+"x"+us+"ok"+us+"t\x00nul"), uint8(2))
+	f.Add([]byte("data: looks like a field"+us+"id: 7"+us+"event"+us+"-5"+us+""+rs+"\r"+us+"\u2028"+us+"message"+us+"999"), uint8(5))
 	f.Fuzz(func(t *testing.T, in []byte, chunk uint8) {
-		events := eventsFromBytes(in)
 		var wire []byte
 		var want []Event
-		lastID := ""
-		for i, e := range events {
+		lastID, retry, retrySet := "", time.Duration(0), false
+		for _, rec := range strings.Split(string(in), rs) {
+			units := strings.Split(strings.ToValidUTF8(rec, "\uFFFD"), us)
+			unit := func(i int) string {
+				if i < len(units) {
+					return units[i]
+				}
+				return ""
+			}
+			e := Event{Data: unit(0), ID: unit(1), Type: unit(2), Retry: fuzzRetry(unit(3))}
+			if len(units) > 4 {
+				wire = AppendComment(wire, unit(4)) // a comment before the event changes nothing
+			}
+			before := len(wire)
 			var err error
 			wire, err = AppendEvent(wire, e)
-			if err != nil {
+			if strings.ContainsAny(e.ID+e.Type, "\r\n\x00") {
 				require.ErrorIs(t, err, ErrInvalidField)
+				require.Len(t, wire, before, "nothing is written for a refused event")
 				continue
 			}
+			require.NoError(t, err)
 			if e.ID != "" {
 				lastID = e.ID
 			}
-			if i%3 == 2 {
-				wire = AppendComment(wire, e.Data) // comments in between change nothing
+			if e.Retry > 0 {
+				retry, retrySet = wantRetry(e.Retry), true
 			}
 			typ := e.Type
 			if typ == "" {
@@ -77,37 +99,25 @@ func FuzzRoundTrip(f *testing.F) {
 		got := parseAll(&chunkReader{s: string(wire), sizes: []int{int(chunk)}}, 0)
 		require.ErrorIs(t, got.err, io.EOF)
 		require.Equal(t, want, got.events)
+		require.Equal(t, lastID, got.lastID)
+		require.Equal(t, retrySet, got.retrySet)
+		require.Equal(t, retry, got.retry)
 	})
 }
 
-// eventsFromBytes turns fuzz input into events of valid UTF-8 (the only text the format
-// carries unchanged): NUL bytes separate events, and within one, the first two bytes pick
-// whether it gets an id and a type.
-func eventsFromBytes(in []byte) []Event {
-	var events []Event
-	for i, part := range bytes.Split(in, []byte{0}) {
-		s := strings.ToValidUTF8(string(part), "?")
-		var flags byte
-		if len(s) > 0 {
-			flags = s[0]
-		}
-		e := Event{Data: s}
-		if flags&1 != 0 {
-			e.ID = strconv.Itoa(i + 1)
-		}
-		if flags&2 != 0 {
-			e.Type = "t" + strconv.Itoa(int(flags))
-		}
-		if flags&4 != 0 && len(s) > 1 {
-			e.Type = s[1:min(len(s), 4)] // may hold CR or LF: then the encoder refuses it
-			if !utf8.ValidString(e.Type) {
-				e.Type = ""
-			}
-		}
-		events = append(events, e)
+// fuzzRetry reads a retry time for FuzzRoundTrip: a decimal number of microseconds, so
+// that fractions of a millisecond, zero and negative times occur too.
+func fuzzRetry(s string) time.Duration {
+	us, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || us > math.MaxInt64/int64(time.Microsecond) || us < math.MinInt64/int64(time.Microsecond) {
+		return 0
 	}
-	return events
+	return time.Duration(us) * time.Microsecond
 }
+
+// wantRetry is the reconnection time a parser reads back for a positive Event.Retry:
+// whole milliseconds, as the encoder writes them.
+func wantRetry(d time.Duration) time.Duration { return d.Truncate(time.Millisecond) }
 
 // FuzzResponseAnnotator checks that the trace reader of event-stream responses never
 // panics and notes the same lines however the bytes are split into chunks.
