@@ -460,7 +460,14 @@ func compressionCases() []confCase {
 						// answered, 15 included.
 						resp = append(resp, "server_max_window_bits="+smwb)
 					}
-					// A client that offered a window below 15 bits keeps to it: Huffman-only.
+					if cmwb != "" && cmwb != "bare" {
+						// RFC 7692 §7.1.2.2: the server confirms the client's hint, so
+						// that the client is bound by it.
+						resp = append(resp, "client_max_window_bits="+cmwb)
+					}
+					// A client told to use a window below 15 bits keeps to it:
+					// Huffman-only. A bare client_max_window_bits binds it to nothing, so
+					// it compresses with the full 32 KiB window and its context.
 					d := &clientDeflater{noContext: cnc, huffman: cmwb != "" && cmwb != "bare" && cmwb != "15"}
 					var send [][]byte
 					var want []event

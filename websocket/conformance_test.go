@@ -286,6 +286,7 @@ func readServerEvents(br *bufio.Reader, serverNoContext bool) ([]event, error) {
 type clientDeflater struct {
 	noContext bool
 	huffman   bool // a window below 15 bits was promised: no back-references at all
+	level     int  // the compress/flate level (0: BestSpeed)
 	buf       bytes.Buffer
 	fw        *flate.Writer
 }
@@ -294,6 +295,9 @@ func (d *clientDeflater) compress(p []byte) []byte {
 	if d.fw == nil || d.noContext {
 		d.buf.Reset()
 		level := flate.BestSpeed
+		if d.level != 0 {
+			level = d.level
+		}
 		if d.huffman {
 			level = flate.HuffmanOnly
 		}

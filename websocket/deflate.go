@@ -132,7 +132,7 @@ next:
 			writeBits: maxWindowBits, readBits: maxWindowBits}
 		seen := map[string]bool{}
 		resp := []string{"permessage-deflate"}
-		serverBitsOffered := false
+		serverBitsOffered, clientBitsConfirmed := false, false
 		for _, p := range offer.params {
 			// RFC 7692 §7.1: an offer with a parameter twice, an unknown parameter or a bad
 			// value is declined.
@@ -165,14 +165,23 @@ next:
 				cfg.writeBits = bits
 				serverBitsOffered = true
 			case "client_max_window_bits":
-				// §7.1.2.2: the client may take a smaller window if we say so; we inflate
-				// any window, so we need not.
+				// §7.1.2.2: in an offer this is only a hint. The client is bound by a
+				// window only once the response names it ("By including this parameter
+				// in an extension negotiation response, a server limits the LZ77 sliding
+				// window size that the client uses"); until then it may compress with
+				// 32 KiB. Without a value we keep the full window and say nothing. With
+				// a value the RFC lets the server "use this value to avoid allocating an
+				// unnecessarily big LZ77 sliding window for decompressing by including
+				// the "client_max_window_bits" extension parameter in the corresponding
+				// extension negotiation response": we do, so keeping only 2^N bytes of
+				// the client's history is then what the client agreed to.
 				if p[1] != "" {
 					bits, ok := parseWindowBits(p[1])
 					if !ok {
 						continue next
 					}
 					cfg.readBits = bits
+					clientBitsConfirmed = true
 				}
 			default:
 				continue next
@@ -188,6 +197,9 @@ next:
 		}
 		if serverBitsOffered {
 			resp = append(resp, "server_max_window_bits="+strconv.Itoa(cfg.writeBits))
+		}
+		if clientBitsConfirmed {
+			resp = append(resp, "client_max_window_bits="+strconv.Itoa(cfg.readBits))
 		}
 		return strings.Join(resp, "; "), cfg
 	}

@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"compress/flate"
+	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"strings"
 	"testing"
@@ -79,4 +81,72 @@ func TestAMessageThatInflatesPastTheLimitFailsWith1009(t *testing.T) {
 	var pe *ProtocolError
 	require.ErrorAs(t, err, &pe)
 	assert.Equal(t, StatusMessageTooBig, pe.Code)
+}
+
+// randomText returns n bytes of letters that deflate cannot shorten by matches within them.
+func randomText(n int, seed uint64) []byte {
+	r := rand.New(rand.NewPCG(seed, 1))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte('a' + r.IntN(26))
+	}
+	return b
+}
+
+// TestAnUnconfirmedWindowHintLeavesTheClientItsFullWindow: RFC 7692 §7.1.2.2 binds the client
+// to a smaller window only when the server's answer names client_max_window_bits. Offered
+// without a value (or with one the answer does not repeat), the client may compress with
+// the full 32 KiB window and its context, and the server must accept back-references that
+// reach that far into the previous message.
+func TestAnUnconfirmedWindowHintLeavesTheClientItsFullWindow(t *testing.T) {
+	leakcheck.Check(t)
+	addr := startConformanceServer(t)
+	for _, offer := range []string{
+		"permessage-deflate; client_max_window_bits",
+		"permessage-deflate; client_max_window_bits; server_no_context_takeover",
+		"permessage-deflate; client_max_window_bits=9",
+		"permessage-deflate; client_max_window_bits=12",
+	} {
+		t.Run(offer, func(t *testing.T) {
+			nc, err := net.Dial("tcp", addr)
+			require.NoError(t, err)
+			defer nc.Close()
+			nc.SetDeadline(time.Now().Add(confTimeout))
+			br := bufio.NewReader(nc)
+			answer := rawHandshake(t, nc, br, "/echo", offer)
+			exts, err := parseExtensions([]string{answer})
+			require.NoError(t, err)
+			cfg, err := acceptDeflateResponse(exts, &Deflate{})
+			require.NoError(t, err)
+			require.NotNil(t, cfg, "the offer was accepted")
+			if strings.Contains(answer, "client_max_window_bits") {
+				// The answer binds the client to the window it names (our server confirms
+				// every hint with a value): the other half of what §7.1.2.2 allows, and
+				// then nothing here to try. It may not name a larger one than hinted.
+				_, hinted, _ := strings.Cut(offer, "client_max_window_bits=")
+				require.NotEmpty(t, hinted, "a bare hint is not answered")
+				assert.Contains(t, answer, "client_max_window_bits="+hinted)
+				return
+			}
+			require.Equal(t, maxWindowBits, cfg.writeBits, "the answer leaves the client its full window")
+
+			// The peer compresses with context takeover and a 32 KiB window: the second
+			// message is the start of the first, 30,000 bytes back (BestCompression
+			// searches the whole window; BestSpeed's hash table would have forgotten).
+			first := randomText(30000, 7)
+			second := append(bytes.Clone(first[:4000]), " and a new ending"...)
+			d := &clientDeflater{level: flate.BestCompression}
+			c1, c2 := d.compress(first), d.compress(second)
+			require.Less(t, len(c2), 200, "the second message is compressed against the first: %d bytes", len(c2))
+			for _, f := range [][]byte{frame(OpText, c1, rsv(4)), frame(OpText, c2, rsv(4)), closeFrame(StatusNormalClosure, "")} {
+				_, err := nc.Write(f)
+				require.NoError(t, err)
+			}
+			got, err := readServerEvents(br, cfg.readNoContext)
+			require.NoError(t, err, "events so far: %v", got)
+			require.Equal(t, fmt.Sprint([]event{textEv(string(first)), textEv(string(second)), closeEv(StatusNormalClosure)}), fmt.Sprint(got))
+			assert.Equal(t, first, got[0].payload)
+			assert.Equal(t, second, got[1].payload)
+		})
+	}
 }

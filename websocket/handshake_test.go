@@ -211,7 +211,10 @@ func TestNegotiateDeflateParameters(t *testing.T) {
 			"permessage-deflate; server_no_context_takeover; client_no_context_takeover", deflateConfig{writeNoContext: true, readNoContext: true, writeBits: 15, readBits: 15}},
 		{"server_max_window_bits=15 is answered with its value (RFC 7692 §7.1.2.1)", "permessage-deflate; server_max_window_bits=15", Deflate{}, "permessage-deflate; server_max_window_bits=15", deflateConfig{writeBits: 15, readBits: 15}},
 		{"server_max_window_bits=8 is accepted (Huffman-only)", "permessage-deflate; server_max_window_bits=8", Deflate{}, "permessage-deflate; server_max_window_bits=8", deflateConfig{writeBits: 8, readBits: 15}},
-		{"client_max_window_bits with a value limits the history kept", "permessage-deflate; client_max_window_bits=10", Deflate{}, "permessage-deflate", deflateConfig{writeBits: 15, readBits: 10}},
+		{"client_max_window_bits with a value is confirmed in the answer, and only then limits the history kept", "permessage-deflate; client_max_window_bits=10", Deflate{}, "permessage-deflate; client_max_window_bits=10", deflateConfig{writeBits: 15, readBits: 10}},
+		{"client_max_window_bits without a value keeps the full window and is not answered", "permessage-deflate; client_max_window_bits", Deflate{}, "permessage-deflate", deflateConfig{writeBits: 15, readBits: 15}},
+		{"all four parameters", "permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=12; client_max_window_bits=9", Deflate{},
+			"permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=12; client_max_window_bits=9", deflateConfig{writeNoContext: true, readNoContext: true, writeBits: 12, readBits: 9}},
 		{"a window of 16 declines the offer", "permessage-deflate; server_max_window_bits=16", Deflate{}, "", deflateConfig{}},
 		{"a window with a leading zero declines the offer", "permessage-deflate; server_max_window_bits=09", Deflate{}, "", deflateConfig{}},
 		{"a parameter twice declines the offer", "permessage-deflate; server_no_context_takeover; server_no_context_takeover", Deflate{}, "", deflateConfig{}},
@@ -241,6 +244,9 @@ func TestNegotiateDeflateParameters(t *testing.T) {
 			assert.Equal(t, cfg.writeNoContext, client.readNoContext)
 			assert.Equal(t, cfg.readNoContext, client.writeNoContext)
 			assert.Equal(t, cfg.writeBits, client.readBits)
+			// RFC 7692 §7.1.2.2: the server may keep less than 32 KiB of the client's
+			// history only when its answer binds the client to that window.
+			assert.Equal(t, cfg.readBits, client.writeBits, "the history the server keeps is the window the client was told to use")
 		})
 	}
 }
