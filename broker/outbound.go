@@ -86,19 +86,23 @@ func (c *client) slowConsumerLocked() {
 	c.out = append(c.out[:0], errLine(&ProtocolError{Text: errTextSlowConsumer})...)
 	c.closing, c.slow = true, true
 	c.srv.slowConsumers.Add(1)
-	c.srv.opts.Logger.Warn("broker: slow consumer cut off", "conn", c.id,
-		"max_pending", c.srv.opts.MaxPending)
+	c.srv.opts.Logger.Warn("broker: slow consumer cut off",
+		append(c.who(), "max_pending", c.srv.opts.MaxPending)...)
 }
 
 // closeWithError queues -ERR for pe and closes the connection after it.
 func (c *client) closeWithError(pe *ProtocolError) {
 	c.outMu.Lock()
-	if !c.closing {
+	first := !c.closing
+	if first {
 		c.out = append(c.out, errLine(pe)...)
 		c.closing, c.errSent = true, true
 	}
 	c.outMu.Unlock()
 	c.kickFlusher()
+	if first {
+		c.srv.opts.Logger.Info("broker: closing after -ERR", append(c.who(), "err", pe.wire())...)
+	}
 }
 
 // closedWithError reports whether the connection was closed after an -ERR.
@@ -210,8 +214,8 @@ func (c *client) writeFailed(batch []byte, written int, last bool, err error) {
 	}
 	if !wasSlow {
 		c.srv.slowConsumers.Add(1)
-		c.srv.opts.Logger.Warn("broker: slow consumer cut off: write stalled", "conn", c.id,
-			"write_deadline", c.srv.opts.WriteDeadline)
+		c.srv.opts.Logger.Warn("broker: slow consumer cut off: write stalled",
+			append(c.who(), "write_deadline", c.srv.opts.WriteDeadline)...)
 	}
 	if !last {
 		c.stalledNotice(batch, written)

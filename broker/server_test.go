@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"strings"
 	"sync"
@@ -308,6 +309,18 @@ func TestAuthorizationIsCheckedInConnectBeforeAnythingElse(t *testing.T) {
 	})
 }
 
+func TestLogLinesNameTheClientByItsConnect(t *testing.T) {
+	leakcheck.Check(t)
+	var log syncBuffer
+	_, addr := startServer(t, Options{Logger: slog.New(slog.NewTextHandler(&log, nil))})
+	c := dialRaw(t, addr)
+	c.send("CONNECT {\"name\":\"alice at nc\"}\r\nBOGUS\r\n")
+	c.expectClosed(`-ERR 'Unknown Protocol Operation: got "BOGUS", expected CONNECT, PUB, HPUB, SUB, UNSUB, PING or PONG'`)
+	require.Eventually(t, func() bool { return strings.Contains(log.String(), "closing after -ERR") },
+		waitTimeout, time.Millisecond)
+	assert.Regexp(t, `msg="broker: closing after -ERR" conn=\d+ name="alice at nc" err=`, log.String())
+}
+
 func TestInfoDescribesTheServer(t *testing.T) {
 	leakcheck.Check(t)
 	_, addr := startServer(t, Options{Token: "t"})
@@ -495,13 +508,14 @@ func TestTraceNamesEachOperationAndPayload(t *testing.T) {
 	var out syncBuffer
 	_, addr := startServer(t, Options{Tracer: tcp.NewTracer(&out)})
 	c := dialRaw(t, addr)
-	c.send("SUB t 1\r\nPUB t 5\r\nhello\r\n")
+	c.send("CONNECT {\"name\":\"tracer test\"}\r\nSUB t 1\r\nPUB t 5\r\nhello\r\n")
 	assert.Equal(t, []string{"MSG t 1 5", "hello"}, c.sync())
 	c.conn.Close()
 	require.Eventually(t, func() bool { return strings.Contains(out.String(), "closed after") }, waitTimeout, time.Millisecond)
 	trace := out.String()
 	for _, want := range []string{
 		"| INFO: the server describes itself",
+		`| CONNECT: client "tracer test", options`,
 		`| SUB: subscribe to "t" as sid "1"`,
 		`| PUB: publish to "t"`,
 		"| PUB payload: 5 bytes, then CR LF",

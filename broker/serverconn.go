@@ -47,6 +47,7 @@ type client struct {
 	connected bool
 	headers   atomic.Bool
 	noEcho    atomic.Bool
+	name      atomic.Pointer[string] // CONNECT's name, for log lines written by any goroutine
 
 	subsMu sync.Mutex
 	subs   map[string]*subscription // by sid
@@ -210,8 +211,20 @@ func (c *client) processConnect(cmd *Command) error {
 	c.opts, c.connected = o, true
 	c.headers.Store(o.Headers)
 	c.noEcho.Store(o.Echo != nil && !*o.Echo)
+	c.name.Store(&o.Name)
 	c.stopAuthTimer()
+	c.srv.opts.Logger.Debug("broker: client connected", append(c.who(), "lang", o.Lang,
+		"version", o.Version)...)
 	return nil
+}
+
+// who returns the attributes that name this client in a log line: its connection number
+// and, once its CONNECT gave one, its name ("NATS CLI Version v0.5.0", "orders-service").
+func (c *client) who() []any {
+	if name := c.name.Load(); name != nil && *name != "" {
+		return []any{"conn", c.id, "name", *name}
+	}
+	return []any{"conn", c.id}
 }
 
 // credentialsOK compares in constant time, so that the time taken says nothing about how

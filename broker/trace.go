@@ -4,6 +4,7 @@
 package broker
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -116,7 +117,7 @@ func describe(c *Command) string {
 			fmt.Fprintf(&b, " after %d messages", c.Max)
 		}
 	case OpConnect:
-		b.WriteString(": the client's options " + quote(c.Args))
+		b.WriteString(": " + describeConnect(c.Args))
 	case OpInfo:
 		b.WriteString(": the server describes itself")
 	case OpPing:
@@ -132,4 +133,18 @@ func describe(c *Command) string {
 		fmt.Fprintf(&b, ", %d of the %d bytes are headers", c.HeaderLen, c.size)
 	}
 	return b.String()
+}
+
+// describeConnect names the client as its CONNECT does, so that the rest of the trace of
+// its connection can be told apart from the others, then quotes its options.
+func describeConnect(args []byte) string {
+	var o connectOptions
+	if json.Unmarshal(args, &o) != nil || o.Name == "" {
+		return "the client's options " + quote(args)
+	}
+	who := fmt.Sprintf("client %q", o.Name)
+	if o.Lang != "" {
+		who += fmt.Sprintf(" (%s %s)", o.Lang, o.Version)
+	}
+	return who + ", options " + quote(args)
 }

@@ -31,3 +31,16 @@ func TestAnnotatorFollowsOperationsAcrossReads(t *testing.T) {
 	}, a.Annotate([]byte("BOGUS\r\n")))
 	assert.Nil(t, a.Annotate([]byte("PING\r\n")), "after garbage the trace stops reading")
 }
+
+func TestTheTraceNamesAClientByItsConnect(t *testing.T) {
+	a := NewAnnotator(ServerSide)
+	assert.Equal(t, []tcp.Note{
+		{At: 0, Text: `CONNECT: client "orders" (go 1.2.3), options "{\"name\":\"orders\",\"lang\":\"go\",\"version\":\"1.2.3\"}"`},
+	}, a.Annotate([]byte(`CONNECT {"name":"orders","lang":"go","version":"1.2.3"}`+"\r\n")))
+	assert.Equal(t, []tcp.Note{
+		{At: 0, Text: `CONNECT: client "alice at nc", options "{\"name\":\"alice at nc\"}"`},
+	}, NewAnnotator(ServerSide).Annotate([]byte(`connect {"name":"alice at nc"}`+"\n")))
+	assert.Equal(t, []tcp.Note{
+		{At: 0, Text: `CONNECT: the client's options "{\"verbose\":true}"`},
+	}, NewAnnotator(ServerSide).Annotate([]byte(`CONNECT {"verbose":true}`+"\r\n")))
+}
