@@ -489,9 +489,13 @@ func compressionCases() []confCase {
 						}
 						want = append(want, msgEv(m.op, m.p))
 					}
+					bits := 0
+					if smwb != "" {
+						bits, _ = parseWindowBits(smwb)
+					}
 					cs = append(cs, confCase{id: fmt.Sprintf("13.%d", n), name: strings.Join(offer, "; "),
 						offer: strings.Join(offer, "; "), wantExt: strings.Join(resp, "; "),
-						send: send, want: want, serverNoContext: snc})
+						send: send, want: want, serverNoContext: snc, serverWindowBits: bits})
 					n++
 				}
 			}

@@ -63,8 +63,11 @@ type confCase struct {
 	noAutoClose bool     // do not follow send with a close frame (fail-fast cases)
 	want        []event  // what the server must send, in order; a close 1000 is implied
 
-	// The server's parameters for inflating its replies (compression cases).
-	serverNoContext bool
+	// The server's parameters for inflating its replies (compression cases): whether it
+	// starts every message afresh, and the window it promised (server_max_window_bits; 0
+	// for none, that is 15), which the judge holds it to.
+	serverNoContext  bool
+	serverWindowBits int
 }
 
 // The client's side of building frames: masked with a fixed key (the server must unmask
@@ -155,7 +158,7 @@ func runConfCase(t *testing.T, addr string, tc confCase) {
 	}()
 
 	// 3. Everything the server sends, until it closes.
-	got, err := readServerEvents(br, tc.serverNoContext)
+	got, err := readServerEvents(br, newWindowInflater(tc.serverWindowBits, tc.serverNoContext))
 	<-writeDone
 	want := tc.want
 	if len(want) == 0 || want[len(want)-1].op != OpClose {
@@ -205,13 +208,13 @@ func rawHandshake(t *testing.T, nc net.Conn, br *bufio.Reader, path, offer strin
 }
 
 // readServerEvents reads frames until the server closes the TCP connection, checking
-// that they are valid server frames, and returns them as events.
-func readServerEvents(br *bufio.Reader, serverNoContext bool) ([]event, error) {
+// that they are valid server frames, and returns them as events. Compressed messages are
+// inflated by z, under the window and context the server agreed to.
+func readServerEvents(br *bufio.Reader, z *windowInflater) ([]event, error) {
 	var events []event
 	var msg []byte
 	var msgOp Opcode
 	var compressed bool
-	var history []byte
 	for {
 		h, err := ReadFrameHeader(br)
 		if errors.Is(err, syscall.ECONNRESET) && len(events) > 0 && events[len(events)-1].op == OpClose {
@@ -262,15 +265,10 @@ func readServerEvents(br *bufio.Reader, serverNoContext bool) ([]event, error) {
 			msg = append(msg, p...)
 			if h.Fin {
 				if compressed {
-					var dict []byte
-					if !serverNoContext {
-						dict = history
-					}
-					out, err := io.ReadAll(flate.NewReaderDict(io.MultiReader(bytes.NewReader(msg), bytes.NewReader(deflateTail[:])), dict))
+					out, err := z.inflate(msg)
 					if err != nil {
 						return events, fmt.Errorf("inflating the server's message: %w", err)
 					}
-					history = append(history, out...)
 					msg = out
 				}
 				events = append(events, msgEv(msgOp, msg))

@@ -142,7 +142,7 @@ func TestAnUnconfirmedWindowHintLeavesTheClientItsFullWindow(t *testing.T) {
 				_, err := nc.Write(f)
 				require.NoError(t, err)
 			}
-			got, err := readServerEvents(br, cfg.readNoContext)
+			got, err := readServerEvents(br, newWindowInflater(cfg.readBits, cfg.readNoContext))
 			require.NoError(t, err, "events so far: %v", got)
 			require.Equal(t, fmt.Sprint([]event{textEv(string(first)), textEv(string(second)), closeEv(StatusNormalClosure)}), fmt.Sprint(got))
 			assert.Equal(t, first, got[0].payload)
