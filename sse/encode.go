@@ -9,6 +9,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // ErrInvalidField is wrapped by the error of an event whose id or type cannot be written:
@@ -44,7 +45,7 @@ func checkFieldValue(f Field, v string) error {
 //
 //	id: ID          (when ID is not empty)
 //	event: TYPE     (when Type is not empty)
-//	retry: MS       (when Retry is positive, in whole milliseconds)
+//	retry: MS       (when Retry is positive, in milliseconds, rounded up: see retryMillis)
 //	data: LINE      (one per line of Data; at least one, so that an empty Data is dispatched)
 //	                (a blank line, which dispatches the event)
 //
@@ -70,9 +71,7 @@ func AppendEvent(dst []byte, ev Event) ([]byte, error) {
 		dst = appendField(dst, FieldEvent, ev.Type)
 	}
 	if ev.Retry > 0 {
-		dst = append(dst, "retry: "...)
-		dst = strconv.AppendInt(dst, ev.Retry.Milliseconds(), 10)
-		dst = append(dst, '\n')
+		dst = appendRetry(dst, ev.Retry)
 	}
 	dst = appendLines(dst, "data: ", ev.Data)
 	return append(dst, '\n'), nil
@@ -87,6 +86,26 @@ func AppendComment(dst []byte, text string) []byte {
 		return append(dst, ":\n"...)
 	}
 	return appendLines(dst, ": ", text)
+}
+
+// appendRetry appends the retry field for the reconnection time d.
+func appendRetry(dst []byte, d time.Duration) []byte {
+	dst = append(dst, FieldRetry...)
+	dst = append(dst, ": "...)
+	dst = strconv.AppendInt(dst, retryMillis(d), 10)
+	return append(dst, '\n')
+}
+
+// retryMillis is a positive reconnection time in whole milliseconds, the only unit the
+// retry field has (WHATWG HTML §9.2.6), rounded up. Rounding down would turn a time under
+// a millisecond into "retry: 0", which asks the client to come back at once, and any time
+// into a shorter one than asked for; rounded up, the client waits at least as long.
+func retryMillis(d time.Duration) int64 {
+	ms := int64(d / time.Millisecond)
+	if d%time.Millisecond != 0 {
+		ms++
+	}
+	return ms
 }
 
 func appendField(dst []byte, f Field, v string) []byte {

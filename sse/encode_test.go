@@ -2,6 +2,7 @@ package sse
 
 import (
 	"bytes"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -26,6 +27,14 @@ func TestEncoderWritesEachField(t *testing.T) {
 		{"a trailing LF makes an empty last data line", Event{Data: "a\n"}, "data: a\ndata: \n\n"},
 		{"a leading space is kept by the space after the colon", Event{Data: " a"}, "data:  a\n\n"},
 		{"a leading colon is safe after the field name", Event{Data: ":a"}, "data: :a\n\n"},
+		{"a retry under a millisecond is rounded up to one", Event{Data: "x", Retry: time.Microsecond},
+			"retry: 1\ndata: x\n\n"},
+		{"a retry between milliseconds is rounded up", Event{Data: "x", Retry: 1500 * time.Microsecond},
+			"retry: 2\ndata: x\n\n"},
+		{"a zero retry writes no field", Event{Data: "x", Retry: 0}, "data: x\n\n"},
+		{"a negative retry writes no field", Event{Data: "x", Retry: -time.Second}, "data: x\n\n"},
+		{"the longest retry is written whole", Event{Data: "x", Retry: math.MaxInt64},
+			"retry: 9223372036855\ndata: x\n\n"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

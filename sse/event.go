@@ -7,7 +7,8 @@ import "time"
 // An Event is one server-sent event.
 //
 // On the way out (Encoder, Hub.Publish) an empty ID or Type writes no such field, and a
-// positive Retry writes a retry field. On the way in (Parser) ID is the stream's last
+// positive Retry writes a retry field, in milliseconds rounded up (so 1 µs is "retry: 1",
+// never "retry: 0", which would ask the client to reconnect at once). On the way in (Parser) ID is the stream's last
 // event ID when the event was dispatched (it persists from earlier events, as the WHATWG
 // rules say), Type is "message" when the stream named none, and Retry is left zero: the
 // reconnection time is the stream's, not the event's, and the parser reports it through

@@ -58,6 +58,7 @@ func FuzzRoundTrip(f *testing.F) {
 	f.Add([]byte("a\r\nb\rc\n\nd\r\r\n"+us+"  spaced id "+us+" spaced type"+us+"1500"+us+"a comment\r\nover: two lines"), uint8(7))
 	f.Add([]byte(":colon first"+us+"é 世界 🎉"+us+"type:with:colons"+us+"250"+rs+" leading space"+us+""+us+""+us+"3000000"), uint8(1))
 	f.Add([]byte("\xEF\xBB\xBFbom in data"+us+"\uFEFF"+rs+""+us+"id\nwith LF"+rs+"x"+us+"ok"+us+"t\x00nul"), uint8(2))
+	f.Add([]byte("x"+us+""+us+""+us+"9223372036854775"+rs+"y"+us+""+us+""+us+"1"), uint8(4))
 	f.Add([]byte("data: looks like a field"+us+"id: 7"+us+"event"+us+"-5"+us+""+rs+"\r"+us+"\u2028"+us+"message"+us+"999"), uint8(5))
 	f.Fuzz(func(t *testing.T, in []byte, chunk uint8) {
 		var wire []byte
@@ -116,8 +117,15 @@ func fuzzRetry(s string) time.Duration {
 }
 
 // wantRetry is the reconnection time a parser reads back for a positive Event.Retry:
-// whole milliseconds, as the encoder writes them.
-func wantRetry(d time.Duration) time.Duration { return d.Truncate(time.Millisecond) }
+// whole milliseconds, rounded up, as the encoder writes them (never zero), and capped
+// where a time.Duration ends, as the parser reads them.
+func wantRetry(d time.Duration) time.Duration {
+	ms := int64(d / time.Millisecond)
+	if d%time.Millisecond != 0 {
+		ms++
+	}
+	return time.Duration(min(ms, math.MaxInt64/int64(time.Millisecond))) * time.Millisecond
+}
 
 // FuzzResponseAnnotator checks that the trace reader of event-stream responses never
 // panics and notes the same lines however the bytes are split into chunks.

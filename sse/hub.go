@@ -39,7 +39,8 @@ var errSubscriptionClosed = errors.New("sse: subscription closed")
 // GapEventType is the type of the event a Hub's handlers send first when a client's
 // Last-Event-ID cannot be served exactly: it is older than the oldest event in the
 // history (the client missed events that are gone), newer than the newest (the server
-// restarted and its ids started again), or not an id this hub gave. Its data is a
+// restarted and its ids started again), or not an id this hub gave (anything but plain
+// decimal digits without a leading zero: "02" is not read as 2). Its data is a
 // HistoryGap as JSON; the whole history follows it. A client that sees it knows it
 // missed something and should reload its state from elsewhere.
 const GapEventType = "history-gap"
@@ -244,11 +245,16 @@ func (h *Hub) Subscribe(topicName, lastEventID string) *Subscription {
 // since returns the id a replay after the id last starts from (the events after it are
 // replayed), or the one before the oldest in the history and a gap when last is not an
 // id whose successors are all still kept.
+//
+// Only the form the hub writes is one of its ids: decimal digits, without a sign, spaces
+// or a leading zero ("0" alone means nothing seen yet). A browser sends back exactly the
+// id it was sent, so "02" or "+2" was not sent by this hub; reading it as 2 would replay
+// from a guess, and it is answered with a gap instead.
 func (t *topic) since(last string) (uint64, *HistoryGap) {
 	held := min(t.last, uint64(t.history))
 	oldest := t.last - held + 1 // == t.last+1 when the history is empty
 	n, err := strconv.ParseUint(last, 10, 64)
-	if err != nil || n > t.last || n+1 < oldest {
+	if err != nil || strconv.FormatUint(n, 10) != last || n > t.last || n+1 < oldest {
 		gap := &HistoryGap{LastEventID: last, Newest: t.last}
 		if held > 0 {
 			gap.Oldest = oldest

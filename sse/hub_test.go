@@ -73,6 +73,10 @@ func TestHubReplaysExactlyTheMissedEvents(t *testing.T) {
 		{name: "an id newer than the newest is a gap", last: "26", want: seq(16, 25), gap: true, oldest: 16, newest: 25},
 		{name: "an id that is not a number is a gap", last: "abc", want: seq(16, 25), gap: true, oldest: 16, newest: 25},
 		{name: "a negative id is a gap", last: "-1", want: seq(16, 25), gap: true, oldest: 16, newest: 25},
+		{name: "an id with a leading zero is not one the hub gave: a gap", last: "020", want: seq(16, 25), gap: true, oldest: 16, newest: 25},
+		{name: "an id with a plus sign is a gap", last: "+20", want: seq(16, 25), gap: true, oldest: 16, newest: 25},
+		{name: "an id with a space is a gap", last: " 20", want: seq(16, 25), gap: true, oldest: 16, newest: 25},
+		{name: "an id too large for 64 bits is a gap", last: "99999999999999999999", want: seq(16, 25), gap: true, oldest: 16, newest: 25},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -97,6 +101,7 @@ func TestHubGapOnATopicWithNoEvents(t *testing.T) {
 	h := &Hub{}
 	s := h.Subscribe("empty", "0")
 	require.Nil(t, s.Gap, "id 0 means nothing was seen, which is everything there is")
+	require.NotNil(t, h.Subscribe("empty", "00").Gap, "00 is not how the hub writes 0")
 	require.Empty(t, takeAll(s))
 	s2 := h.Subscribe("empty", "3")
 	require.Equal(t, &HistoryGap{LastEventID: "3"}, s2.Gap)

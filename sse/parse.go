@@ -24,6 +24,13 @@ const DefaultMaxEventSize = 16 << 20
 // events per read, which is what keeps parsing cheap.
 const parserBufSize = 32 << 10
 
+// maxSharedData is the longest data an event may have and still share its one
+// allocation with a new last event ID or type (see Parser.dispatch). The id and type are
+// kept for the events after it, so sharing pins the event's data for as long; beyond
+// 4 KiB the id and type are copied apart instead, which costs an allocation, but never
+// keeps a large event's data alive after the caller is done with it.
+const maxSharedData = 4 << 10
+
 // maxEmptyReads is how many reads in a row may return no bytes and no error before the
 // parser gives up with io.ErrNoProgress, as bufio does.
 const maxEmptyReads = 100
@@ -291,25 +298,39 @@ func (p *Parser) dispatch() (Event, bool) {
 	//    remove the last character from the data buffer."
 	n := len(p.data) - 1
 	// 4-5. Make the event: type from the buffer or "message", the data, the last event ID.
-	//    The data, and the id and type when they are new, are made into one string, so an
-	//    event costs one allocation however many fields it has.
-	all := p.data[:n]
+	//    For data up to maxSharedData, the data and the id and type when they are new are
+	//    made into one string, so such an event costs one allocation however many fields
+	//    it has. Longer data gets a string of its own, and so do the id and type, as they
+	//    outlive the event.
 	newType := len(p.eventType) > 0 && string(p.eventType) != p.prevType
-	if newID {
-		all = append(all, p.idBuf...)
+	var ev Event
+	if n <= maxSharedData {
+		all := p.data[:n]
+		if newID {
+			all = append(all, p.idBuf...)
+		}
+		if newType {
+			all = append(all, p.eventType...)
+		}
+		s := string(all)
+		ev.Data = s[:n]
+		rest := s[n:]
+		if newID {
+			p.lastID, rest = rest[:len(p.idBuf)], rest[len(p.idBuf):]
+		}
+		if newType {
+			p.prevType = rest
+		}
+	} else {
+		ev.Data = string(p.data[:n])
+		if newID {
+			p.lastID = string(p.idBuf)
+		}
+		if newType {
+			p.prevType = string(p.eventType)
+		}
 	}
-	if newType {
-		all = append(all, p.eventType...)
-	}
-	s := string(all)
-	ev := Event{Data: s[:n], Type: DefaultEventType}
-	rest := s[n:]
-	if newID {
-		p.lastID, rest = rest[:len(p.idBuf)], rest[len(p.idBuf):]
-	}
-	if newType {
-		p.prevType = rest
-	}
+	ev.Type = DefaultEventType
 	if len(p.eventType) > 0 {
 		ev.Type = p.prevType
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"testing/iotest"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/require"
 )
@@ -411,4 +412,33 @@ func TestParserLastEventIDIsUnsetUntilABlankLine(t *testing.T) {
 	require.ErrorIs(t, err, io.EOF)
 	_, ok := p.LastEventID()
 	require.False(t, ok)
+}
+
+// TestParserDoesNotPinALargeEventsDataWithItsID: the last event ID outlives its event, so
+// it must not be a piece of a large event's data string, or keeping the id would keep the
+// data. Up to maxSharedData the two share one allocation, on purpose.
+func TestParserDoesNotPinALargeEventsDataWithItsID(t *testing.T) {
+	// within reports whether part lies in the string that whole starts: the shared layout
+	// puts the id right after the data, and the type right after the id.
+	within := func(part, whole string) bool {
+		p, w := uintptr(unsafe.Pointer(unsafe.StringData(part))), uintptr(unsafe.Pointer(unsafe.StringData(whole)))
+		return p >= w && p <= w+uintptr(len(whole))+8
+	}
+	for _, tc := range []struct {
+		size   int
+		shared bool
+	}{{maxSharedData, true}, {maxSharedData + 1, false}, {1 << 20, false}} {
+		data := strings.Repeat("d", tc.size)
+		p := NewParser(strings.NewReader("id: 42\nevent: big\ndata: " + data + "\n\ndata: next\n\n"))
+		first, err := p.Next()
+		require.NoError(t, err)
+		require.Equal(t, ev("big", data, "42"), first)
+		id, _ := p.LastEventID()
+		require.Equal(t, tc.shared, within(id, first.Data), "id and %d bytes of data share a string", tc.size)
+		require.Equal(t, tc.shared, within(first.Type, first.Data), "type and %d bytes of data share a string", tc.size)
+		second, err := p.Next()
+		require.NoError(t, err)
+		require.Equal(t, msg("next", "42"), second)
+		require.Equal(t, tc.shared, within(second.ID, first.Data), "the next event's id points into the first one's data")
+	}
 }

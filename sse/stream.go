@@ -7,7 +7,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"strconv"
 	"time"
 )
 
@@ -132,7 +131,7 @@ type Handler struct {
 	// WriteTimeout bounds each write to the client (0: DefaultWriteTimeout).
 	WriteTimeout time.Duration
 	// Retry, when positive, is sent at the start of each stream as the client's
-	// reconnection time.
+	// reconnection time, in milliseconds rounded up.
 	Retry time.Duration
 }
 
@@ -168,7 +167,7 @@ func (h *Handler) serve(ctx context.Context, st *Stream, sub *Subscription) erro
 
 	// 2. What the client has to know before the events comes first.
 	if h.Retry > 0 {
-		st.queue([]byte("retry: " + strconv.FormatInt(h.Retry.Milliseconds(), 10) + "\n\n"))
+		st.pending = append(appendRetry(st.pending, h.Retry), '\n')
 	}
 	if sub.Gap != nil {
 		data, _ := json.Marshal(sub.Gap)
