@@ -63,7 +63,8 @@
 // test (FuzzParseRequest) checks that the difference is one of the rules above, or one of
 // these places where net/http refuses what RFC 9112 allows: empty lines before the request
 // line, empty elements in a Transfer-Encoding list (", chunked"), and whitespace before the
-// ";" of a chunk extension.
+// ";" of a chunk extension. It decides which rule applies from the input's bytes, each rule
+// a predicate of its own, never from the parser's error message.
 //
 // # Concurrency
 //
