@@ -121,24 +121,25 @@ func TestMessagesPollAndLongPoll(t *testing.T) {
 		_, body := do(t, c, "GET", base+"/longpoll?after=1", "")
 		assert.JSONEq(t, `[{"id":2,"data":"second"}]`, body)
 	})
-	t.Run("a long poll answers 204 when its timeout ends", func(t *testing.T) {
-		resp, _ := do(t, c, "GET", base+"/longpoll?after=2&timeout=50ms", "")
-		assert.Equal(t, 204, resp.StatusCode)
+	t.Run("a long poll honours its timeout", func(t *testing.T) {
+		// 100ms, answered well within longPollBound: a server that ignored the parameter
+		// would hold the request for the default 30 s, past the bound.
+		status, _ := longPollWithin(t, base+"/longpoll?after=2&timeout=100ms")
+		assert.Equal(t, 204, status)
 	})
 	t.Run("a long poll wakes when a message arrives", func(t *testing.T) {
-		answer := make(chan string, 1)
-		go func() {
-			lc := &http1.Client{}
-			defer lc.CloseIdleConnections()
-			_, body := do(t, lc, "GET", base+"/longpoll?after=2&timeout=1m", "")
-			answer <- body
-		}()
+		// A timeout of 60 s, far past longPollBound: the answer can only come in time if
+		// the message wakes the request.
+		answer := make(chan longPollAnswer, 1)
+		go func() { answer <- getLongPoll(base + "/longpoll?after=2&timeout=60s") }()
 		waitFor(t, func() bool { return msgs.Waiting() == 1 })
 		do(t, c, "POST", base+"/messages", "third")
 		select {
-		case body := <-answer:
-			assert.JSONEq(t, `[{"id":3,"data":"third"}]`, body)
-		case <-time.After(waitTimeout):
+		case a := <-answer:
+			require.NoError(t, a.err)
+			assert.Equal(t, 200, a.status)
+			assert.JSONEq(t, `[{"id":3,"data":"third"}]`, a.body)
+		case <-time.After(longPollBound):
 			t.Fatal("the long poll did not wake")
 		}
 	})
@@ -154,6 +155,46 @@ func TestMessagesPollAndLongPoll(t *testing.T) {
 	assert.Equal(t, 400, resp.StatusCode)
 	resp, _ = do(t, c, "GET", base+"/poll?after=-1", "")
 	assert.Equal(t, 400, resp.StatusCode)
+}
+
+// longPollBound is how long a test waits for a long poll to answer: far below both the
+// 30 s default timeout and the 60 s the tests ask for, so only a server that honours the
+// timeout parameter, or wakes on a message, answers within it.
+const longPollBound = 20 * time.Second
+
+type longPollAnswer struct {
+	status int
+	body   string
+	err    error
+}
+
+// getLongPoll makes one GET on a connection of its own, safe to call from any goroutine.
+func getLongPoll(url string) longPollAnswer {
+	c := &http1.Client{}
+	defer c.CloseIdleConnections()
+	resp, err := c.Get(context.Background(), url)
+	if err != nil {
+		return longPollAnswer{err: err}
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return longPollAnswer{resp.StatusCode, string(b), err}
+}
+
+// longPollWithin makes a long poll and fails the test unless it answers within
+// longPollBound.
+func longPollWithin(t *testing.T, url string) (status int, body string) {
+	t.Helper()
+	answer := make(chan longPollAnswer, 1)
+	go func() { answer <- getLongPoll(url) }()
+	select {
+	case a := <-answer:
+		require.NoError(t, a.err)
+		return a.status, a.body
+	case <-time.After(longPollBound):
+		t.Fatalf("no answer within %v", longPollBound)
+		return 0, ""
+	}
 }
 
 // waitFor waits until cond holds, checking every millisecond, for at most waitTimeout.
