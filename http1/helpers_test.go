@@ -39,6 +39,31 @@ func startServer(t *testing.T, h Handler, configure ...func(*Server)) (*Server, 
 	return srv, ln.Addr().String()
 }
 
+// servePipe serves one connection of srv on a synchronous in-memory pipe (net.Pipe) and
+// returns the client's end, closed when the test ends. On a pipe every Write of one side
+// is what the other side's next Reads return, nothing merged and nothing split beyond the
+// reader's buffer: the test decides exactly how bytes arrive. wrap, when not nil, wraps the
+// server's end.
+func servePipe(t *testing.T, srv *Server, wrap func(net.Conn) net.Conn) net.Conn {
+	t.Helper()
+	client, server := net.Pipe()
+	if wrap != nil {
+		server = wrap(server)
+	}
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		srv.serveConn(context.Background(), server)
+		server.Close()
+	}()
+	t.Cleanup(func() {
+		client.Close()
+		<-served
+	})
+	client.SetDeadline(time.Now().Add(waitTimeout))
+	return client
+}
+
 // rawConn is a client connection for sending hand-written bytes.
 type rawConn struct {
 	t  *testing.T

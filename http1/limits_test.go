@@ -2,12 +2,9 @@ package http1
 
 import (
 	"bufio"
-	"context"
 	"io"
-	"net"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -80,15 +77,7 @@ func TestSmallLimitsHoldWhenTheHeadArrivesByteByByte(t *testing.T) {
 	smallLimits(srv)
 	for _, tc := range limitCases {
 		t.Run(tc.name, func(t *testing.T) {
-			client, server := net.Pipe()
-			served := make(chan struct{})
-			go func() {
-				defer close(served)
-				srv.serveConn(context.Background(), server)
-				server.Close()
-			}()
-			defer func() { client.Close(); <-served }()
-			client.SetDeadline(time.Now().Add(waitTimeout))
+			client := servePipe(t, srv, nil)
 			// The writer stops at the first failed write: the server closes as soon as it
 			// has refused the request, and never reads the rest.
 			wrote := make(chan struct{})

@@ -5,9 +5,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -83,22 +85,45 @@ func TestFlushStreamsAChunkedBody(t *testing.T) {
 	assert.Equal(t, "second\n", string(rest))
 }
 
+// writeCountingConn counts the writes made on a connection.
+type writeCountingConn struct {
+	net.Conn
+	writes atomic.Int64
+}
+
+func (c *writeCountingConn) Write(p []byte) (int, error) {
+	c.writes.Add(1) // before the write: once its bytes are read, it has been counted
+	return c.Conn.Write(p)
+}
+
+// TestPipelinedRequestsAreAnsweredInOrderInOneWrite sends 16 requests in one write, on a
+// pipe that hands them to the server in one read, and checks that the 16 responses come
+// back in order and left the server in a single write.
 func TestPipelinedRequestsAreAnsweredInOrderInOneWrite(t *testing.T) {
 	leakcheck.Check(t)
-	_, addr := startServer(t, HandlerFunc(func(w ResponseWriter, r *Request) {
+	srv := &Server{Handler: HandlerFunc(func(w ResponseWriter, r *Request) {
 		io.WriteString(w, r.Target)
-	}))
-	c := dialRaw(t, addr)
+	})}
+	var counted *writeCountingConn
+	nc := servePipe(t, srv, func(c net.Conn) net.Conn {
+		counted = &writeCountingConn{Conn: c}
+		return counted
+	})
 	var reqs strings.Builder
 	for i := range 16 {
 		fmt.Fprintf(&reqs, "GET /%d HTTP/1.1\r\nHost: x\r\n\r\n", i)
 	}
-	c.send(reqs.String())
+	go io.WriteString(nc, reqs.String())
+	br := bufio.NewReader(nc)
 	for i := range 16 {
-		resp, body := c.response("GET")
+		resp, err := ReadResponse(br, "GET")
+		require.NoError(t, err)
+		body, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
 		assert.Equal(t, 200, resp.StatusCode)
-		assert.Equal(t, fmt.Sprintf("/%d", i), body)
+		assert.Equal(t, fmt.Sprintf("/%d", i), string(body))
 	}
+	assert.Equal(t, int64(1), counted.writes.Load(), "the 16 responses leave in one write")
 }
 
 func TestHijackHandsOverTheConnectionWithBufferedBytes(t *testing.T) {
@@ -218,4 +243,77 @@ func TestAHijackedConnectionOutlivesTheServerTimeoutsAndKeepsItsContext(t *testi
 	line, err := c.br.ReadString('\n')
 	require.NoError(t, err)
 	assert.Equal(t, "got hello\n", line)
+}
+
+// TestNetHTTPReadsOurAnswersToHTTP10Requests speaks HTTP/1.0 to the server, by hand since
+// net/http's Transport only sends HTTP/1.1, and reads the answers with net/http's own
+// response reader: kept alive with a Content-Length when the client asks for keep-alive,
+// delimited by the close when the body streams (HTTP/1.0 has no chunked), closed after
+// the response otherwise.
+func TestNetHTTPReadsOurAnswersToHTTP10Requests(t *testing.T) {
+	leakcheck.Check(t)
+	mux := NewMux()
+	mux.HandleFunc("/hello", helloHandler)
+	mux.HandleFunc("/stream", func(w ResponseWriter, r *Request) {
+		io.WriteString(w, "part 1;")
+		w.Flush()
+		io.WriteString(w, "part 2")
+	})
+	_, addr := startServer(t, mux)
+	get := &http.Request{Method: "GET"}
+	read := func(c *rawConn) (*http.Response, string) {
+		t.Helper()
+		resp, err := http.ReadResponse(c.br, get)
+		require.NoError(t, err)
+		body, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, 200, resp.StatusCode)
+		return resp, string(body)
+	}
+
+	c := dialRaw(t, addr)
+	c.send("GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+	resp, body := read(c)
+	assert.Equal(t, "hello, world\n", body)
+	assert.Equal(t, int64(13), resp.ContentLength)
+	assert.False(t, resp.Close, "kept alive, as the HTTP/1.0 client asked")
+
+	c.send("GET /stream HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+	resp, body = read(c)
+	assert.Equal(t, "part 1;part 2", body)
+	assert.Empty(t, resp.TransferEncoding, "no chunked to an HTTP/1.0 client")
+	assert.Equal(t, int64(-1), resp.ContentLength)
+	assert.True(t, resp.Close)
+	assert.True(t, c.closed(), "a body without a length ends with the connection")
+
+	c = dialRaw(t, addr)
+	c.send("GET /hello HTTP/1.0\r\n\r\n")
+	resp, body = read(c)
+	assert.Equal(t, "hello, world\n", body)
+	assert.True(t, resp.Close, "HTTP/1.0 without keep-alive closes")
+	assert.True(t, c.closed())
+}
+
+// TestAHandlerThatSetsConnectionCloseClosesTheConnection: RFC 9112 §9.6, a server that
+// sends "Connection: close" MUST close the connection after that response. The second of
+// two pipelined requests is never served.
+func TestAHandlerThatSetsConnectionCloseClosesTheConnection(t *testing.T) {
+	leakcheck.Check(t)
+	var served atomic.Int64
+	_, addr := startServer(t, HandlerFunc(func(w ResponseWriter, r *Request) {
+		served.Add(1)
+		w.Header().Set("Connection", "close")
+		io.WriteString(w, "bye")
+	}))
+	c := dialRaw(t, addr)
+	c.send("GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n")
+	resp, err := http.ReadResponse(c.br, &http.Request{Method: "GET"})
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	assert.Equal(t, "bye", string(body))
+	assert.True(t, resp.Close)
+	assert.True(t, c.closed(), "the connection closes after the response")
+	assert.Equal(t, int64(1), served.Load(), "the pipelined request after it is not served")
 }
