@@ -7,6 +7,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -31,8 +32,12 @@ func main() {
 		os.Exit(runMeasure(app, *measure, *every))
 	}
 
-	p := newPlayground(app.Log, *tick)
-	os.Exit(app.Run(p.services(app.Addr, *brokerAddr, app.Tracer())...))
+	var traceTo io.Writer
+	if app.Trace {
+		traceTo = os.Stderr
+	}
+	p := newPlayground(app.Log, *tick, traceTo)
+	os.Exit(app.Run(p.services(app.Addr, *brokerAddr)...))
 }
 
 // ticker publishes demo.tick messages at a fixed interval while it is on.

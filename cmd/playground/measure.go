@@ -80,21 +80,25 @@ func (s *simPage) run(ctx context.Context, base string, after int64) {
 			s.fail(err)
 		}
 	case transportWS:
-		conn, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(url, "http"), nil)
+		s.websocket(ctx, url, after)
+	}
+}
+
+// websocket receives on /ws as the page does: when the server closes with 1012 (the
+// connection is replaced for a wire view), it comes back at once, asking for what came
+// after the last message it has.
+func (s *simPage) websocket(ctx context.Context, url string, after int64) {
+	for ctx.Err() == nil {
+		conn, err := websocket.Dial(ctx, fmt.Sprintf("ws%s&after=%d", strings.TrimPrefix(url, "http"), after), nil)
 		if err != nil {
 			s.fail(err)
 			return
 		}
 		stop := context.AfterFunc(ctx, func() { conn.Close(websocket.StatusGoingAway, "done") })
-		defer stop()
-		defer conn.CloseNow()
-		for {
-			_, data, err := conn.ReadMessage()
-			if err != nil {
-				if ctx.Err() == nil {
-					s.fail(err)
-				}
-				return
+		for err == nil {
+			var data []byte
+			if _, data, err = conn.ReadMessage(); err != nil {
+				break
 			}
 			var frame struct {
 				Type string  `json:"type"`
@@ -102,7 +106,14 @@ func (s *simPage) run(ctx context.Context, base string, after int64) {
 			}
 			if json.Unmarshal(data, &frame) == nil && frame.Type == "msg" {
 				s.got(frame.Msg)
+				after = max(after, frame.Msg.ID)
 			}
+		}
+		stop()
+		conn.CloseNow()
+		if ctx.Err() == nil && websocket.CloseStatus(err) != websocket.StatusServiceRestart {
+			s.fail(err)
+			return
 		}
 	}
 }
@@ -162,8 +173,8 @@ func (m *measurement) brokerAddr() string { return m.broker }
 // startMeasurement serves the playground on free loopback ports, with the ticker off, and
 // starts `perTransport` simulated pages on each transport.
 func startMeasurement(perTransport int) (*measurement, error) {
-	p := newPlayground(discardLogger(), 0)
-	svcs := p.services("127.0.0.1:0", "127.0.0.1:0", nil)
+	p := newPlayground(discardLogger(), 0, nil)
+	svcs := p.services("127.0.0.1:0", "127.0.0.1:0")
 	var lns []net.Listener
 	for _, s := range svcs {
 		ln, err := net.Listen("tcp", s.Addr)

@@ -1,18 +1,19 @@
-// Metering: bytes on the real connections, counted per page and per transport, and the wire
-// trace of each page's connections for the wire view.
+// Metering: bytes on the real connections, counted per page and per transport, and which
+// request each connection is serving, so that its trace (wire.go) reaches the right view.
 
 package main
 
 import (
+	"context"
+	"errors"
+	"io"
 	"net"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/wirelab/wirelab/sse"
 	"github.com/wirelab/wirelab/tcp"
-	"github.com/wirelab/wirelab/websocket"
 )
 
 // The transports a page uses; "other" is the page's own assets, stats and wire view.
@@ -35,15 +36,6 @@ var transports = []string{transportPoll, transportLongPoll, transportSSE, transp
 // When it is reached, the page seen longest ago is forgotten.
 const maxPages = 1000
 
-// maxPendingTrace bounds the trace kept of a request's header until the request is known
-// (http1 reads at most 16 KiB of header, which the hex dump makes about four times longer);
-// what goes past it is left out of the wire view.
-const maxPendingTrace = 128 << 10
-
-// wireLogLines is how many trace events of one page and transport are kept for a wire view
-// opened later; older ones are dropped.
-const wireLogLines = 200
-
 // counters are one page's figures for one transport.
 type counters struct {
 	transport string
@@ -65,10 +57,13 @@ type meter struct {
 	mu    sync.Mutex
 	pages map[string]*page
 	conns map[string]*meteredConn // by remote address, as a request names its connection
+
+	views   atomic.Int64 // wire views of page connections open now, on every page
+	traceTo io.Writer    // with -trace: every connection's trace goes here too (else nil)
 }
 
-func newMeter() *meter {
-	return &meter{pages: map[string]*page{}, conns: map[string]*meteredConn{}}
+func newMeter(traceTo io.Writer) *meter {
+	return &meter{pages: map[string]*page{}, conns: map[string]*meteredConn{}, traceTo: traceTo}
 }
 
 // counters returns the counters of one page's transport, creating them on first use.
@@ -82,7 +77,7 @@ func (m *meter) counters(pageID, transport string) *counters {
 		}
 		p = &page{byTransport: map[string]*counters{}}
 		for _, t := range append(transports, transportOther) {
-			p.byTransport[t] = &counters{transport: t, wire: newWireLog()}
+			p.byTransport[t] = &counters{transport: t, wire: newWireLog(&m.views)}
 		}
 		m.pages[pageID] = p
 	}
@@ -118,7 +113,9 @@ func (m *meter) snapshot(pageID string) map[string]map[string]int64 {
 	return out
 }
 
-// meteredListener wraps every accepted connection so that its bytes are counted and traced.
+// meteredListener wraps every accepted connection so that its bytes are counted, and traced
+// when someone asked: with -trace, or while a wire view of any page is open. A connection
+// accepted when nobody asked is not traced at all, for its whole life (see restart).
 type meteredListener struct {
 	net.Listener
 	meter  *meter
@@ -130,61 +127,36 @@ func (l *meteredListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	mc := &meteredConn{meter: l.meter, key: c.RemoteAddr().String()}
-	// The trace of this connection goes to the wire log of whichever page and transport it
-	// serves at the moment.
-	tracer := tcp.NewTracer(wireWriter{mc})
-	tracer.Annotators = mc.annotators
-	mc.Conn = c
-	mc.traced = tracer.Wrap(c, l.nextID.Add(1))
+	mc := newMeteredConn(c, l.meter, l.nextID.Add(1))
 	l.meter.mu.Lock()
 	l.meter.conns[mc.key] = mc
 	l.meter.mu.Unlock()
 	return mc, nil
 }
 
-// annotators are the trace readers of a page's connection, which carries HTTP, and after an
-// upgrade to /ws WebSocket frames (websocket's readers read both). The responses it writes
-// are read a second time for SSE fields (the sse package's reader), but only while it serves
-// an /events request: begin sets that reader for each request.
-func (c *meteredConn) annotators(id uint64) (read, write tcp.Annotator) {
-	read, write = websocket.ServerAnnotators(id)
-	return read, sse.Combine(write, &c.sseFields)
-}
-
-// sseFields is the reader of SSE fields in a connection's responses: a fresh one for each
-// /events response, none for any other.
-type sseFields struct {
-	mu sync.Mutex
-	a  tcp.Annotator
-}
-
-func (f *sseFields) Annotate(p []byte) []tcp.Note {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.a == nil {
-		return nil
-	}
-	return f.a.Annotate(p)
-}
-
-func (f *sseFields) set(a tcp.Annotator) {
-	f.mu.Lock()
-	f.a = a
-	f.mu.Unlock()
-}
-
 // meteredConn counts the bytes of one connection into the counters of the request it is
 // serving. HTTP/1.1 serves one request at a time on a connection, so "the current request"
 // is well defined: bytes read before a handler knows its transport (the request's own header)
 // wait in pendingIn and are added when it does.
+//
+// Its trace is all or nothing from the first byte, because the trace readers follow HTTP
+// from the start of the stream and cannot pick it up in the middle of a message: a
+// connection is traced from its accept, while someone asks, and once nobody does it stops for
+// good. To show a connection that was accepted untraced, the wire view has it replaced by a
+// new one (restart).
 type meteredConn struct {
-	net.Conn                 // the raw connection (for addresses and deadlines)
-	traced   *tcp.TracedConn // the same connection, traced; reads and writes go through it
+	net.Conn // the raw connection: every byte counted is a byte it read or wrote
 	meter    *meter
 	key      string
 
+	traced    atomic.Pointer[tcp.TracedConn] // the same connection, traced; nil when it is not
 	sseFields sseFields
+
+	// restarting ends when the connection should be replaced by one traced from its start:
+	// the request it serves ends (its response says Connection: close when it still can), the
+	// connection reads no further request, and the page comes back on a new one.
+	restarting context.Context
+	restart    context.CancelCauseFunc
 
 	mu           sync.Mutex
 	current      *counters
@@ -194,8 +166,39 @@ type meteredConn struct {
 	pendingBytes int
 }
 
+// errRestart is the cause of a request's context ending for a wire view (see restart).
+var errRestart = errors.New("playground: the connection is replaced by one traced from its first byte")
+
+func newMeteredConn(c net.Conn, m *meter, id uint64) *meteredConn {
+	mc := &meteredConn{Conn: c, meter: m, key: c.RemoteAddr().String()}
+	mc.restarting, mc.restart = context.WithCancelCause(context.Background())
+	if m.traceTo != nil || m.views.Load() > 0 {
+		tracer := tcp.NewTracer(wireWriter{mc})
+		tracer.Annotators = mc.annotators
+		mc.traced.Store(tracer.Wrap(c, id))
+	}
+	return mc
+}
+
+// through returns the connection to read or write through: the traced one while someone
+// asks for the trace, else the raw one. Once nobody asks, the trace stops for good.
+func (c *meteredConn) through() net.Conn {
+	tc := c.traced.Load()
+	if tc == nil {
+		return c.Conn
+	}
+	if c.meter.traceTo == nil && c.meter.views.Load() == 0 {
+		c.traced.CompareAndSwap(tc, nil)
+		return c.Conn
+	}
+	return tc
+}
+
 func (c *meteredConn) Read(p []byte) (int, error) {
-	n, err := c.traced.Read(p)
+	if c.replaced() {
+		return 0, io.EOF // the server closes the connection instead of reading a next request
+	}
+	n, err := c.through().Read(p)
 	c.mu.Lock()
 	if c.inRequest && c.current != nil {
 		c.current.bytesIn.Add(int64(n))
@@ -207,7 +210,7 @@ func (c *meteredConn) Read(p []byte) (int, error) {
 }
 
 func (c *meteredConn) Write(p []byte) (int, error) {
-	n, err := c.traced.Write(p)
+	n, err := c.through().Write(p)
 	c.mu.Lock()
 	if c.current != nil {
 		c.current.bytesOut.Add(int64(n))
@@ -222,11 +225,32 @@ func (c *meteredConn) Close() error {
 		delete(c.meter.conns, c.key)
 	}
 	c.meter.mu.Unlock()
-	return c.traced.Close()
+	c.restart(net.ErrClosed)
+	if tc := c.traced.Load(); tc != nil {
+		return tc.Close() // its last line says how many bytes went each way
+	}
+	return c.Conn.Close()
+}
+
+// replaced reports whether the connection is being replaced (restart) and has served its
+// last request: the response that said so, or the one that was going on, is out.
+func (c *meteredConn) replaced() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return !c.inRequest && errors.Is(context.Cause(c.restarting), errRestart)
+}
+
+// untrace stops the wire view's trace of the connection for good (not -trace's): for the
+// wire view's own stream, whose trace would be a dump of dumps that nobody watches.
+func (c *meteredConn) untrace() {
+	if c.meter.traceTo == nil {
+		c.traced.Store(nil)
+	}
 }
 
 // begin marks the start of a request served for cnt: the bytes read so far (its header) are
-// its own, and so is everything until end.
+// its own, and so is everything until end. When a wire view watches cnt and the connection
+// is not traced, it is to be replaced: begin asks for the restart at once.
 func (c *meteredConn) begin(cnt *counters) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -242,6 +266,9 @@ func (c *meteredConn) begin(cnt *counters) {
 		cnt.wire.add(ev)
 	}
 	c.pendingTrace, c.pendingBytes = nil, 0
+	if c.traced.Load() == nil && cnt.wire.watched() {
+		c.restart(errRestart)
+	}
 }
 
 // end marks the handler's return. The response's last bytes may still be written after it,
@@ -252,27 +279,11 @@ func (c *meteredConn) end() {
 	c.mu.Unlock()
 }
 
-// trace takes one event of the connection's trace. An event of bytes written, or read while
-// a request is served, belongs to the current request's page and transport; one of bytes read
-// between requests (the next request's header) waits for begin, which knows its page.
-func (c *meteredConn) trace(event string) {
+// serving reports whether the connection is serving a request for cnt now.
+func (c *meteredConn) serving(cnt *counters) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.current != nil && (c.inRequest || !isReadEvent(event)) {
-		c.current.wire.add(event)
-		return
-	}
-	if c.pendingBytes+len(event) <= maxPendingTrace {
-		c.pendingTrace = append(c.pendingTrace, event)
-		c.pendingBytes += len(event)
-	}
-}
-
-// isReadEvent reports whether a trace event is about bytes read: tcp's tracer starts each
-// event with the connection's label, its number and the direction ("conn 3 read 97 bytes").
-func isReadEvent(event string) bool {
-	f := strings.Fields(event)
-	return len(f) >= 3 && f[2] == tcp.Read.String()
+	return c.inRequest && c.current == cnt
 }
 
 // connFor finds the metered connection a request arrived on, by its remote address.
@@ -282,55 +293,25 @@ func (m *meter) connFor(remoteAddr string) *meteredConn {
 	return m.conns[remoteAddr]
 }
 
-// wireWriter sends a connection's trace to the wire log of its current page and transport.
-type wireWriter struct{ c *meteredConn }
-
-func (w wireWriter) Write(p []byte) (int, error) {
-	w.c.trace(string(p))
-	return len(p), nil
-}
-
-// wireLog keeps the last trace events of one page's transport and passes new ones to the
-// wire views watching it.
-type wireLog struct {
-	mu       sync.Mutex
-	lines    []string
-	watchers map[chan string]struct{}
-}
-
-func newWireLog() *wireLog { return &wireLog{watchers: map[chan string]struct{}{}} }
-
-// Write lets a tracer write to the log directly: each of its writes is one event.
-func (l *wireLog) Write(p []byte) (int, error) {
-	l.add(string(p))
-	return len(p), nil
-}
-
-func (l *wireLog) add(event string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.lines = append(l.lines, event)
-	if len(l.lines) > wireLogLines {
-		l.lines = l.lines[len(l.lines)-wireLogLines:]
+// restartUntraced asks every untraced connection serving a request for cnt now (a long
+// poll held, an event stream, a WebSocket) to be replaced, as a wire view of cnt opens.
+// Idle ones are asked at their next request, by begin.
+func (m *meter) restartUntraced(cnt *counters) {
+	m.mu.Lock()
+	var serving []*meteredConn
+	for _, c := range m.conns {
+		serving = append(serving, c)
 	}
-	for ch := range l.watchers {
-		select {
-		case ch <- event:
-		default: // a wire view that cannot keep up misses events; the trace never waits
+	m.mu.Unlock()
+	for _, c := range serving {
+		if c.traced.Load() == nil && c.serving(cnt) {
+			c.restart(errRestart)
 		}
 	}
 }
 
-// watch returns the events kept so far and a channel of the ones to come; stop ends it.
-func (l *wireLog) watch() (past []string, next <-chan string, stop func()) {
-	ch := make(chan string, wireLogLines)
-	l.mu.Lock()
-	past = append(past, l.lines...)
-	l.watchers[ch] = struct{}{}
-	l.mu.Unlock()
-	return past, ch, func() {
-		l.mu.Lock()
-		delete(l.watchers, ch)
-		l.mu.Unlock()
-	}
+// restarting reports whether the request's connection is being replaced for a wire view:
+// its handler then ends the request soon and closes the connection after the response.
+func restarting(r interface{ Context() context.Context }) bool {
+	return errors.Is(context.Cause(r.Context()), errRestart)
 }

@@ -7,17 +7,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/wirelab/wirelab/broker"
 	"github.com/wirelab/wirelab/http1"
 	"github.com/wirelab/wirelab/internal/cli"
 	"github.com/wirelab/wirelab/sse"
-	"github.com/wirelab/wirelab/tcp"
 )
 
 // Subjects of the demo. Everything under demo. reaches the four panels.
@@ -41,6 +40,8 @@ type playground struct {
 	ticker ticker
 	wire   *wireLog // the broker's wire view: every connection to the broker
 
+	traceTo io.Writer // -trace's stderr, or nil
+
 	httpAddr, brokerAddr net.Addr
 
 	mu        sync.Mutex
@@ -51,15 +52,21 @@ type playground struct {
 	done      sync.WaitGroup // the ticker and the connecting goroutine
 }
 
-func newPlayground(log *slog.Logger, tick time.Duration) *playground {
+// newPlayground returns the playground; traceTo, when not nil, is where -trace writes every
+// connection's trace (stderr).
+func newPlayground(log *slog.Logger, tick time.Duration, traceTo io.Writer) *playground {
+	if traceTo != nil {
+		traceTo = &lockedWriter{w: traceTo}
+	}
 	p := &playground{
-		log:    log,
-		meter:  newMeter(),
-		msgs:   newMessageLog(),
-		events: &sse.Hub{},
-		wire:   newWireLog(),
-		ready:  make(chan struct{}),
-		stop:   make(chan struct{}),
+		log:     log,
+		meter:   newMeter(traceTo),
+		msgs:    newMessageLog(),
+		events:  &sse.Hub{},
+		wire:    newWireLog(nil),
+		traceTo: traceTo,
+		ready:   make(chan struct{}),
+		stop:    make(chan struct{}),
 	}
 	p.ticker.interval = tick
 	p.ticker.set(tick > 0)
@@ -68,16 +75,18 @@ func newPlayground(log *slog.Logger, tick time.Duration) *playground {
 
 // services returns the two listeners of the command: the page's HTTP server and the broker.
 // The broker's Serve also starts the playground's own clients, once its address is known.
-func (p *playground) services(httpAddr, brokerAddr string, tracer *tcp.Tracer) []cli.Service {
-	httpSrv := &http1.Server{Handler: p.routes(), Tracer: tracer, Logger: p.log}
-	brokerSrv := broker.NewServer(broker.Options{Tracer: tracer, Logger: p.log})
+// Neither server is given -trace's tracer: the playground traces their connections itself
+// (wire.go), for -trace and for the wire view at once.
+func (p *playground) services(httpAddr, brokerAddr string) []cli.Service {
+	httpSrv := &http1.Server{Handler: p.routes(), Logger: p.log}
+	brokerSrv := broker.NewServer(broker.Options{Logger: p.log})
 	return []cli.Service{
 		{Kind: "http", Addr: httpAddr, Server: &pageServer{p: p, srv: httpSrv}},
 		{Kind: "broker", Addr: brokerAddr, Server: &brokerServer{p: p, srv: brokerSrv}},
 	}
 }
 
-// pageServer serves the page with its connections metered and traced for the wire view.
+// pageServer serves the page with its connections metered, and traced when asked.
 type pageServer struct {
 	p   *playground
 	srv *http1.Server
@@ -102,28 +111,7 @@ type brokerServer struct {
 func (s *brokerServer) Serve(ln net.Listener) error {
 	s.p.done.Add(1)
 	go s.p.connect(ln.Addr())
-	return s.srv.Serve(&brokerListener{Listener: ln, wire: s.p.wire})
-}
-
-// brokerListener traces every connection to the broker for its wire view, with the broker's
-// own reading of the protocol: the commands clients send, and what the broker sends back.
-type brokerListener struct {
-	net.Listener
-	wire   *wireLog
-	nextID atomic.Uint64
-}
-
-func (l *brokerListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	tracer := tcp.NewTracer(l.wire)
-	tracer.Label = "broker"
-	tracer.Annotators = func(uint64) (read, write tcp.Annotator) {
-		return broker.NewAnnotator(broker.ServerSide), broker.NewAnnotator(broker.ClientSide)
-	}
-	return tracer.Wrap(c, l.nextID.Add(1)), nil
+	return s.srv.Serve(&brokerListener{Listener: ln, wire: s.p.wire, traceTo: s.p.traceTo})
 }
 
 // Shutdown stops the playground's own clients first, then the broker.

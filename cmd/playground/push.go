@@ -5,7 +5,9 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/wirelab/wirelab/http1"
 	"github.com/wirelab/wirelab/sse"
@@ -15,10 +17,16 @@ import (
 // maxPageFrame bounds a message the page sends on its WebSocket (a publish or an RPC call).
 const maxPageFrame = 64 << 10
 
+// sseRetry is the reconnection time each event stream announces (retry:): how soon a page's
+// EventSource comes back after its stream ended — replaced for a wire view, or dropped by
+// the hub for falling behind — and replays what it missed.
+const sseRetry = 500 * time.Millisecond
+
 // serveEvents is the SSE panel: the hub's demo topic as an event stream, with replay after
 // Last-Event-ID when the browser reconnects.
 func (p *playground) serveEvents(w http1.ResponseWriter, r *http1.Request) {
-	h := &sse.Handler{Hub: p.events, Topic: sseTopic}
+	closeIfRestarting(w, r)
+	h := &sse.Handler{Hub: p.events, Topic: sseTopic, Retry: sseRetry}
 	h.ServeHTTP(w, r)
 }
 
@@ -49,20 +57,44 @@ func (p *playground) serveWebSocket(w http1.ResponseWriter, r *http1.Request) {
 	go func() {
 		defer close(pushed)
 		defer conn.CloseNow()
+		send := func(m message) bool {
+			frame, _ := json.Marshal(map[string]any{"type": "msg", "msg": m})
+			return conn.WriteMessage(websocket.OpText, frame) == nil
+		}
+		// 1. A page coming back (?after=N, the last message it has) first gets what it
+		//    missed from the log; the subscription above holds what comes meanwhile.
+		sent, err := strconv.ParseInt(r.Query().Get("after"), 10, 64)
+		for err == nil {
+			missed, _ := p.msgs.after(sent)
+			if len(missed) == 0 {
+				break
+			}
+			for _, m := range missed {
+				if !send(m) {
+					return
+				}
+				sent = m.ID
+			}
+		}
+		// 2. Then every new message, once.
 		for {
 			select {
 			case <-ctx.Done():
-				conn.Close(websocket.StatusGoingAway, "server shutting down")
+				if restarting(r) {
+					conn.Close(websocket.StatusServiceRestart, "come back: the wire view traces a connection from its first byte")
+				} else {
+					conn.Close(websocket.StatusGoingAway, "server shutting down")
+				}
 				return
 			case m, ok := <-msgs:
 				if !ok {
 					conn.Close(websocket.StatusPolicyViolation, "too slow")
 					return
 				}
-				frame, _ := json.Marshal(map[string]any{"type": "msg", "msg": m})
-				if conn.WriteMessage(websocket.OpText, frame) != nil {
+				if m.ID > sent && !send(m) {
 					return
 				}
+				sent = max(sent, m.ID)
 			}
 		}
 	}()
@@ -98,34 +130,39 @@ func (p *playground) serveWebSocket(w http1.ResponseWriter, r *http1.Request) {
 
 // serveWire streams a trace as SSE events: the trace of one page's connections for one
 // transport (?c= and ?t=), or with t=broker the broker's, every client's connection to it.
-// The first event, of type "open", says the view is watching; what was kept comes next, then
-// each new event as it happens.
+// The first event, of type "watching", says the view is watching; each trace event follows as it
+// happens. A page's connections accepted before the view opened are not traced (nobody had
+// asked), so the ones serving that transport are replaced by new ones, traced from their
+// first byte; the broker's are traced from the next operation (wire.go).
 func (p *playground) serveWire(w http1.ResponseWriter, r *http1.Request) {
 	q := r.Query()
 	transport := q.Get("t")
 	var log *wireLog
+	var cnt *counters
 	switch {
 	case transport == wireBroker:
 		log = p.wire
 	case validTransport(transport):
-		log = p.meter.counters(q.Get("c"), transport).wire
+		cnt = p.meter.counters(q.Get("c"), transport)
+		log = cnt.wire
 	default:
 		writeText(w, 404, "no such transport\n")
 		return
 	}
-	past, next, stop := log.watch()
+	if mc := p.meter.connFor(r.RemoteAddr); mc != nil {
+		mc.untrace() // the view's own stream is not worth a trace
+	}
+	next, stop := log.watch()
 	defer stop()
+	if cnt != nil {
+		p.meter.restartUntraced(cnt)
+	}
 	st, err := sse.NewHTTP1Stream(w)
 	if err != nil {
 		return
 	}
-	if st.Send(sse.Event{Type: "open", Data: transport}) != nil {
+	if st.Send(sse.Event{Type: "watching", Data: transport}) != nil {
 		return
-	}
-	for _, ev := range past {
-		if st.Send(sse.Event{Data: strings.TrimRight(ev, "\n")}) != nil {
-			return
-		}
 	}
 	for {
 		select {

@@ -51,7 +51,9 @@ func (p *playground) routes() *http1.Mux {
 }
 
 // metered counts the request, and the bytes of its connection while it is served, for the
-// page named by ?c= and the given transport.
+// page named by ?c= and the given transport. For the four transports, the request's context
+// also ends when its connection is to be replaced by a traced one for a wire view
+// (restarting tells): the handler then answers soon, and the connection closes after it.
 func (p *playground) metered(transport string, h http1.HandlerFunc) http1.HandlerFunc {
 	return func(w http1.ResponseWriter, r *http1.Request) {
 		cnt := p.meter.counters(r.Query().Get("c"), transport)
@@ -59,8 +61,26 @@ func (p *playground) metered(transport string, h http1.HandlerFunc) http1.Handle
 		if mc := p.meter.connFor(r.RemoteAddr); mc != nil {
 			mc.begin(cnt)
 			defer mc.end()
+			if transport != transportOther {
+				ctx, cancel := context.WithCancelCause(r.Context())
+				defer cancel(nil)
+				if mc.restarting.Err() != nil {
+					cancel(context.Cause(mc.restarting)) // at once: AfterFunc would call it later
+				}
+				stop := context.AfterFunc(mc.restarting, func() { cancel(context.Cause(mc.restarting)) })
+				defer stop()
+				r = r.WithContext(ctx)
+			}
 		}
 		h(w, r)
+	}
+}
+
+// closeIfRestarting makes the response close its connection when the connection is being
+// replaced for a wire view; a handler calls it just before its response's head goes out.
+func closeIfRestarting(w http1.ResponseWriter, r *http1.Request) {
+	if restarting(r) {
+		w.Header().Set("Connection", "close")
 	}
 }
 
@@ -91,7 +111,7 @@ func (p *playground) servePoll(w http1.ResponseWriter, r *http1.Request) {
 		return
 	}
 	msgs, _ := p.msgs.after(after)
-	writeMessages(w, msgs)
+	writeMessages(w, r, msgs)
 }
 
 // serveLongPoll holds the request until there is a message after ?after=N, the timeout ends
@@ -112,10 +132,12 @@ func (p *playground) serveLongPoll(w http1.ResponseWriter, r *http1.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), min(timeout, maxLongPollTimeout))
 	defer cancel()
-	writeMessages(w, p.msgs.wait(ctx, after))
+	writeMessages(w, r, p.msgs.wait(ctx, after))
 }
 
-func writeMessages(w http1.ResponseWriter, msgs []message) {
+// writeMessages answers a poll or a long poll: the messages, or 204 No Content.
+func writeMessages(w http1.ResponseWriter, r *http1.Request, msgs []message) {
+	closeIfRestarting(w, r)
 	if len(msgs) == 0 {
 		w.WriteHeader(204)
 		return

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/wirelab/wirelab/internal/leakcheck"
@@ -33,7 +34,7 @@ func openWire(t *testing.T, ctx context.Context, base, pageID, transport string)
 	go func() {
 		defer close(done)
 		c.Run(ctx, func(ev sse.Event) error {
-			if ev.Type == "open" {
+			if ev.Type == "watching" {
 				close(opened)
 				return nil
 			}
@@ -82,10 +83,11 @@ func (v *wireView) waitFor(ctx context.Context, notes ...string) error {
 	}
 }
 
-// TestEachWireViewShowsItsProtocol opens the wire view of every transport and of the broker,
-// makes a page receive a message on each transport, and checks that each view reads its
-// bytes in its own protocol's terms: HTTP start lines in all, SSE fields in the SSE view,
-// frame headers in the WebSocket view, broker commands in the broker view.
+// TestEachWireViewShowsItsProtocol opens the wire view of every transport and of the broker
+// while a page receives on each transport, has a message published, and checks that each
+// view reads its bytes in its own protocol's terms: HTTP start lines in all, SSE fields in
+// the SSE view, frame headers in the WebSocket view (its handshake too: the page's connection
+// is replaced by a traced one), broker commands in the broker view.
 func TestEachWireViewShowsItsProtocol(t *testing.T) {
 	leakcheck.Check(t)
 	m, err := startMeasurement(0)
@@ -94,23 +96,35 @@ func TestEachWireViewShowsItsProtocol(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
+	// One simulated page on each transport, connected before any view opens: its connections
+	// are not traced, and opening the views has them replaced by traced ones.
 	const pageID = "wire-page"
+	pageCtx, stopPages := context.WithCancel(ctx)
+	var running sync.WaitGroup
+	var pages []*simPage
+	defer func() {
+		stopPages()
+		running.Wait()
+		for _, page := range pages {
+			assert.NoError(t, page.err, "the %s page", page.transport)
+		}
+	}()
+	after := m.p.msgs.last()
+	for _, tr := range transports {
+		page := &simPage{id: pageID, transport: tr}
+		pages = append(pages, page)
+		running.Add(1)
+		go func() { defer running.Done(); page.run(pageCtx, m.base, after) }()
+	}
+	require.NoError(t, waitFor(ctx, func() bool { return m.connected(1) }))
+
 	views := map[string]*wireView{}
 	for _, tr := range append(transports, wireBroker) {
 		views[tr] = openWire(t, ctx, m.base, pageID, tr)
 	}
 
-	// One simulated page on each transport, then a message published as nc would.
-	pageCtx, stopPages := context.WithCancel(ctx)
-	var pages sync.WaitGroup
-	defer func() { stopPages(); pages.Wait() }()
-	after := m.p.msgs.last()
-	for _, tr := range transports {
-		page := &simPage{id: pageID, transport: tr}
-		pages.Add(1)
-		go func() { defer pages.Done(); page.run(pageCtx, m.base, after) }()
-	}
-	require.NoError(t, waitFor(ctx, func() bool { return m.connected(1) }))
+	// A message published as nc would, once the replaced connections are back.
+	require.NoError(t, waitFor(ctx, func() bool { return m.connected(1) && tracedConnsServe(m.p.meter, pageID) }))
 	raw, err := net.Dial("tcp", m.brokerAddr())
 	require.NoError(t, err)
 	defer raw.Close()
@@ -129,4 +143,28 @@ func TestEachWireViewShowsItsProtocol(t *testing.T) {
 	for tr, notes := range want {
 		require.NoError(t, views[tr].waitFor(ctx, notes...), tr)
 	}
+}
+
+// tracedConnsServe reports whether each of a page's transports is served by a traced
+// connection (the last request of its connection was for that transport).
+func tracedConnsServe(m *meter, pageID string) bool {
+	m.mu.Lock()
+	var conns []*meteredConn
+	for _, c := range m.conns {
+		conns = append(conns, c)
+	}
+	m.mu.Unlock()
+	for _, tr := range transports {
+		cnt := m.counters(pageID, tr)
+		served := false
+		for _, c := range conns {
+			c.mu.Lock()
+			served = served || (c.current == cnt && c.traced.Load() != nil)
+			c.mu.Unlock()
+		}
+		if !served {
+			return false
+		}
+	}
+	return true
 }

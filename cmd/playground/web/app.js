@@ -176,14 +176,18 @@ function sse() {
 }
 
 // WebSocket: one connection; messages arrive as JSON frames, and the page sends on it too.
+// A new connection asks for what came after the last message it had (after=), so a
+// reconnect loses nothing. The server closes with 1012 (service restart) to replace the
+// connection for the wire view: then the page comes back at once.
+let wsAfter = 0;
 function websocket() {
-  ws = new WebSocket(`ws://${location.host}/ws?c=${client}`);
+  ws = new WebSocket(`ws://${location.host}/ws?c=${client}&after=${wsAfter}`);
   ws.onmessage = e => {
     const m = JSON.parse(e.data);
-    if (m.type === "msg") show("ws", m.msg);
+    if (m.type === "msg") { show("ws", m.msg); wsAfter = Math.max(wsAfter, m.msg.id); }
     if (m.type === "rpc") rpcAnswer("broker", m);
   };
-  ws.onclose = () => setTimeout(websocket, 1000);
+  ws.onclose = e => setTimeout(websocket, e.code === 1012 ? 0 : 1000);
 }
 
 // RPC: the same addition over the broker (through the WebSocket) and over plain HTTP.
@@ -231,18 +235,29 @@ document.getElementById("ticker").onchange = e => {
 };
 
 // The wire view: the server's trace of this page's connections for one panel, or of every
-// connection to the broker, streamed as SSE.
-let wire = null;
+// connection to the broker, streamed as SSE. A new view replaces the old one once the server
+// says it is watching (the "watching" event), so that some view is open all the while.
+let wire = null;          // the view shown
+let wireReady = "";       // the transport the server is watching for it
+const wires = new Set();  // every view's stream still open
 const maxWireText = 200000;
 function openWire(t) {
-  if (wire) wire.close();
   for (const p of document.querySelectorAll(".panel")) p.classList.toggle("selected", p.dataset.transport === t);
   document.getElementById("wire").hidden = false;
   document.getElementById("wire-title").textContent = names[t];
   const pre = document.getElementById("wire-text");
   pre.textContent = "";
-  wire = new EventSource(`/wire?c=${client}&t=${t}`);
-  wire.onmessage = e => {
+  wireReady = "";
+  const next = new EventSource(`/wire?c=${client}&t=${t}`);
+  wire = next;
+  wires.add(next);
+  next.addEventListener("watching", () => {
+    if (wire !== next) return;
+    for (const w of wires) if (w !== next) { w.close(); wires.delete(w); }
+    wireReady = t;
+  });
+  next.onmessage = e => {
+    if (wire !== next) return;
     pre.textContent += e.data + "\n";
     if (pre.textContent.length > maxWireText) pre.textContent = pre.textContent.slice(-maxWireText / 2);
     pre.scrollTop = pre.scrollHeight;
@@ -253,8 +268,10 @@ for (const t of transports) panel(t).addEventListener("click", e => {
 });
 document.getElementById("wire-broker").onclick = () => openWire("broker");
 document.getElementById("wire-close").onclick = () => {
-  if (wire) wire.close();
+  for (const w of wires) w.close();
+  wires.clear();
   wire = null;
+  wireReady = "";
   document.getElementById("wire").hidden = true;
   for (const p of document.querySelectorAll(".panel")) p.classList.remove("selected");
 };
@@ -263,6 +280,7 @@ async function start() {
   const r = await fetch(`/stats?c=${client}`);
   const s = await r.json();
   lastId = s.lastId;
+  wsAfter = lastId;
   document.getElementById("hints").textContent = s.hints.join("\n");
   poll();
   longpoll();
