@@ -2,9 +2,12 @@ package http1
 
 import (
 	"bufio"
+	"context"
 	"io"
+	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -124,4 +127,16 @@ func checkLimitOutcome(t *testing.T, br *bufio.Reader, status int, body string, 
 	}
 	assert.True(t, resp.Close, "a refused request is answered with Connection: close")
 	assert.True(t, closed(), "the connection is closed after the refusal")
+}
+
+// TestZeroMeansTheDefaultAndNegativeNoLimit checks the rule the Server's fields document
+// (and http-server's flags repeat): a zero timeout is the default, a negative one none.
+func TestZeroMeansTheDefaultAndNegativeNoLimit(t *testing.T) {
+	client, server := net.Pipe()
+	defer client.Close()
+	defer server.Close()
+	c := newConn(&Server{ReadHeaderTimeout: 0, IdleTimeout: -1, WriteTimeout: 5}, context.Background(), server)
+	assert.Equal(t, DefaultReadHeaderTimeout, c.headerTO, "0: the default")
+	assert.Zero(t, c.idleTO, "negative: no limit")
+	assert.Equal(t, time.Duration(5), c.writeTO, "any other value: itself")
 }

@@ -15,10 +15,15 @@ func main() {
 	app := cli.NewServer("http-server", "HTTP/1.1 origin server: /hello, /echo, /inspect, /messages, /poll, /longpoll.", "127.0.0.1:8080")
 	maxHeader := app.Flags.Int("max-header-bytes", http1.DefaultMaxHeaderBytes, "request line + header fields, in bytes (431, or 414 for the target alone)")
 	maxBody := app.Flags.Int64("max-body-bytes", http1.DefaultMaxBodyBytes, "request body, in bytes (413)")
-	headerTimeout := app.Flags.Duration("read-header-timeout", http1.DefaultReadHeaderTimeout, "a client must send its whole request head within this")
-	idle := app.Flags.Duration("idle-timeout", http1.DefaultIdleTimeout, "close a keep-alive connection idle for this long")
-	writeTimeout := app.Flags.Duration("write-timeout", http1.DefaultWriteTimeout, "bound on each write to a client")
-	maxConns := app.Flags.Int("max-conns", tcp.DefaultMaxConns, "connections open at once; more are closed at once")
+	// The durations mean what the fields of http1.Server mean: 0 is the default, a
+	// negative value no limit at all.
+	headerTimeout := app.Flags.Duration("read-header-timeout", http1.DefaultReadHeaderTimeout,
+		"a client must send its whole request head within this (0: the default; negative: no limit)")
+	idle := app.Flags.Duration("idle-timeout", http1.DefaultIdleTimeout,
+		"close a keep-alive connection idle for this long (0: the default; negative: no limit)")
+	writeTimeout := app.Flags.Duration("write-timeout", http1.DefaultWriteTimeout,
+		"bound on each write to a client (0: the default; negative: no limit)")
+	maxConns := app.Flags.Int("max-conns", tcp.DefaultMaxConns, "connections open at once; more are closed at once (0 or less: the default)")
 	dir := app.Flags.String("dir", "", "serve static files from this `directory` for GET/HEAD requests no route matches")
 	app.Parse(os.Args[1:])
 	if app.Flags.NArg() > 0 {
