@@ -49,7 +49,7 @@ func (s *simPage) got(m message) {
 		return
 	}
 	s.ids = append(s.ids, m.ID)
-	s.latencies = append(s.latencies, time.Since(time.UnixMilli(m.T)))
+	s.latencies = append(s.latencies, time.Since(time.UnixMicro(m.T)))
 }
 
 func (s *simPage) fail(err error) {
@@ -239,7 +239,7 @@ func (m *measurement) publish(ctx context.Context, n int, every time.Duration) e
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for i := range n {
-		if err := m.brokerC.Publish("demo.measure", fmt.Appendf(nil, "measure %d", i+1)); err != nil {
+		if err := m.brokerC.PublishMsg(stamped("demo.measure", fmt.Appendf(nil, "measure %d", i+1))); err != nil {
 			return err
 		}
 		select {

@@ -26,8 +26,20 @@ type message struct {
 	ID      int64  `json:"id"`
 	Subject string `json:"subject"`
 	Data    string `json:"data"`
-	T       int64  `json:"t"` // when the playground received it from the broker, ms since the epoch
+	// T is where its delivery latency is measured from, in µs since the epoch: when it was
+	// published, for a message whose publisher stamped it (the playground's own publishes:
+	// the page's box, /publish, the ticker, -measure), else when the playground's feed
+	// received it from the broker (nc, the nats CLI). TimedFrom says which: "publish" or
+	// "feed".
+	T         int64  `json:"t"`
+	TimedFrom string `json:"timedFrom"`
 }
+
+// What a message's latency is measured from (message.TimedFrom).
+const (
+	timedFromPublish = "publish"
+	timedFromFeed    = "feed"
+)
 
 type messageLog struct {
 	mu      sync.Mutex
@@ -43,11 +55,12 @@ func newMessageLog() *messageLog {
 
 // add stores a message under the next id, wakes every long poll, and queues it for every
 // live subscriber. A subscriber whose queue is full has its channel closed: it is too slow.
-func (l *messageLog) add(subject string, data []byte) message {
+// t and timedFrom are the message's T and TimedFrom.
+func (l *messageLog) add(subject string, data []byte, t time.Time, timedFrom string) message {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.lastID++
-	m := message{ID: l.lastID, Subject: subject, Data: string(data), T: time.Now().UnixMilli()}
+	m := message{ID: l.lastID, Subject: subject, Data: string(data), T: t.UnixMicro(), TimedFrom: timedFrom}
 	l.msgs = append(l.msgs, m)
 	if len(l.msgs) > historyLen {
 		l.msgs = append(l.msgs[:0], l.msgs[len(l.msgs)-historyLen:]...)

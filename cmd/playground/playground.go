@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strconv"
 	"sync"
 	"time"
 
@@ -176,7 +177,11 @@ func (p *playground) deliver(m *broker.Msg) {
 	if len(m.Subject) >= len("_INBOX.") && m.Subject[:len("_INBOX.")] == "_INBOX." {
 		return
 	}
-	msg := p.msgs.add(m.Subject, m.Data)
+	at, from := time.Now(), timedFromFeed
+	if stamp, ok := publishedAt(m.Header); ok {
+		at, from = stamp, timedFromPublish
+	}
+	msg := p.msgs.add(m.Subject, m.Data, at, from)
 	data, _ := json.Marshal(msg)
 	p.events.Publish(sseTopic, sse.Event{Data: string(data)})
 }
@@ -200,7 +205,8 @@ func (p *playground) runTicker() {
 	}
 }
 
-// publish sends a message to the broker with the feed's connection.
+// publish sends a message to the broker with the feed's connection, stamped with the time
+// it is published.
 func (p *playground) publish(subject string, data []byte) error {
 	p.mu.Lock()
 	feed := p.feed
@@ -208,7 +214,29 @@ func (p *playground) publish(subject string, data []byte) error {
 	if feed == nil {
 		return errBrokerDown
 	}
-	return feed.Publish(subject, data)
+	return feed.PublishMsg(stamped(subject, data))
+}
+
+// publishedHeader is the message header in which the playground's publishers stamp the time
+// of the publish (µs since the epoch), so that every panel measures its delivery latency from
+// the publish itself. The stamp is taken just before the message is queued for the broker:
+// the time the broker's PUB goes out, within the queueing of one connection. Messages from
+// other publishers (nc, nats) carry none.
+const publishedHeader = "Wirelab-Published"
+
+// stamped is a message to publish with the time of its publish in publishedHeader.
+func stamped(subject string, data []byte) *broker.Msg {
+	now := strconv.FormatInt(time.Now().UnixMicro(), 10)
+	return &broker.Msg{Subject: subject, Header: broker.Header{publishedHeader: {now}}, Data: data}
+}
+
+// publishedAt reads the stamp of publishedHeader, if the message has one.
+func publishedAt(h broker.Header) (time.Time, bool) {
+	us, err := strconv.ParseInt(h.Get(publishedHeader), 10, 64)
+	if err != nil || us <= 0 {
+		return time.Time{}, false
+	}
+	return time.UnixMicro(us), true
 }
 
 // rpcOverBroker makes the addition a request to demo.rpc.add and waits for the reply.

@@ -66,7 +66,7 @@ func TestThePageShowsEveryMessageInAllFourPanels(t *testing.T) {
 	// and latency from the page.
 	require.NoError(t, page.WaitFor(ctx, `transports.every(t => state[t].server.requests > 0 &&
 		state[t].server.bytesIn > 0 && state[t].server.bytesOut > 0 && state[t].shown >= 2 &&
-		state[t].latencies.length >= 2)`))
+		state[t].latencies.length >= 1)`))
 	var shown map[string]int
 	require.NoError(t, page.Eval(ctx, `Object.fromEntries(transports.map(t => [t, state[t].shown]))`, &shown))
 	for _, tr := range transports {

@@ -196,6 +196,7 @@ func add(a rpcArgs) float64 { return a.A + a.B }
 
 func (p *playground) serveStats(w http1.ResponseWriter, r *http1.Request) {
 	writeJSON(w, 200, map[string]any{
+		"nowUs":      time.Now().UnixMicro(), // the page's clock is set against it
 		"lastId":     p.msgs.last(),
 		"ticker":     p.ticker.on(),
 		"transports": p.meter.snapshot(r.Query().Get("c")),

@@ -168,3 +168,41 @@ func tracedConnsServe(m *meter, pageID string) bool {
 	}
 	return true
 }
+
+// TestLatencyIsMeasuredFromThePublish checks what each message's latency is measured from:
+// a message the playground publishes carries the time of its publish, taken before its PUB
+// left, while one published with nc carries nothing, and is timed from the feed's receipt.
+func TestLatencyIsMeasuredFromThePublish(t *testing.T) {
+	leakcheck.Check(t)
+	m, err := startMeasurement(0)
+	require.NoError(t, err)
+	defer m.stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	find := func(data string) (message, bool) {
+		msgs, _ := m.p.msgs.after(0)
+		for _, msg := range msgs {
+			if msg.Data == data {
+				return msg, true
+			}
+		}
+		return message{}, false
+	}
+
+	before := time.Now()
+	require.NoError(t, m.p.publish("demo.chat", []byte("stamped")))
+	var got message
+	require.NoError(t, waitFor(ctx, func() (ok bool) { got, ok = find("stamped"); return ok }))
+	assert.Equal(t, timedFromPublish, got.TimedFrom)
+	assert.GreaterOrEqual(t, got.T, before.UnixMicro(), "stamped at the publish, not before")
+
+	raw, err := net.Dial("tcp", m.brokerAddr())
+	require.NoError(t, err)
+	defer raw.Close()
+	sent := time.Now()
+	_, err = fmt.Fprintf(raw, "PUB demo.chat 9\r\nunstamped\r\n")
+	require.NoError(t, err)
+	require.NoError(t, waitFor(ctx, func() (ok bool) { got, ok = find("unstamped"); return ok }))
+	assert.Equal(t, timedFromFeed, got.TimedFrom)
+	assert.GreaterOrEqual(t, got.T, sent.UnixMicro(), "timed when the feed received it")
+}

@@ -1,6 +1,9 @@
 // The playground page: four transports receive the same broker messages side by side.
-// Each message is {id, subject, data, t}: t is when the server got it from the broker (ms since
-// the epoch), so "now - t" when it is shown is its delivery latency through that transport.
+// Each message is {id, subject, data, t, timedFrom}: t (µs since the epoch, on the server's
+// clock) is when it was published, stamped by the playground as it sends the PUB (the box
+// here, curl's /publish, the ticker), or, for a message that carries no stamp (nc, nats), when
+// the playground's feed received it from the broker; timedFrom says which ("publish" or
+// "feed"). Its delivery latency is "now - t" when this page shows it, on the server's clock.
 "use strict";
 
 const client = Math.random().toString(16).slice(2, 10); // names this page's connections to the server
@@ -18,22 +21,43 @@ let es = null;
 
 function panel(t) { return document.querySelector(`.panel[data-transport=${t}]`); }
 
-// show puts one received message into a panel and records its latency.
+// The server's clock as this page reads it: the page's own clock plus the offset between the
+// two, estimated like NTP from the /stats round trips (the server's "now" is taken to be the
+// middle of the round trip; the shortest round trip seen gives the best estimate). On one
+// machine the offset is about zero; it matters when the page is opened from another.
+let clockOffsetUs = 0;
+let bestRoundTripUs = Infinity;
+function pageNowUs() { return (performance.timeOrigin + performance.now()) * 1000; }
+function serverNowUs() { return pageNowUs() + clockOffsetUs; }
+function sampleClock(sentUs, receivedUs, serverUs) {
+  const roundTrip = receivedUs - sentUs;
+  if (!(serverUs > 0) || roundTrip >= bestRoundTripUs) return;
+  bestRoundTripUs = roundTrip;
+  clockOffsetUs = serverUs - (sentUs + receivedUs) / 2;
+}
+
+// show puts one received message into a panel and records its latency. Only latencies
+// measured from the publish go into the panel's median and p95; one measured from the feed's
+// receipt (a message from nc or nats) is shown in the list, marked with *.
 function show(t, msg) {
   const s = state[t];
   if (s.seen.has(msg.id)) return; // a reconnect may repeat one; count it once
   s.seen.add(msg.id);
   s.shown++;
-  const latency = Math.max(0, Date.now() - msg.t);
-  s.latencies.push(latency);
-  if (s.latencies.length > maxLatencies) s.latencies.shift();
+  const latency = Math.max(0, (serverNowUs() - msg.t) / 1000);
+  const fromPublish = msg.timedFrom === "publish";
+  if (fromPublish) {
+    s.latencies.push(latency);
+    if (s.latencies.length > maxLatencies) s.latencies.shift();
+  }
   const li = document.createElement("li");
   const subj = document.createElement("span");
   subj.className = "subj";
   subj.textContent = msg.subject + " ";
   const lat = document.createElement("span");
   lat.className = "lat";
-  lat.textContent = latency + " ms";
+  lat.textContent = latency.toFixed(1) + " ms" + (fromPublish ? "" : "*");
+  lat.title = fromPublish ? "from the publish to this page" : "from the playground's feed receiving it (no publish stamp) to this page";
   li.append(lat, subj, document.createTextNode(msg.data));
   const list = panel(t).querySelector(".messages");
   list.prepend(li);
@@ -75,8 +99,8 @@ function renderStats() {
       ["bytes in / out", fmtBytes(m.bytesIn) + " / " + fmtBytes(m.bytesOut)],
       ["messages", m.messages],
       ["bytes per message", isNaN(m.perMessage) ? "–" : fmtBytes(Math.round(m.perMessage))],
-      ["latency median", isNaN(m.median) ? "–" : m.median + " ms"],
-      ["latency p95", isNaN(m.p95) ? "–" : m.p95 + " ms"],
+      ["latency median", isNaN(m.median) ? "–" : m.median.toFixed(1) + " ms"],
+      ["latency p95", isNaN(m.p95) ? "–" : m.p95.toFixed(1) + " ms"],
     ];
     const dl = panel(t).querySelector(".stats");
     dl.replaceChildren(...rows.flatMap(([k, v]) => {
@@ -119,7 +143,7 @@ function renderChart() {
       if (isFinite(v)) {
         const h = (v / max) * height;
         nodes.push(el("rect", { x, y: top + height - h, width: barW, height: h, fill: color(t) }));
-        nodes.push(el("text", { x: x + barW / 2, y: top + height - h - 4, "text-anchor": "middle" }, Math.round(v) + unit));
+        nodes.push(el("text", { x: x + barW / 2, y: top + height - h - 4, "text-anchor": "middle" }, (v < 10 ? v.toFixed(1) : Math.round(v)) + unit));
       }
       nodes.push(el("text", { x: x + barW / 2, y: top + height + 16, "text-anchor": "middle" }, names[t]));
     });
@@ -129,10 +153,19 @@ function renderChart() {
   svg.replaceChildren(...nodes);
 }
 
+// getStats asks for this page's figures, and takes a sample of the server's clock.
+async function getStats() {
+  const sent = pageNowUs();
+  const r = await fetch(`/stats?c=${client}`);
+  const received = pageNowUs();
+  const s = await r.json();
+  sampleClock(sent, received, s.nowUs);
+  return s;
+}
+
 async function refreshStats() {
   try {
-    const r = await fetch(`/stats?c=${client}`);
-    const s = await r.json();
+    const s = await getStats();
     for (const t of transports) Object.assign(state[t].server, s.transports[t] || {});
     document.getElementById("ticker").checked = s.ticker;
   } catch (e) { /* the server may be restarting; try again next time */ }
@@ -277,8 +310,7 @@ document.getElementById("wire-close").onclick = () => {
 };
 
 async function start() {
-  const r = await fetch(`/stats?c=${client}`);
-  const s = await r.json();
+  const s = await getStats();
   lastId = s.lastId;
   wsAfter = lastId;
   document.getElementById("hints").textContent = s.hints.join("\n");
