@@ -3,12 +3,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"slices"
 	"strings"
@@ -26,6 +28,7 @@ import (
 const (
 	measurePollInterval = time.Second      // the polling page's interval, as on the page
 	measureGrace        = 30 * time.Second // beyond the run: connecting, and the last deliveries
+	measureRPCCalls     = 200              // calls of demo.rpc.add made each way, one after another
 )
 
 // simPage is one simulated page on one transport: it receives every message of demo.> and
@@ -162,10 +165,15 @@ func (s *simPage) poll(ctx context.Context, base string, after int64) {
 type measurement struct {
 	p       *playground
 	pages   []*simPage
-	brokerC *broker.Conn
-	base    string // the page's URL
-	broker  string // the broker's address
+	brokerC *broker.Conn // publishes demo.measure, makes RPC calls
+	base    string       // the page's URL
+	broker  string       // the broker's address
 	stop    func()
+
+	// hops are the latencies of demo.measure from its publish to a plain subscriber of the
+	// broker: publish-subscribe alone, before any transport to a page.
+	hopsMu sync.Mutex
+	hops   []time.Duration
 }
 
 func (m *measurement) brokerAddr() string { return m.broker }
@@ -213,6 +221,27 @@ func startMeasurement(perTransport int) (*measurement, error) {
 	}
 
 	m := &measurement{p: p, brokerC: bc, base: "http://" + lns[0].Addr().String(), broker: lns[1].Addr().String()}
+	sub, err := broker.Connect(lns[1].Addr().String(), broker.Name("measure-subscriber"))
+	if err == nil {
+		_, err = sub.Subscribe("demo.measure", func(msg *broker.Msg) {
+			if at, ok := publishedAt(msg.Header); ok {
+				m.hopsMu.Lock()
+				m.hops = append(m.hops, time.Since(at))
+				m.hopsMu.Unlock()
+			}
+		})
+	}
+	if err == nil {
+		err = sub.Flush(5 * time.Second)
+	}
+	if err != nil {
+		bc.Close()
+		if sub != nil {
+			sub.Close()
+		}
+		shutdown()
+		return nil, err
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	after := p.msgs.last()
@@ -228,24 +257,27 @@ func startMeasurement(perTransport int) (*measurement, error) {
 		cancel()
 		wg.Wait()
 		bc.Close()
+		sub.Close()
 		shutdown()
 	}
 	return m, nil
 }
 
-// publish sends n messages on demo.measure, one every interval, and returns their ids'
-// range as the log numbered them.
+// publish sends n messages on demo.measure, one every interval on average: each wait is
+// drawn between half and one and a half intervals, so that the publishes fall anywhere in a
+// polling page's interval instead of locking onto one place in it (a fixed beat and a
+// poller's fixed interval would keep the same phase, and polling's latency would come out
+// as whatever that phase happens to be).
 func (m *measurement) publish(ctx context.Context, n int, every time.Duration) error {
-	t := time.NewTicker(every)
-	defer t.Stop()
 	for i := range n {
 		if err := m.brokerC.PublishMsg(stamped("demo.measure", fmt.Appendf(nil, "measure %d", i+1))); err != nil {
 			return err
 		}
+		wait := every/2 + rand.N(every)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-t.C:
+		case <-time.After(wait):
 		}
 	}
 	return m.brokerC.Flush(5 * time.Second)
@@ -280,13 +312,116 @@ func (m *measurement) rows() []row {
 			lat = append(lat, page.latencies...)
 			page.mu.Unlock()
 		}
-		slices.Sort(lat)
-		if len(lat) > 0 {
-			r.p50, r.p95 = lat[len(lat)/2], lat[min(len(lat)-1, len(lat)*95/100)]
-		}
+		r.p50, r.p95 = percentiles(lat)
 		rows = append(rows, r)
 	}
 	return rows
+}
+
+// percentiles returns the median and the 95th percentile of lat (which it sorts).
+func percentiles(lat []time.Duration) (p50, p95 time.Duration) {
+	if len(lat) == 0 {
+		return 0, 0
+	}
+	slices.Sort(lat)
+	return lat[len(lat)/2], lat[min(len(lat)-1, len(lat)*95/100)]
+}
+
+// messageBytes is the average size of the messages of the log after id `after`, as JSON: the
+// bytes a message needs on its own, on a bare socket, under every transport's cost.
+func (m *measurement) messageBytes(after int64) int {
+	total, n := 0, 0
+	for {
+		msgs, _ := m.p.msgs.after(after)
+		if len(msgs) == 0 {
+			break
+		}
+		for _, msg := range msgs {
+			js, _ := json.Marshal(msg)
+			total, n = total+len(js), n+1
+			after = msg.ID
+		}
+	}
+	if n == 0 {
+		return 0
+	}
+	return total / n
+}
+
+// rpcRow is one way of calling demo.rpc.add: how many calls were answered, and their round
+// trips as the caller saw them.
+type rpcRow struct {
+	name     string
+	calls    int
+	p50, p95 time.Duration
+}
+
+// measureRPC makes n calls of the addition each way, one after another: as an HTTP request
+// (POST /rpc/add) and as a request over the broker (demo.rpc.add, answered by the
+// playground's responder), timing each round trip at the caller.
+func (m *measurement) measureRPC(ctx context.Context, n int) ([]rpcRow, error) {
+	client := &http1.Client{}
+	defer client.CloseIdleConnections()
+	httpCall := func(body []byte) ([]byte, error) {
+		req, err := http1.NewRequest(ctx, "POST", m.base+"/rpc/add?c=measure-rpc", bytes.NewReader(body))
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := client.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		return io.ReadAll(resp.Body)
+	}
+	brokerCall := func(body []byte) ([]byte, error) {
+		reply, err := m.brokerC.Request(rpcAddSubject, body, rpcTimeout)
+		if err != nil {
+			return nil, err
+		}
+		return reply.Data, nil
+	}
+	var rows []rpcRow
+	for _, way := range []struct {
+		name string
+		call func([]byte) ([]byte, error)
+	}{
+		{"request-response: `POST /rpc/add`", httpCall},
+		{"RPC over the broker: request to `demo.rpc.add`", brokerCall},
+	} {
+		row := rpcRow{name: way.name}
+		var lat []time.Duration
+		for i := range n {
+			body, _ := json.Marshal(rpcArgs{A: float64(i), B: 1})
+			start := time.Now()
+			reply, err := way.call(body)
+			took := time.Since(start)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", way.name, err)
+			}
+			var answer rpcAnswer
+			if err := json.Unmarshal(reply, &answer); err != nil || answer.Sum != float64(i+1) {
+				return nil, fmt.Errorf("%s: %d + 1 answered %q", way.name, i, reply)
+			}
+			row.calls++
+			lat = append(lat, took)
+		}
+		row.p50, row.p95 = percentiles(lat)
+		rows = append(rows, row)
+	}
+	return rows, nil
+}
+
+// rpcTable formats the RPC rows as a Markdown table.
+func rpcTable(rows []rpcRow) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "| call | calls | round trip p50 | round trip p95 |\n")
+	fmt.Fprintf(&b, "| --- | ---: | ---: | ---: |\n")
+	for _, r := range rows {
+		fmt.Fprintf(&b, "| %s | %d | %s | %s |\n", r.name, r.calls, ms(r.p50), ms(r.p95))
+	}
+	return b.String()
 }
 
 // table formats the rows as the Markdown table of docs/patterns.md.
@@ -308,10 +443,17 @@ func table(rows []row, published int) string {
 	return b.String()
 }
 
-func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
+// ms writes a duration in milliseconds: to the hundredth below one, to the tenth above.
+func ms(d time.Duration) string {
+	if d < time.Millisecond {
+		return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000)
+	}
+	return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000)
+}
 
 // runMeasure is `playground -measure D -measure-every E`: one simulated page per transport
-// for D, a message every E, then the table on stdout.
+// for D, a message every E, then the tables on stdout: what each transport cost, the broker's
+// own hop, and the RPC calls made both ways.
 func runMeasure(app *cli.App, d, every time.Duration) int {
 	m, err := startMeasurement(1)
 	if err != nil {
@@ -321,17 +463,28 @@ func runMeasure(app *cli.App, d, every time.Duration) int {
 	n := int(d / every)
 	ctx, cancel := context.WithTimeout(context.Background(), d+measureGrace)
 	defer cancel()
+	after := m.p.msgs.last()
+	var rpcRows []rpcRow
 	if err := waitFor(ctx, func() bool { return m.connected(1) }); err != nil {
 		app.Log.Error("measure: the pages did not connect", "err", err)
 	} else if err := m.publish(ctx, n, every); err != nil {
 		app.Log.Error("measure: publish", "err", err)
 	} else if err := waitFor(ctx, func() bool { return m.delivered(n) }); err != nil {
 		app.Log.Warn("measure: not every page got every message", "err", err)
+	} else if rpcRows, err = m.measureRPC(ctx, measureRPCCalls); err != nil {
+		app.Log.Warn("measure: rpc", "err", err)
 	}
 	m.stop()
-	fmt.Printf("%d messages published on demo.measure, one every %v; one page per transport, polling every %v.\n\n",
+	fmt.Printf("%d messages published on demo.measure, one every %v on average; one page per transport, polling every %v.\n\n",
 		n, every, measurePollInterval)
 	fmt.Print(table(m.rows(), n))
+	m.hopsMu.Lock()
+	p50, p95 := percentiles(m.hops)
+	hops := len(m.hops)
+	m.hopsMu.Unlock()
+	fmt.Printf("\nA message is %d bytes of JSON on its own. Publish to a plain subscriber of the broker: "+
+		"%d of %d delivered, latency p50 %s, p95 %s.\n\n", m.messageBytes(after), hops, n, ms(p50), ms(p95))
+	fmt.Print(rpcTable(rpcRows))
 	for _, page := range m.pages {
 		if page.err != nil {
 			app.Log.Warn("measure: page failed", "transport", page.transport, "err", page.err)
