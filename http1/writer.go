@@ -5,9 +5,12 @@ package http1
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
+	"io"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -329,9 +332,14 @@ var statusLines = func() (lines [600]string) {
 
 // Hijack hands the connection to the handler: the server writes nothing more on it and
 // reads nothing more from it. Whatever was written so far (a 101 head, say) is flushed
-// first. The bufio.Reader holds any bytes the client sent after the request. The caller
-// must Close the connection; until then the server counts it as open, and Shutdown waits
-// for it (closing it when its grace period ends).
+// first. The bufio.Reader holds the bytes the client sent after the request that the server
+// had already read, and reads on from the connection after them. A hijacked connection may
+// live for hours (a WebSocket), so the reader and the bufio.Writer are only as big as those
+// bytes (or bufio's 16-byte minimum), and the server's own buffers (16 KiB to read, 4 KiB
+// to write) are let go: a caller that reads or writes much through small pieces wraps the
+// net.Conn in buffers of its own size. The Request stays valid, but its Body reads
+// ErrHijacked unless it had already ended. The caller must Close the connection; until then the server
+// counts it as open, and Shutdown waits for it (closing it when its grace period ends).
 func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	c := w.c
 	if c.hijacked {
@@ -358,7 +366,69 @@ func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	c.nc.SetReadDeadline(time.Time{})
 	c.nc.SetWriteDeadline(time.Time{})
 	c.rdlKnown, c.wdlKnown = false, false
-	return hc, bufio.NewReadWriter(c.br, c.bw), nil
+	// 3. Hand over the bytes read ahead, and let go of everything the server kept for
+	//    reading more requests: the connection goroutine stays alive as long as the
+	//    hijacked connection (it runs the handler, then waits for hc's Close).
+	br := handOverReadAhead(c.br, hc)
+	brw := bufio.NewReadWriter(br, bufio.NewWriterSize(hc, br.Size()))
+	c.releaseForHijack(w.req)
+	return hc, brw, nil
+}
+
+// handOverReadAhead returns a reader of the bytes br holds, followed by nc, only as big as
+// those bytes (bufio.NewReaderSize makes it at least 16), and filled with them so that
+// Buffered reports them.
+func handOverReadAhead(br *bufio.Reader, nc net.Conn) *bufio.Reader {
+	n := br.Buffered()
+	if n == 0 {
+		return bufio.NewReaderSize(nc, 0)
+	}
+	ahead, _ := br.Peek(n)
+	out := bufio.NewReaderSize(io.MultiReader(bytes.NewReader(bytes.Clone(ahead)), nc), n)
+	out.Peek(n) // from the copy: no read from nc
+	return out
+}
+
+// releaseForHijack drops the server's references to its buffers, so that they are freed
+// while the hijacked connection lives: the read buffer (held by the body reader too), the
+// write buffer, the head's storage, and the string arena, whose block r's strings point
+// into (they are copied out first, into one string of their own size).
+func (c *conn) releaseForHijack(r *Request) {
+	bodyErr := ErrHijacked
+	if c.ex.body.b.err == io.EOF {
+		bodyErr = io.EOF // a body that had ended still reads its end
+	}
+	c.ex.body.b = body{err: bodyErr}
+	c.ex.body.expect = false
+	c.br, c.bw = nil, nil
+	c.head = head{}
+	r.compactStrings()
+	c.strings = stringArena{}
+	c.ex.resp.held = nil
+}
+
+// compactStrings copies every string of the request's head into one string of their total
+// size and points r's strings at it.
+func (r *Request) compactStrings() {
+	strs := []*string{&r.Method, &r.Target, &r.Proto, &r.Host}
+	for _, h := range []*Header{&r.Header, &r.Trailer} {
+		for i := range h.fields {
+			strs = append(strs, &h.fields[i].name, &h.fields[i].value)
+		}
+	}
+	total := 0
+	for _, s := range strs {
+		total += len(*s)
+	}
+	var all strings.Builder
+	all.Grow(total)
+	for _, s := range strs {
+		all.WriteString(*s)
+	}
+	joined, off := all.String(), 0
+	for _, s := range strs {
+		*s, off = joined[off:off+len(*s)], off+len(*s)
+	}
 }
 
 // hijackedConn is a hijacked connection. The server's connection goroutine waits for its

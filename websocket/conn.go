@@ -33,6 +33,11 @@ const DefaultCloseTimeout = 5 * time.Second
 // that a control frame never waits long behind a message being streamed.
 const DefaultFragmentSize = 16 << 10
 
+// readBufferSize is the size of the pooled read buffer a connection uses while it reads a
+// message (readbuf.go): a frame header (at most 14 bytes) and small messages arrive whole in
+// one read, and reads of a large payload bypass it and land in the caller's slice.
+const readBufferSize = 4096
+
 // writeBufferSize is the size of the pooled buffer in which a frame is assembled (header
 // and, for a client, the masked copy of the payload). Connections hold none while idle.
 const writeBufferSize = maxHeaderLen + DefaultFragmentSize
@@ -88,8 +93,9 @@ var ErrKeepaliveTimeout = errors.New("websocket: no pong within the keepalive ti
 // See the package documentation for which methods may be called concurrently.
 type Conn struct {
 	conn        net.Conn
-	br          *bufio.Reader
-	client      bool // a client masks what it sends and expects unmasked frames (RFC 6455 §5.1)
+	br          *bufio.Reader // the pooled read buffer while a message is read; nil while idle (readbuf.go)
+	src         readSource    // what br reads: bytes already read, then conn
+	client      bool          // a client masks what it sends and expects unmasked frames (RFC 6455 §5.1)
 	opts        Options
 	subprotocol string
 	deflate     *deflateConfig // nil unless permessage-deflate was negotiated
@@ -117,15 +123,12 @@ type Conn struct {
 	keepaliveFailed atomic.Bool   // the keepalive loop closed the connection
 }
 
-// newConn wraps a connection on which the handshake is complete. br holds whatever the
-// peer sent after its handshake that was already read (it must read from nc).
+// newConn wraps a connection on which the handshake is complete. br, if not nil, holds
+// whatever the peer sent after its handshake that was already read (it must read from nc):
+// those bytes are read first, and br itself is not kept.
 func newConn(nc net.Conn, br *bufio.Reader, client bool, opts Options, subprotocol string, dc *deflateConfig) *Conn {
-	if br == nil {
-		br = bufio.NewReaderSize(nc, readBufferSize)
-	}
 	c := &Conn{
 		conn:        nc,
-		br:          br,
 		client:      client,
 		opts:        opts.withDefaults(),
 		subprotocol: subprotocol,
@@ -134,6 +137,10 @@ func newConn(nc net.Conn, br *bufio.Reader, client bool, opts Options, subprotoc
 	}
 	c.w.c = c
 	c.r.reader.c = c
+	c.src.c = c
+	if br != nil && br.Buffered() > 0 {
+		c.src.pending, _ = br.Peek(br.Buffered())
+	}
 	if client {
 		// RFC 6455 §10.3: the masking key must be unpredictable to the page's script; a
 		// ChaCha8 stream seeded from the system's randomness is, and costs no system call
@@ -149,10 +156,6 @@ func newConn(nc net.Conn, br *bufio.Reader, client bool, opts Options, subprotoc
 	}
 	return c
 }
-
-// readBufferSize is the read buffer of a connection made without one: a frame header is at
-// most 14 bytes, and small messages arrive whole in one read.
-const readBufferSize = 4096
 
 // NewConn makes a Conn of a connection whose handshake was done elsewhere: isClient says
 // which end this is. br may be nil, or the reader that holds bytes already read from nc.
@@ -262,7 +265,7 @@ func (c *Conn) lingerClose() {
 	} else {
 		c.conn.SetReadDeadline(time.Now().Add(lingerDrain))
 	}
-	io.Copy(io.Discard, c.br)
+	io.Copy(io.Discard, c.input())
 	c.closeTCP()
 }
 

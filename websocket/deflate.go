@@ -372,7 +372,8 @@ type inflate struct {
 // io.ByteReader, so flate reads it directly without a buffer of its own.
 type inflateSource struct {
 	c    *Conn
-	tail int // bytes of deflateTail given so far; -1 while the payload lasts
+	tail int     // bytes of deflateTail given so far; -1 while the payload lasts
+	one  [1]byte // ReadByte's buffer when it must go through Read (here, not on the heap)
 }
 
 func (s *inflateSource) Read(p []byte) (int, error) {
@@ -408,11 +409,10 @@ func (s *inflateSource) ReadByte() (byte, error) {
 		c.r.remain--
 		return b, nil
 	}
-	var one [1]byte
 	for {
-		n, err := s.Read(one[:])
+		n, err := s.Read(s.one[:])
 		if n == 1 {
-			return one[0], nil
+			return s.one[0], nil
 		}
 		if err != nil {
 			return 0, err

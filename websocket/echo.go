@@ -47,7 +47,7 @@ func echoOne(c *Conn) error {
 	n, err := io.ReadFull(r, buf)
 	if err == io.EOF || err == io.ErrUnexpectedEOF {
 		if n <= echoInline || c.client || c.deflate != nil {
-			if c.br.Buffered() > 0 {
+			if c.readAhead() {
 				// More of the peer's frames are already here: let the answers gather and
 				// leave together (the reader flushes them before it could block).
 				c.batchWrites()

@@ -62,7 +62,8 @@ func (c *Conn) ReadMessageInto(buf []byte) (Opcode, []byte, error) {
 	}
 	buf = buf[:0]
 	for {
-		if len(buf) == cap(buf) {
+		// Grow a full buffer, unless the message is known to end exactly there.
+		if len(buf) == cap(buf) && (c.r.compressed || c.r.remain > 0 || !c.r.fin) {
 			buf = append(buf, 0)[:len(buf)]
 		}
 		n, err := c.readMessageLocked(buf[len(buf):cap(buf)])
@@ -118,6 +119,12 @@ func (c *Conn) discardMessage() {
 // way, and returns it with its payload still unread.
 func (c *Conn) nextDataFrame() (Header, error) {
 	for {
+		if c.r.op == 0 {
+			// Between messages: the wait for the next frame holds no read buffer.
+			if err := c.awaitFrame(); err != nil {
+				return Header{}, c.readFailed(err)
+			}
+		}
 		c.flushBeforeBlocking(maxHeaderLen)
 		h, err := ReadFrameHeader(c.br)
 		if err != nil {
@@ -260,7 +267,7 @@ func (c *Conn) awaitServerFIN() {
 	c.conn.SetReadDeadline(time.Now().Add(c.opts.CloseTimeout))
 	var scratch [64]byte
 	for {
-		if _, err := c.br.Read(scratch[:]); err != nil {
+		if _, err := c.input().Read(scratch[:]); err != nil {
 			return
 		}
 	}
@@ -372,7 +379,7 @@ func (c *Conn) readPayload(p []byte) (int, error) {
 // flushBeforeBlocking writes out batched frames when fewer than need bytes are buffered, that
 // is when the next read may wait for the peer: the peer may be waiting for those frames.
 func (c *Conn) flushBeforeBlocking(need int) {
-	if c.batching.Load() && c.br.Buffered() < need {
+	if c.batching.Load() && c.buffered() < need {
 		c.batching.Store(false)
 		c.flushBatch()
 	}

@@ -1,0 +1,88 @@
+package http1
+
+import (
+	"io"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/wirelab/wirelab/internal/leakcheck"
+)
+
+// TestHijackKeepsOnlyWhatTheHijackerNeeds: a hijacked connection may live for hours, so
+// Hijack hands over the bytes read ahead in a reader of their own size and lets go of the
+// server's read buffer, write buffer, head storage and string arena; the Request still
+// reads as before.
+func TestHijackKeepsOnlyWhatTheHijackerNeeds(t *testing.T) {
+	leakcheck.Check(t)
+	type seen struct {
+		ahead, readerSize         int
+		brGone, bwGone, arenaGone bool
+		method, target, upgrade   string
+		bodyErr                   error
+		line                      string
+	}
+	got := make(chan seen, 1)
+	_, addr := startServer(t, HandlerFunc(func(w ResponseWriter, r *Request) {
+		w.WriteHeader(StatusSwitchingProtocols)
+		w.Header().Set("Upgrade", "lines")
+		nc, brw, err := w.Hijack()
+		require.NoError(t, err)
+		defer nc.Close()
+		c := w.(*response).c
+		var s seen
+		s.ahead, s.readerSize = brw.Reader.Buffered(), brw.Reader.Size()
+		s.brGone, s.bwGone, s.arenaGone = c.br == nil, c.bw == nil, c.strings.block == nil
+		s.method, s.target, s.upgrade = r.Method, r.Target, r.Header.Get("Upgrade")
+		_, s.bodyErr = r.Body.Read(make([]byte, 1))
+		// The bytes read ahead, then what comes later from the connection.
+		s.line, _ = brw.ReadString('\n')
+		more, _ := brw.ReadString('\n')
+		s.line += more
+		got <- s
+	}))
+	c := dialRaw(t, addr)
+	c.send("GET /up?x=1 HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: lines\r\n\r\nfirst line sent with the request\n")
+	resp, err := ReadResponse(c.br, "GET")
+	require.NoError(t, err)
+	require.Equal(t, 101, resp.StatusCode)
+	c.send("second line\n")
+	s := <-got
+	// The line came in the request's segment, so the server has normally read it already;
+	// either way the reader is no bigger than what it holds, or bufio's minimum of 16.
+	assert.LessOrEqual(t, s.ahead, len("first line sent with the request\n"))
+	assert.Equal(t, max(s.ahead, 16), s.readerSize, "the reader is no bigger than needed")
+	assert.True(t, s.brGone, "the server's read buffer is let go")
+	assert.True(t, s.bwGone, "the server's write buffer is let go")
+	assert.True(t, s.arenaGone, "the string arena is let go")
+	assert.Equal(t, []string{"GET", "/up?x=1", "lines"}, []string{s.method, s.target, s.upgrade})
+	assert.ErrorIs(t, s.bodyErr, io.EOF, "a body that had ended still reads its end")
+	assert.Equal(t, "first line sent with the request\nsecond line\n", s.line)
+}
+
+func TestHijackHandsOverEveryByteReadAhead(t *testing.T) {
+	leakcheck.Check(t)
+	ahead := make([]byte, 200)
+	for i := range ahead {
+		ahead[i] = 'a' + byte(i%26)
+	}
+	type seen struct {
+		ahead, size int
+		read        []byte
+	}
+	got := make(chan seen, 1)
+	_, addr := startServer(t, HandlerFunc(func(w ResponseWriter, r *Request) {
+		nc, brw, err := w.Hijack()
+		require.NoError(t, err)
+		defer nc.Close()
+		s := seen{ahead: brw.Reader.Buffered(), size: brw.Reader.Size(), read: make([]byte, len(ahead))}
+		io.ReadFull(brw, s.read)
+		got <- s
+	}))
+	c := dialRaw(t, addr)
+	c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n" + string(ahead))
+	s := <-got
+	assert.Equal(t, max(s.ahead, 16), s.size, "the reader is as big as what it holds")
+	assert.Equal(t, string(ahead), string(s.read))
+}

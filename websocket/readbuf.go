@@ -1,0 +1,110 @@
+// The read buffer: what a connection reads the peer's bytes into. An idle connection holds
+// only a small buffer; a pooled one is taken when a frame arrives and given back between
+// messages, so that ten thousand quiet connections do not hold ten thousand read buffers.
+
+package websocket
+
+import (
+	"bufio"
+	"io"
+	"sync"
+)
+
+// idleReadSize is the buffer a connection waits with between messages, inside the Conn:
+// the first bytes of the peer's next frame land there. A message of up to 1 KiB (chat
+// lines, most JSON events) arrives whole in it with its header and costs no more than one
+// read, as with a large buffer; a longer one costs one more read once the pooled buffer has
+// taken over, which is little next to its size. Every idle connection holds it: 1 KiB
+// instead of a 4 KiB (net/http) or 16 KiB (http1) read buffer.
+const idleReadSize = maxHeaderLen + 1<<10
+
+// readerPool holds the read buffers of connections in the middle of a message.
+var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBufferSize) }}
+
+// readSource is what a pooled read buffer reads from: bytes read before it was taken
+// (the idle wait's, or those handed over with the connection at the handshake), then the
+// connection itself.
+type readSource struct {
+	c       *Conn
+	idle    [idleReadSize]byte
+	pending []byte // bytes read but not yet given to the read buffer
+}
+
+func (s *readSource) Read(p []byte) (int, error) {
+	if len(s.pending) > 0 {
+		n := copy(p, s.pending)
+		s.pending = s.pending[n:]
+		if len(s.pending) == 0 {
+			s.pending = nil // do not keep a handed-over buffer alive
+		}
+		return n, nil
+	}
+	return s.c.conn.Read(p)
+}
+
+// takeReadBuffer gives the connection a pooled read buffer, which reads what is pending
+// first.
+func (c *Conn) takeReadBuffer() {
+	c.br = readerPool.Get().(*bufio.Reader)
+	c.br.Reset(&c.src)
+}
+
+// awaitFrame is the wait between two messages, before the next frame header is read. If
+// bytes of it have already been read ahead, there is nothing to wait for. Otherwise the
+// read buffer goes back to its pool and the wait reads into the connection's small idle
+// buffer; when bytes arrive, a pooled read buffer takes over, starting with them.
+func (c *Conn) awaitFrame() error {
+	if c.buffered() > 0 {
+		if c.br == nil {
+			c.takeReadBuffer()
+		}
+		return nil
+	}
+	if c.br != nil {
+		c.br.Reset(nil)
+		readerPool.Put(c.br)
+		c.br = nil
+	}
+	// The peer may be waiting for batched answers before it sends anything.
+	c.flushBeforeBlocking(1)
+	for {
+		n, err := c.conn.Read(c.src.idle[:])
+		if n > 0 {
+			// An error that came with the bytes comes again from the next read.
+			c.src.pending = c.src.idle[:n]
+			c.takeReadBuffer()
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// buffered is how many of the peer's bytes have been read and not yet consumed.
+func (c *Conn) buffered() int {
+	n := len(c.src.pending)
+	if c.br != nil {
+		n += c.br.Buffered()
+	}
+	return n
+}
+
+// input is what to read the rest of the connection from when frames no longer matter
+// (draining before a close): the read buffer while there is one, else the connection.
+func (c *Conn) input() io.Reader {
+	if c.br != nil {
+		return c.br
+	}
+	return &c.src
+}
+
+// readAhead reports whether bytes of the peer's next frames are already here (Echo, between
+// reading a message and answering it). It does not wait for a reader that holds the lock.
+func (c *Conn) readAhead() bool {
+	if !c.rmu.TryLock() {
+		return false
+	}
+	defer c.rmu.Unlock()
+	return c.buffered() > 0
+}
