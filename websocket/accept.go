@@ -11,7 +11,8 @@ import (
 
 // AcceptHTTP performs the server's opening handshake on a net/http request and returns
 // the WebSocket connection. If the request is not an acceptable handshake it writes the
-// refusal (400, 403, 405 or 426 with Sec-WebSocket-Version: 13) and returns a
+// refusal (400, 403, 405 with Allow: GET, or 426 with Upgrade: websocket and
+// Sec-WebSocket-Version: 13) and returns a
 // *HandshakeError. opts may be nil.
 func AcceptHTTP(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Conn, error) {
 	if opts == nil {
@@ -21,7 +22,7 @@ func AcceptHTTP(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*C
 	d := decideUpgrade(readUpgradeRequest(r.Method, r.ProtoAtLeast(1, 1), r.Host, r.Header), opts)
 	if d.status != http.StatusSwitchingProtocols {
 		for _, f := range d.header {
-			w.Header().Set(f[0], f[1])
+			w.Header().Add(f[0], f[1])
 		}
 		http.Error(w, d.reason, d.status)
 		return nil, &HandshakeError{Status: d.status, Reason: d.reason}

@@ -12,7 +12,8 @@ import (
 
 // Accept performs the server's opening handshake (RFC 6455 §4.2) on an http1 request and
 // returns the WebSocket connection. If the request is not an acceptable handshake it
-// answers with the refusal (400, 403, 405, or 426 with Sec-WebSocket-Version: 13) and
+// answers with the refusal (400, 403, 405 with Allow: GET, or 426 with Upgrade: websocket
+// and Sec-WebSocket-Version: 13) and
 // returns a *HandshakeError. opts may be nil.
 func Accept(w http1.ResponseWriter, r *http1.Request, opts *AcceptOptions) (*Conn, error) {
 	if opts == nil {
@@ -22,9 +23,9 @@ func Accept(w http1.ResponseWriter, r *http1.Request, opts *AcceptOptions) (*Con
 	d := decideUpgrade(readUpgradeRequest(r.Method, r.ProtoAtLeast(1), r.Host, &r.Header), opts)
 	if d.status != http.StatusSwitchingProtocols {
 		for _, f := range d.header {
-			w.Header().Set(f[0], f[1])
+			w.Header().Add(f[0], f[1])
 		}
-		w.Header().Set("Connection", "close")
+		w.Header().Add("Connection", "close")
 		http1.Error(w, d.reason, d.status)
 		return nil, &HandshakeError{Status: d.status, Reason: d.reason}
 	}

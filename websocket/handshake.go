@@ -118,9 +118,22 @@ func decideUpgrade(r upgradeRequest, opts *AcceptOptions) upgradeDecision {
 	refuse := func(status int, format string, args ...any) upgradeDecision {
 		return upgradeDecision{status: status, reason: fmt.Sprintf(format, args...)}
 	}
-	// 1. "An HTTP/1.1 or higher GET request".
+	// RFC 9110 §15.5.22: "The server MUST send an Upgrade header field in a 426 response
+	// to indicate the required protocol(s)", and §7.8: "A sender of Upgrade MUST also
+	// send an "Upgrade" connection option in the Connection header field". RFC 6455 §4.4
+	// adds the versions the server speaks.
+	upgradeRequired := func(format string, args ...any) upgradeDecision {
+		d := refuse(http.StatusUpgradeRequired, format, args...)
+		d.header = [][2]string{{"Upgrade", "websocket"}, {"Connection", "Upgrade"}, {"Sec-WebSocket-Version", supportedVersion}}
+		return d
+	}
+	// 1. "An HTTP/1.1 or higher GET request". RFC 9110 §15.5.6: "The origin server MUST
+	//    generate an Allow header field in a 405 response containing a list of the target
+	//    resource's currently supported methods."
 	if r.method != http.MethodGet {
-		return refuse(http.StatusMethodNotAllowed, "a WebSocket handshake is a GET, not %q", capQuote(r.method))
+		d := refuse(http.StatusMethodNotAllowed, "a WebSocket handshake is a GET, not %q", capQuote(r.method))
+		d.header = [][2]string{{"Allow", http.MethodGet}}
+		return d
 	}
 	if !r.proto11 {
 		return refuse(http.StatusBadRequest, "a WebSocket handshake needs HTTP/1.1")
@@ -133,7 +146,7 @@ func decideUpgrade(r upgradeRequest, opts *AcceptOptions) upgradeDecision {
 	//    |Connection| header field that includes the token "Upgrade"", both
 	//    case-insensitive.
 	if !hasToken(r.upgrade, "websocket") {
-		return refuse(http.StatusUpgradeRequired, "Upgrade does not name websocket")
+		return upgradeRequired("Upgrade does not name websocket")
 	}
 	if !hasToken(r.connection, "upgrade") {
 		return refuse(http.StatusBadRequest, "Connection does not include upgrade")
@@ -141,9 +154,7 @@ func decideUpgrade(r upgradeRequest, opts *AcceptOptions) upgradeDecision {
 	// 6. "A |Sec-WebSocket-Version| header field, with a value of 13"; otherwise §4.4:
 	//    answer 426 listing the versions we speak.
 	if len(r.versions) != 1 || strings.TrimSpace(r.versions[0]) != supportedVersion {
-		d := refuse(http.StatusUpgradeRequired, "unsupported Sec-WebSocket-Version %q", capQuote(strings.Join(r.versions, ", ")))
-		d.header = [][2]string{{"Sec-WebSocket-Version", supportedVersion}}
-		return d
+		return upgradeRequired("unsupported Sec-WebSocket-Version %q", capQuote(strings.Join(r.versions, ", ")))
 	}
 	// 5. "A |Sec-WebSocket-Key| header field with a base64-encoded value that, when
 	//    decoded, is 16 bytes in length."

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/wirelab/wirelab/http1"
 	"github.com/wirelab/wirelab/internal/leakcheck"
 )
 
@@ -45,10 +46,10 @@ func TestDecideUpgrade(t *testing.T) {
 			r.upgrade = []string{"h2c, WebSocket"}
 			r.connection = []string{"keep-alive, UPGRADE"}
 		}, AcceptOptions{}, 101, [2]string{"Upgrade", "websocket"}},
-		{"refuses POST with 405", func(r *upgradeRequest) { r.method = "POST" }, AcceptOptions{}, 405, [2]string{}},
+		{"refuses POST with 405 and Allow: GET", func(r *upgradeRequest) { r.method = "POST" }, AcceptOptions{}, 405, [2]string{"Allow", "GET"}},
 		{"refuses HTTP/1.0", func(r *upgradeRequest) { r.proto11 = false }, AcceptOptions{}, 400, [2]string{}},
 		{"refuses a missing Host", func(r *upgradeRequest) { r.host = "" }, AcceptOptions{}, 400, [2]string{}},
-		{"refuses an Upgrade to something else", func(r *upgradeRequest) { r.upgrade = []string{"h2c"} }, AcceptOptions{}, 426, [2]string{}},
+		{"refuses an Upgrade to something else with 426 naming websocket", func(r *upgradeRequest) { r.upgrade = []string{"h2c"} }, AcceptOptions{}, 426, [2]string{"Upgrade", "websocket"}},
 		{"refuses a Connection without upgrade", func(r *upgradeRequest) { r.connection = []string{"keep-alive"} }, AcceptOptions{}, 400, [2]string{}},
 		{"answers version 8 with 426 and the version it speaks", func(r *upgradeRequest) { r.versions = []string{"8"} }, AcceptOptions{}, 426, [2]string{"Sec-WebSocket-Version", "13"}},
 		{"refuses a missing version", func(r *upgradeRequest) { r.versions = nil }, AcceptOptions{}, 426, [2]string{"Sec-WebSocket-Version", "13"}},
@@ -83,21 +84,43 @@ func TestDecideUpgrade(t *testing.T) {
 
 func TestAcceptRefusesOverTheWireWithTheStatusAndField(t *testing.T) {
 	leakcheck.Check(t)
+	const good = "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+	cases := []struct {
+		name, method, fields string
+		status               int
+		want                 map[string]string // fields the refusal must carry
+		connection           []string          // tokens its Connection field must list
+	}{
+		{"an old version gets 426, the protocol and the version to speak", "GET", good + "Sec-WebSocket-Version: 8\r\n", 426,
+			map[string]string{"Upgrade": "websocket", "Sec-WebSocket-Version": "13"}, []string{"upgrade"}},
+		{"a request without Upgrade gets 426 naming websocket (RFC 9110 §15.5.22)", "GET", "Sec-WebSocket-Version: 13\r\n", 426,
+			map[string]string{"Upgrade": "websocket", "Sec-WebSocket-Version": "13"}, []string{"upgrade"}},
+		{"a POST gets 405 with Allow: GET (RFC 9110 §15.5.6)", "POST", good + "Sec-WebSocket-Version: 13\r\nContent-Length: 0\r\n", 405,
+			map[string]string{"Allow": "GET"}, nil},
+	}
 	for name, addr := range map[string]string{
 		"http1":    startTestServer(t, ServerOptions{}),
 		"net/http": startNetHTTPServer(t, ServerOptions{}),
 	} {
-		t.Run(name, func(t *testing.T) {
-			nc, err := net.Dial("tcp", addr)
-			require.NoError(t, err)
-			defer nc.Close()
-			fmt.Fprintf(nc, "GET /echo HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n", addr)
-			resp, err := http.ReadResponse(bufio.NewReader(nc), nil)
-			require.NoError(t, err)
-			defer resp.Body.Close()
-			assert.Equal(t, 426, resp.StatusCode)
-			assert.Equal(t, "13", resp.Header.Get("Sec-WebSocket-Version"))
-		})
+		for _, tc := range cases {
+			t.Run(name+": "+tc.name, func(t *testing.T) {
+				nc, err := net.Dial("tcp", addr)
+				require.NoError(t, err)
+				defer nc.Close()
+				fmt.Fprintf(nc, "%s /echo HTTP/1.1\r\nHost: %s\r\n%s\r\n", tc.method, addr, tc.fields)
+				// http1's reader keeps every Connection field (net/http's drops them all
+				// when one says close).
+				resp, err := http1.ReadResponse(bufio.NewReader(nc), tc.method)
+				require.NoError(t, err)
+				assert.Equal(t, tc.status, resp.StatusCode)
+				for k, v := range tc.want {
+					assert.Equal(t, []string{v}, resp.Header.Values(k), k)
+				}
+				for _, tok := range tc.connection {
+					assert.True(t, hasToken(resp.Header.Values("Connection"), tok), "Connection %q lists %q", resp.Header.Values("Connection"), tok)
+				}
+			})
+		}
 	}
 }
 
