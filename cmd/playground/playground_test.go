@@ -92,8 +92,8 @@ func TestThePageShowsEveryMessageInAllFourPanels(t *testing.T) {
 		notes []string
 	}{
 		{`panel("ws").click()`, "ws", []string{"101 Switching Protocols", "websocket frame: FIN=1"}},
-		{`panel("sse").click()`, "sse", []string{"sse field id = ", "sse field data = "}},
 		{`document.getElementById("wire-broker").click()`, "broker", []string{`PUB: publish to "demo.chat"`, `MSG: deliver "demo.chat"`}},
+		{`panel("sse").click()`, "sse", []string{"sse field id = ", "sse field data = "}},
 	} {
 		require.NoError(t, page.Eval(ctx, view.open+"; true", nil))
 		require.NoError(t, page.WaitFor(ctx, fmt.Sprintf(`wireReady === %q`, view.ready)))
@@ -107,6 +107,23 @@ func TestThePageShowsEveryMessageInAllFourPanels(t *testing.T) {
 			t.Fatalf("the %s view did not show %q: %v\n%s", view.ready, view.notes, err, text)
 		}
 	}
+
+	// Ticks, as the ticker publishes them (stamped at the publish), at a steady rate that
+	// does not match the polling interval, so that the figures have a few samples each.
+	const ticks = 8
+	beat := time.NewTicker(700 * time.Millisecond)
+	for i := range ticks {
+		require.NoError(t, m.p.publish(tickSubject, fmt.Appendf(nil, "tick %d", i+1)))
+		<-beat.C
+	}
+	beat.Stop()
+
+	// The screenshot is of a settled page: every panel has every message, and the server's
+	// figures have been fetched twice since.
+	require.NoError(t, page.WaitFor(ctx, fmt.Sprintf(`transports.every(t => state[t].shown === %d)`, 5+ticks)))
+	var refreshed int
+	require.NoError(t, page.Eval(ctx, `statsRefreshed`, &refreshed))
+	require.NoError(t, page.WaitFor(ctx, fmt.Sprintf(`statsRefreshed >= %d`, refreshed+2)))
 
 	png, err := page.Screenshot(ctx)
 	require.NoError(t, err)

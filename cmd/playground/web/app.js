@@ -62,7 +62,17 @@ function show(t, msg) {
   const list = panel(t).querySelector(".messages");
   list.prepend(li);
   while (list.children.length > maxListed) list.lastChild.remove();
-  renderStats();
+  renderSoon();
+}
+
+// renderSoon redraws the figures and the chart once before the next frame, however many
+// messages arrive until then: drawing at every message would hold up the next panel's
+// message behind it, and add to that panel's latency.
+let renderPending = false;
+function renderSoon() {
+  if (renderPending) return;
+  renderPending = true;
+  requestAnimationFrame(() => { renderPending = false; renderStats(); });
 }
 
 function percentile(values, p) {
@@ -163,9 +173,11 @@ async function getStats() {
   return s;
 }
 
+let statsRefreshed = 0; // how many times the server's figures came back
 async function refreshStats() {
   try {
     const s = await getStats();
+    statsRefreshed++;
     for (const t of transports) Object.assign(state[t].server, s.transports[t] || {});
     document.getElementById("ticker").checked = s.ticker;
   } catch (e) { /* the server may be restarting; try again next time */ }
@@ -289,10 +301,18 @@ function openWire(t) {
     for (const w of wires) if (w !== next) { w.close(); wires.delete(w); }
     wireReady = t;
   });
+  let length = 0;
   next.onmessage = e => {
     if (wire !== next) return;
-    pre.textContent += e.data + "\n";
-    if (pre.textContent.length > maxWireText) pre.textContent = pre.textContent.slice(-maxWireText / 2);
+    // Each event is a text node of its own: appending one does not make the browser
+    // re-read all the text before it, and the oldest go first when there is too much.
+    const text = e.data + "\n";
+    pre.append(document.createTextNode(text));
+    length += text.length;
+    while (length > maxWireText && pre.firstChild) {
+      length -= pre.firstChild.textContent.length;
+      pre.firstChild.remove();
+    }
     pre.scrollTop = pre.scrollHeight;
   };
 }
