@@ -28,8 +28,9 @@ var viewersDuration = flag.Duration("viewers-duration", 30*time.Second, "how lon
 // TestThePageShowsEveryMessageInAllFourPanels loads the page in headless Chromium, publishes
 // one message as nc would (raw bytes to the broker port) and one from the page's own box, and
 // checks that both appear in every panel with counters above zero, that both RPC calls are
-// answered, and that the wire view shows the WebSocket's frames; then it saves a screenshot.
-// A JavaScript error anywhere fails the test.
+// answered, and that each wire view reads its own protocol; then it saves a screenshot. A
+// JavaScript error, a failed request or a resource loaded with an error status fails the
+// test.
 func TestThePageShowsEveryMessageInAllFourPanels(t *testing.T) {
 	leakcheck.Check(t)
 	m, err := startMeasurement(0)
@@ -134,7 +135,24 @@ func TestThePageShowsEveryMessageInAllFourPanels(t *testing.T) {
 	}
 	require.NoError(t, os.WriteFile(out, png, 0o644))
 
-	assert.Empty(t, page.ConsoleErrors(), "the page must run without JavaScript errors")
+	// Nothing failed: no JavaScript error, no request the page made failed or was refused
+	// (the page reports each on the page and the console), and no resource the browser
+	// loaded came back with an error status.
+	assert.Empty(t, page.ConsoleErrors(), "the page must run without JavaScript errors or failed requests")
+	var failures, badLoads []string
+	require.NoError(t, page.Eval(ctx, `failures`, &failures))
+	assert.Empty(t, failures, "the page's own failures")
+	require.NoError(t, page.Eval(ctx, `performance.getEntriesByType("navigation").concat(performance.getEntriesByType("resource"))
+		.filter(e => e.responseStatus >= 400).map(e => e.name + ": " + e.responseStatus)`, &badLoads))
+	assert.Empty(t, badLoads, "resources loaded with an error status")
+
+	// And a failed request is seen: one refused on purpose shows on the page and the console.
+	require.NoError(t, page.Eval(ctx, `request("/no-such-page").catch(e => fail("on purpose", e)); true`, nil))
+	require.NoError(t, page.WaitFor(ctx, `failures.length === 1 && !document.getElementById("errors").hidden &&
+		document.getElementById("errors").textContent.includes("404")`))
+	if errs := page.ConsoleErrors(); assert.Len(t, errs, 1) {
+		assert.Contains(t, errs[0], "on purpose: /no-such-page: 404 not found")
+	}
 }
 
 // TestManyViewers runs 200 simulated pages, 50 on each transport, while messages are

@@ -21,6 +21,32 @@ let es = null;
 
 function panel(t) { return document.querySelector(`.panel[data-transport=${t}]`); }
 
+// failures are the page's own errors: requests that failed or were refused, and errors that
+// nothing caught. Each one is shown at the top of the page and written to the console; none
+// is swallowed.
+const failures = [];
+function fail(what, err) {
+  const text = `${what}: ${err instanceof Error ? err.message : err}`;
+  failures.push(text);
+  console.error(text);
+  const box = document.getElementById("errors");
+  box.hidden = false;
+  box.textContent = failures.length === 1 ? text : `${failures.length} errors; the last one: ${text}`;
+}
+window.addEventListener("error", e => {
+  if (e instanceof ErrorEvent) fail("uncaught error", e.message);
+  else fail("could not load", e.target.src || e.target.href || e.target.tagName); // an element's resource
+}, true);
+window.addEventListener("unhandledrejection", e => fail("uncaught error", e.reason));
+
+// request is fetch for the page's own endpoints: an answer of 400 or more fails as the
+// network failing does, with the server's reason.
+async function request(url, options) {
+  const r = await fetch(url, options);
+  if (r.status >= 400) throw new Error(`${url.split("?")[0]}: ${r.status} ${(await r.text()).trim().slice(0, 200)}`);
+  return r;
+}
+
 // The server's clock as this page reads it: the page's own clock plus the offset between the
 // two, estimated like NTP from the /stats round trips (the server's "now" is taken to be the
 // middle of the round trip; the shortest round trip seen gives the best estimate). On one
@@ -166,7 +192,7 @@ function renderChart() {
 // getStats asks for this page's figures, and takes a sample of the server's clock.
 async function getStats() {
   const sent = pageNowUs();
-  const r = await fetch(`/stats?c=${client}`);
+  const r = await request(`/stats?c=${client}`);
   const received = pageNowUs();
   const s = await r.json();
   sampleClock(sent, received, s.nowUs);
@@ -180,7 +206,9 @@ async function refreshStats() {
     statsRefreshed++;
     for (const t of transports) Object.assign(state[t].server, s.transports[t] || {});
     document.getElementById("ticker").checked = s.ticker;
-  } catch (e) { /* the server may be restarting; try again next time */ }
+  } catch (e) {
+    fail("figures (/stats)", e); // tried again in a second
+  }
   renderStats();
 }
 
@@ -189,11 +217,13 @@ async function poll() {
   let after = lastId;
   for (;;) {
     try {
-      const r = await fetch(`/poll?after=${after}&c=${client}`);
+      const r = await request(`/poll?after=${after}&c=${client}`);
       if (r.status === 200) {
         for (const m of await r.json()) { show("poll", m); after = Math.max(after, m.id); }
       }
-    } catch (e) { /* retry after the interval */ }
+    } catch (e) {
+      fail("polling", e); // asks again after the interval
+    }
     const seconds = Math.max(0.2, parseFloat(document.getElementById("poll-interval").value) || 2);
     await new Promise(res => setTimeout(res, seconds * 1000));
   }
@@ -204,20 +234,25 @@ async function longpoll() {
   let after = lastId;
   for (;;) {
     try {
-      const r = await fetch(`/longpoll?after=${after}&timeout=30s&c=${client}`);
+      const r = await request(`/longpoll?after=${after}&timeout=30s&c=${client}`);
       if (r.status === 200) {
         for (const m of await r.json()) { show("longpoll", m); after = Math.max(after, m.id); }
       }
     } catch (e) {
+      fail("long polling", e); // asks again in a second
       await new Promise(res => setTimeout(res, 1000));
     }
   }
 }
 
-// SSE: the browser's EventSource keeps one response open and reconnects by itself.
+// SSE: the browser's EventSource keeps one response open and reconnects by itself. An error
+// while it is reconnecting (the stream ended, or the server replaced the connection) is part
+// of its work; one that closes it for good (an answer that is not an event stream) is a
+// failure.
 function sse() {
   es = new EventSource(`/events?c=${client}`);
   es.onmessage = e => show("sse", JSON.parse(e.data));
+  es.onerror = () => { if (es.readyState === EventSource.CLOSED) fail("SSE", "/events refused the stream"); };
 }
 
 // WebSocket: one connection; messages arrive as JSON frames, and the page sends on it too.
@@ -232,6 +267,7 @@ function websocket() {
     if (m.type === "msg") { show("ws", m.msg); wsAfter = Math.max(wsAfter, m.msg.id); }
     if (m.type === "rpc") rpcAnswer("broker", m);
   };
+  ws.onerror = () => fail("WebSocket", "the connection failed");
   ws.onclose = e => setTimeout(websocket, e.code === 1012 ? 0 : 1000);
 }
 
@@ -259,10 +295,11 @@ document.getElementById("rpc-http").onclick = async () => {
   const call = ++calls;
   pending["http" + call] = performance.now();
   try {
-    const r = await fetch(`/rpc/add?c=${client}`, { method: "POST", body: JSON.stringify(rpcArgs()) });
+    const r = await request(`/rpc/add?c=${client}`, { method: "POST", body: JSON.stringify(rpcArgs()) });
     rpcAnswer("http", { call, ...(await r.json()) });
   } catch (e) {
     rpcAnswer("http", { call, error: String(e), serverMicros: NaN });
+    fail("RPC over HTTP", e);
   }
 };
 
@@ -276,7 +313,8 @@ document.getElementById("pub-form").onsubmit = e => {
   }
 };
 document.getElementById("ticker").onchange = e => {
-  fetch(`/ticker?c=${client}`, { method: "POST", body: e.target.checked ? "on" : "off" });
+  request(`/ticker?c=${client}`, { method: "POST", body: e.target.checked ? "on" : "off" })
+    .catch(err => fail("ticker", err));
 };
 
 // The wire view: the server's trace of this page's connections for one panel, or of every
@@ -296,6 +334,7 @@ function openWire(t) {
   const next = new EventSource(`/wire?c=${client}&t=${t}`);
   wire = next;
   wires.add(next);
+  next.onerror = () => { if (next.readyState === EventSource.CLOSED) fail("wire view", "/wire refused the stream"); };
   next.addEventListener("watching", () => {
     if (wire !== next) return;
     for (const w of wires) if (w !== next) { w.close(); wires.delete(w); }
@@ -330,7 +369,14 @@ document.getElementById("wire-close").onclick = () => {
 };
 
 async function start() {
-  const s = await getStats();
+  let s;
+  try {
+    s = await getStats();
+  } catch (e) {
+    fail("loading the page's figures", e);
+    setTimeout(start, 1000);
+    return;
+  }
   lastId = s.lastId;
   wsAfter = lastId;
   document.getElementById("hints").textContent = s.hints.join("\n");
