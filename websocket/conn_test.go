@@ -1,8 +1,9 @@
 package websocket
 
 import (
+	"bufio"
 	"bytes"
-	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -48,12 +49,14 @@ func TestMessagesRoundTripBothWays(t *testing.T) {
 	}
 }
 
-func TestNextWriterFragmentsAndAPingGoesBetweenFragments(t *testing.T) {
-	leakcheck.Check(t)
-	client, server := loopbackPair(t, Options{FragmentSize: 10}, Options{})
+// writeFragmentedWithAPing streams "0123456789abcdefghijklm" in 10-byte fragments from
+// client and, once the first fragment is out, pings from another goroutine.
+func writeFragmentedWithAPing(t *testing.T, client *Conn) {
 	w, err := client.NextWriter(OpText)
 	require.NoError(t, err)
-	_, err = w.Write([]byte("0123456789abcdefghij")) // two full fragments are sent
+	// The first 10 bytes leave as a fragment; the next 10 wait in the writer, as more may
+	// follow before the message ends.
+	_, err = w.Write([]byte("0123456789abcdefghij"))
 	require.NoError(t, err)
 	// A ping from another goroutine is not held back by the open message.
 	pinged := make(chan error, 1)
@@ -62,14 +65,70 @@ func TestNextWriterFragmentsAndAPingGoesBetweenFragments(t *testing.T) {
 	_, err = w.Write([]byte("klm"))
 	require.NoError(t, err)
 	require.NoError(t, w.Close())
+}
 
-	var pings []string
-	server.opts.OnPing = func(p []byte) { pings = append(pings, string(p)) }
-	op, got, err := server.ReadMessage()
-	require.NoError(t, err)
-	assert.Equal(t, OpText, op)
-	assert.Equal(t, "0123456789abcdefghijklm", string(got))
-	assert.Equal(t, []string{"between"}, pings, "the ping arrived inside the message")
+func TestNextWriterFragmentsAndAPingGoesBetweenFragments(t *testing.T) {
+	t.Run("on the wire", func(t *testing.T) {
+		leakcheck.Check(t)
+		cc, sc := loopback.Pair(t)
+		client := NewConn(cc, nil, true, Options{FragmentSize: 10})
+		defer client.CloseNow()
+		writeFragmentedWithAPing(t, client)
+		// The frames, as the server's side of the socket receives them.
+		br := bufio.NewReader(sc)
+		var frames []string
+		for range 4 {
+			h, err := ReadFrameHeader(br)
+			require.NoError(t, err)
+			p := make([]byte, h.Length)
+			_, err = io.ReadFull(br, p)
+			require.NoError(t, err)
+			mask(h.Key, 0, p)
+			frames = append(frames, fmt.Sprintf("%s fin=%v %q", h.Opcode, h.Fin, p))
+		}
+		assert.Equal(t, []string{
+			`text fin=false "0123456789"`,
+			`ping fin=true "between"`,
+			`continuation fin=false "abcdefghij"`,
+			`continuation fin=true "klm"`,
+		}, frames, "the ping goes between the fragments of the message")
+	})
+	t.Run("read and answered inside the message", func(t *testing.T) {
+		leakcheck.Check(t)
+		client, server := loopbackPair(t, Options{FragmentSize: 10}, Options{})
+		writeFragmentedWithAPing(t, client)
+		// The server reads the message a byte at a time, noting how much of it it had read
+		// when the ping came, and answers with a pong before it reads the rest.
+		read := 0
+		pingAt := -1
+		server.opts.OnPing = func(p []byte) {
+			assert.Equal(t, "between", string(p))
+			pingAt = read
+		}
+		op, r, err := server.NextReader()
+		require.NoError(t, err)
+		assert.Equal(t, OpText, op)
+		var got []byte
+		one := make([]byte, 1)
+		for {
+			n, err := r.Read(one)
+			got, read = append(got, one[:n]...), read+n
+			if err == io.EOF {
+				break
+			}
+			require.NoError(t, err)
+		}
+		assert.Equal(t, "0123456789abcdefghijklm", string(got))
+		assert.Equal(t, 10, pingAt, "the ping was handled after the first fragment, before the others")
+		// The pong is what the client reads first.
+		pongs := make(chan string, 1)
+		client.opts.OnPong = func(p []byte) { pongs <- string(p) }
+		require.NoError(t, server.WriteMessage(OpText, []byte("after")))
+		_, msg, err := client.ReadMessage()
+		require.NoError(t, err)
+		assert.Equal(t, "after", string(msg))
+		assert.Equal(t, "between", <-pongs)
+	})
 }
 
 func TestConcurrentWritersNeverMixTheirMessages(t *testing.T) {
@@ -238,13 +297,28 @@ func TestWritesFailAfterTheConnectionBroke(t *testing.T) {
 	leakcheck.Check(t)
 	client, server := loopbackPair(t, Options{}, Options{})
 	server.CloseNow()
+	// The reader sees the TCP connection end without a close frame (RFC 6455 §7.1.5: 1006)
+	// and closes its side.
 	_, _, err := client.ReadMessage()
-	assert.Equal(t, StatusAbnormalClosure, CloseStatus(err))
-	var errs []error
-	for range 3 {
-		errs = append(errs, client.WriteMessage(OpText, []byte(strings.Repeat("x", 1<<16))))
+	var ce *CloseError
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, StatusAbnormalClosure, ce.Code)
+	<-client.Done()
+	// Every way of writing now says the connection is closed, each time.
+	w, werr := client.NextWriter(OpBinary)
+	require.NoError(t, werr)
+	_, werr = w.Write(make([]byte, 3*DefaultFragmentSize))
+	cerr := w.Close()
+	for name, err := range map[string]error{
+		"WriteMessage":             client.WriteMessage(OpText, []byte(strings.Repeat("x", 1<<16))),
+		"WriteMessage again":       client.WriteMessage(OpBinary, []byte("small")),
+		"a streamed message":       werr,
+		"the streamed message end": cerr,
+		"Ping":                     client.Ping([]byte("anyone?")),
+	} {
+		assert.ErrorIs(t, err, ErrClosed, name)
 	}
-	assert.True(t, errors.Is(errs[2], net.ErrClosed) || errs[2] != nil)
+	assert.NoError(t, client.Close(StatusNormalClosure, ""), "closing a closed connection is harmless")
 }
 
 func TestSecondMessageWriterWaitsForTheFirst(t *testing.T) {

@@ -220,7 +220,8 @@ func deflateOffer(opts *Deflate) string {
 }
 
 // acceptDeflateResponse is the client's check of the server's answer (RFC 7692 §5, §7.1):
-// at most one permessage-deflate, only known parameters, each once, valid values.
+// at most one permessage-deflate, only known parameters, each once, valid values (and none
+// on the two no-context-takeover flags).
 func acceptDeflateResponse(exts []extensionParams, opts *Deflate) (*deflateConfig, error) {
 	var cfg *deflateConfig
 	for _, ext := range exts {
@@ -240,10 +241,16 @@ func acceptDeflateResponse(exts []extensionParams, opts *Deflate) (*deflateConfi
 			}
 			seen[p[0]] = true
 			switch p[0] {
-			case "server_no_context_takeover":
-				cfg.readNoContext = true
-			case "client_no_context_takeover":
-				cfg.writeNoContext = true
+			case "server_no_context_takeover", "client_no_context_takeover":
+				// RFC 7692 §7.1.1.1, §7.1.1.2: "This parameter has no value."
+				if p[1] != "" {
+					return nil, fmt.Errorf("permessage-deflate parameter %s with a value %q", p[0], capQuote(p[1]))
+				}
+				if p[0] == "server_no_context_takeover" {
+					cfg.readNoContext = true
+				} else {
+					cfg.writeNoContext = true
+				}
 			case "server_max_window_bits":
 				bits, ok := parseWindowBits(p[1])
 				if !ok {

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/wirelab/wirelab/internal/leakcheck"
+	"github.com/wirelab/wirelab/internal/loopback"
 )
 
 // compressedFrame sends msg from a server Conn with cfg and returns the raw frame payload
@@ -56,17 +58,51 @@ func TestASmallServerWindowGetsHuffmanOnlyBlocks(t *testing.T) {
 	}
 }
 
+// countingConn counts the bytes written on it.
+type countingConn struct {
+	net.Conn
+	written atomic.Int64
+}
+
+func (c *countingConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	c.written.Add(int64(n))
+	return n, err
+}
+
 func TestContextTakeoverCarriesTheWindowAcrossMessages(t *testing.T) {
-	leakcheck.Check(t)
-	client, server := loopbackPair(t, Options{}, Options{})
-	dc := &deflateConfig{level: flate.BestSpeed, minSize: 1, writeBits: 15, readBits: 15}
-	client.deflate, server.deflate = dc, dc
-	msg := []byte(strings.Repeat("the same words again and again ", 30))
-	for range 3 {
-		require.NoError(t, client.WriteMessage(OpText, msg))
-		_, got, err := server.ReadMessage()
-		require.NoError(t, err)
-		assert.Equal(t, msg, got)
+	// The same 2,000 random letters three times: on their own they compress to about two
+	// thirds; with the context kept, the second and third are back-references to the
+	// first (matches of at most 258 bytes each), under a tenth of it. Without the context
+	// (the control) each costs as much as the first.
+	msg := randomText(2000, 9)
+	for _, noContext := range []bool{false, true} {
+		t.Run(fmt.Sprintf("no context takeover %v", noContext), func(t *testing.T) {
+			leakcheck.Check(t)
+			cc, sc := loopback.Pair(t)
+			counted := &countingConn{Conn: cc}
+			client, server := NewConn(counted, nil, true, Options{}), NewConn(sc, nil, false, Options{})
+			defer client.CloseNow()
+			defer server.CloseNow()
+			dc := &deflateConfig{level: flate.BestSpeed, minSize: 1, writeNoContext: noContext, readNoContext: noContext, writeBits: 15, readBits: 15}
+			client.deflate, server.deflate = dc, dc
+			var wire []int64
+			for range 3 {
+				before := counted.written.Load()
+				require.NoError(t, client.WriteMessage(OpText, msg))
+				wire = append(wire, counted.written.Load()-before)
+				_, got, err := server.ReadMessage()
+				require.NoError(t, err)
+				assert.Equal(t, msg, got)
+			}
+			assert.Less(t, wire[0], int64(len(msg)), "the first message is compressed: %v", wire)
+			if noContext {
+				assert.Greater(t, wire[1], wire[0]*9/10, "each message compressed on its own: %v", wire)
+				return
+			}
+			assert.Less(t, wire[1], wire[0]/10, "the second message refers to the first: %v bytes on the wire", wire)
+			assert.Less(t, wire[2], wire[0]/10, "and so does the third: %v bytes on the wire", wire)
+		})
 	}
 }
 
@@ -149,4 +185,32 @@ func TestAnUnconfirmedWindowHintLeavesTheClientItsFullWindow(t *testing.T) {
 			assert.Equal(t, second, got[1].payload)
 		})
 	}
+}
+
+func TestTheClientRefusesABadDeflateAnswer(t *testing.T) {
+	for _, tc := range []struct{ answer, want string }{
+		{"permessage-deflate; server_no_context_takeover=1", "with a value"},
+		{"permessage-deflate; client_no_context_takeover=yes", "with a value"},
+		{`permessage-deflate; server_no_context_takeover="x"`, "with a value"},
+		{"permessage-deflate; server_no_context_takeover; server_no_context_takeover", "twice"},
+		{"permessage-deflate; client_max_window_bits", "bad client_max_window_bits"},
+		{"permessage-deflate; server_max_window_bits=16", "bad server_max_window_bits"},
+		{"permessage-deflate; x_other", "unknown"},
+		{"permessage-deflate, permessage-deflate", "twice"},
+		{"x-webkit-deflate-frame", "not offered"},
+	} {
+		t.Run(tc.answer, func(t *testing.T) {
+			exts, err := parseExtensions([]string{tc.answer})
+			require.NoError(t, err)
+			_, err = acceptDeflateResponse(exts, &Deflate{})
+			require.ErrorContains(t, err, tc.want)
+		})
+	}
+	// The same flags without a value are the server's to send.
+	exts, err := parseExtensions([]string{"permessage-deflate; server_no_context_takeover; client_no_context_takeover; client_max_window_bits=10"})
+	require.NoError(t, err)
+	cfg, err := acceptDeflateResponse(exts, &Deflate{})
+	require.NoError(t, err)
+	assert.True(t, cfg.readNoContext && cfg.writeNoContext)
+	assert.Equal(t, 10, cfg.writeBits)
 }

@@ -102,10 +102,22 @@ func (c *Conn) writeClose(code StatusCode, reason string) error {
 	return c.writeFrameLocked(OpClose, true, false, p)
 }
 
+// writeErrLocked is why no frame can be written any more, or nil: ErrClosed once the TCP
+// connection has been closed here (after a closing handshake, a failure, or the reader
+// seeing the peer vanish), else the first write error, which is sticky.
+func (c *Conn) writeErrLocked() error {
+	select {
+	case <-c.done:
+		return ErrClosed
+	default:
+		return c.werr
+	}
+}
+
 // writeFrameLocked writes one frame; the caller holds wmu.
 func (c *Conn) writeFrameLocked(op Opcode, fin, rsv1 bool, p []byte) error {
-	if c.werr != nil {
-		return c.werr
+	if err := c.writeErrLocked(); err != nil {
+		return err
 	}
 	h := Header{Fin: fin, Rsv1: rsv1, Opcode: op, Length: int64(len(p))}
 	if c.batch != nil {
@@ -324,8 +336,8 @@ func (c *Conn) flushBatchLocked() error {
 // write without copying the payload. Only a server may use it (a client must mask into a
 // copy); the caller holds wmu.
 func (c *Conn) writeFrameHeadroomLocked(op Opcode, fin, rsv1 bool, frame []byte) error {
-	if c.werr != nil {
-		return c.werr
+	if err := c.writeErrLocked(); err != nil {
+		return err
 	}
 	if err := c.flushBatchLocked(); err != nil {
 		return err
