@@ -46,6 +46,10 @@ type ticker struct {
 	interval time.Duration
 	mu       sync.Mutex
 	count    int64
+
+	// beats, when not nil, is told of every beat once it is done: whether it published. A
+	// test sets it before the playground starts, to count beats instead of waiting.
+	beats chan<- bool
 }
 
 func (t *ticker) on() bool    { return t.enabled.Load() }

@@ -42,6 +42,7 @@ type simPage struct {
 	latencies []time.Duration
 	dupes     int
 	err       error
+	notify    func(message) // when not nil, told of each message as it arrives (tests)
 }
 
 func (s *simPage) got(m message) {
@@ -53,6 +54,9 @@ func (s *simPage) got(m message) {
 	}
 	s.ids = append(s.ids, m.ID)
 	s.latencies = append(s.latencies, time.Since(time.UnixMicro(m.T)))
+	if s.notify != nil {
+		s.notify(m)
+	}
 }
 
 func (s *simPage) fail(err error) {
@@ -181,7 +185,11 @@ func (m *measurement) brokerAddr() string { return m.broker }
 // startMeasurement serves the playground on free loopback ports, with the ticker off, and
 // starts `perTransport` simulated pages on each transport.
 func startMeasurement(perTransport int) (*measurement, error) {
-	p := newPlayground(discardLogger(), 0, nil)
+	return startPlayground(newPlayground(discardLogger(), 0, nil), perTransport)
+}
+
+// startPlayground is startMeasurement for a playground made by the caller.
+func startPlayground(p *playground, perTransport int) (*measurement, error) {
 	svcs := p.services("127.0.0.1:0", "127.0.0.1:0")
 	var lns []net.Listener
 	for _, s := range svcs {

@@ -198,8 +198,16 @@ func (p *playground) runTicker() {
 		case <-p.stop:
 			return
 		case <-t.C:
-			if p.ticker.on() {
+			on := p.ticker.on()
+			if on {
 				p.publish(tickSubject, []byte(p.ticker.next()))
+			}
+			if p.ticker.beats != nil {
+				select {
+				case p.ticker.beats <- on:
+				case <-p.stop:
+					return
+				}
 			}
 		}
 	}
