@@ -37,6 +37,12 @@ func main() {
 		traceTo = os.Stderr
 	}
 	p := newPlayground(app.Log, *tick, traceTo)
+	switch {
+	case app.TLSCert != "":
+		p.tlsCert = app.TLSCert
+	case app.TLS:
+		p.tlsCert = selfSigned
+	}
 	os.Exit(app.Run(p.services(app.Addr, *brokerAddr)...))
 }
 

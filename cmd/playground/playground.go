@@ -42,6 +42,7 @@ type playground struct {
 	wire   *wireLog // the broker's wire view: every connection to the broker
 
 	traceTo io.Writer // -trace's stderr, or nil
+	tlsCert string    // with TLS: the -tls-cert file, or selfSigned; "" without TLS (for the hints)
 
 	httpAddr, brokerAddr net.Addr
 
@@ -109,10 +110,17 @@ type brokerServer struct {
 	srv *broker.Server
 }
 
+// Serve serves the broker on ln, and on a private port for the playground's own clients
+// (ownListener), which connect as soon as it accepts.
 func (s *brokerServer) Serve(ln net.Listener) error {
+	both, err := newOwnListener(ln)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	s.p.done.Add(1)
-	go s.p.connect(ln.Addr())
-	return s.srv.Serve(&brokerListener{Listener: ln, wire: s.p.wire, traceTo: s.p.traceTo})
+	go s.p.connect(ln.Addr(), both.ownAddr(), both.closeOwn)
+	return s.srv.Serve(&brokerListener{Listener: both, wire: s.p.wire, traceTo: s.p.traceTo})
 }
 
 // Shutdown stops the playground's own clients first, then the broker.
@@ -123,18 +131,22 @@ func (s *brokerServer) Shutdown(ctx context.Context) error {
 
 // connect makes the playground's two broker clients: the feed, which subscribes to demo.>
 // and puts every message into the log and the SSE hub, and the responder of demo.rpc.add.
-// They connect over TCP like any other client: the playground is a user of its broker.
-func (p *playground) connect(addr net.Addr) {
+// They connect over TCP like any other client, the playground being a user of its broker, but
+// to its private port own (then closed with connected), which is plain TCP even with -tls;
+// addr is the broker's port, for the hints.
+func (p *playground) connect(addr, own net.Addr, connected func()) {
 	defer p.done.Done()
 	p.mu.Lock()
 	p.brokerAddr = addr
 	p.mu.Unlock()
-	feed, err := broker.Connect(addr.String(), broker.Name("playground-feed"))
+	feed, err := broker.Connect(own.String(), broker.Name("playground-feed"))
 	if err != nil {
+		connected()
 		p.log.Error("playground: cannot connect to its broker", "err", err)
 		return
 	}
-	responder, err := broker.Connect(addr.String(), broker.Name("playground-rpc"))
+	responder, err := broker.Connect(own.String(), broker.Name("playground-rpc"))
+	connected()
 	if err != nil {
 		feed.Close()
 		p.log.Error("playground: cannot connect to its broker", "err", err)
@@ -300,9 +312,28 @@ func (p *playground) hints() []string {
 		h = p.httpAddr.String()
 	}
 	host, port, _ := net.SplitHostPort(b)
+	if p.tlsCert != "" {
+		// Both ports speak TLS from their first byte: the tools are told to trust the
+		// certificate, or (made by -tls, saved nowhere) not to check it.
+		trust, ca := "-k", ""
+		if p.tlsCert != selfSigned {
+			trust, ca = "--cacert "+p.tlsCert, " --tlsca "+p.tlsCert
+		}
+		hints := []string{
+			fmt.Sprintf("openssl s_client -quiet -connect %s      then type:  PUB demo.chat 5⏎  hello⏎", b),
+			fmt.Sprintf("curl %s -d hello https://%s/publish", trust, h),
+		}
+		if ca != "" {
+			hints = append(hints, fmt.Sprintf("nats --server tls://%s --tlsfirst%s pub demo.chat hello", b, ca))
+		}
+		return hints
+	}
 	return []string{
 		fmt.Sprintf("nc %s %s                      then type:  PUB demo.chat 5⏎  hello⏎", host, port),
 		fmt.Sprintf("nats --server nats://%s pub demo.chat hello", b),
 		fmt.Sprintf("curl -d hello http://%s/publish", h),
 	}
 }
+
+// selfSigned is the playground's tlsCert when -tls made the certificate itself.
+const selfSigned = "(self-signed)"

@@ -261,7 +261,9 @@ function sse() {
 // connection for the wire view: then the page comes back at once.
 let wsAfter = 0;
 function websocket() {
-  ws = new WebSocket(`ws://${location.host}/ws?c=${client}&after=${wsAfter}`);
+  // wss:// when the page came over https:// (-tls): a secure page may not open ws://.
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  ws = new WebSocket(`${scheme}//${location.host}/ws?c=${client}&after=${wsAfter}`);
   ws.onmessage = e => {
     const m = JSON.parse(e.data);
     if (m.type === "msg") { show("ws", m.msg); wsAfter = Math.max(wsAfter, m.msg.id); }
