@@ -36,8 +36,9 @@
 // A Hub is safe for concurrent use: any number of goroutines may Publish and Subscribe.
 // Publish holds its topic's lock while it tells each subscriber, and never blocks on
 // one: a subscriber too far behind is dropped. A Subscription is read (Ready, Take) by
-// one goroutine, its stream, which takes the topic's lock for reading, shared with the
-// other streams; Close and Err may be called from any. A Handler serves each request
+// one goroutine, its stream; Take takes no lock (it reads the topic's ring through
+// atomics, see topic in hub.go), so the streams never wait for the publisher or each
+// other. Close and Err may be called from any goroutine. A Handler serves each request
 // on the request's own goroutine and returns when the client goes away, the request's
 // context ends (server shutdown), or its subscription is dropped; it starts no goroutine
 // of its own. A Stream and a Parser are for one goroutine at a time. A Client's Run

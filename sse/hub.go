@@ -86,13 +86,20 @@ type Hub struct {
 // id of the last event it has taken. The ring is long enough for both of its uses: the
 // newest History events for a reconnecting client's replay, and QueueLen more for a
 // subscriber that is still replaying while events keep coming.
+//
+// Publish, Subscribe and Close hold the topic's lock; Take does not, so that a thousand
+// streams taking their events never queue behind the publisher or each other. That is
+// safe because of the order of writes: Publish puts an event in its slot before it moves
+// last on, and it overwrites or clears only slots that no live subscriber still needs
+// (a subscriber that would need one is dropped first). Take reads last, then the slots up
+// to it, and checks each event's id, so a subscriber dropped while it takes reads nothing
+// that is not its own next event.
 type topic struct {
-	// mu guards every field below and each member's taken and err. Publish holds it to
-	// write; a subscriber holds it to read while it takes events (many at once).
-	mu      sync.RWMutex
-	last    uint64     // id of the newest event; ids start at 1, 0 means none yet
+	last atomic.Uint64             // id of the newest event; ids start at 1, 0 means none yet
+	ring []atomic.Pointer[Message] // event id lives at ring[(id-1) % len(ring)]
+
+	mu      sync.Mutex // guards what follows, and each member's err
 	oldest  uint64     // id of the oldest event the ring still holds (1 until one leaves)
-	ring    []*Message // event id lives at ring[(id-1) % len(ring)]
 	history int        // how many of the newest events a replay may reach back
 	members map[*Subscription]struct{}
 }
@@ -109,8 +116,9 @@ type Subscription struct {
 	hub   *Hub
 	topic *topic
 	ready chan struct{} // holds a token while events may be waiting; closed at the end
-	taken uint64        // id of the last event taken (guarded by topic.mu)
+	taken atomic.Uint64 // id of the last event taken: moved by Take, read by Publish
 	start uint64        // the topic's newest id when it subscribed: the replay ends here
+	ended atomic.Bool   // set when it is dropped or closed: Take takes nothing more
 	err   error         // why it ended (guarded by topic.mu)
 }
 
@@ -124,14 +132,18 @@ func (s *Subscription) Ready() <-chan struct{} { return s.ready }
 // there are none or the subscription has ended. One goroutine at a time may call it.
 func (s *Subscription) Take(buf []*Message, max int) []*Message {
 	t := s.topic
-	t.mu.RLock() // only this subscriber writes its own taken; Publish reads it under Lock
-	defer t.mu.RUnlock()
-	if s.err != nil {
-		return buf
-	}
-	for n := 0; n < max && s.taken < t.last; n++ {
-		s.taken++
-		buf = append(buf, t.at(s.taken))
+	last := t.last.Load() // every event up to last is in its slot (see topic)
+	for n := 0; n < max && !s.ended.Load(); n++ {
+		id := s.taken.Load() + 1
+		if id > last {
+			break
+		}
+		m := t.ring[(id-1)%uint64(len(t.ring))].Load()
+		if m == nil || m.ID != id {
+			break // dropped meanwhile: the slot went to a newer event
+		}
+		buf = append(buf, m)
+		s.taken.Store(id)
 	}
 	return buf
 }
@@ -139,8 +151,8 @@ func (s *Subscription) Take(buf []*Message, max int) []*Message {
 // Err returns ErrSlowSubscriber after the hub dropped the subscriber, another error after
 // Close, and nil while the subscription is live.
 func (s *Subscription) Err() error {
-	s.topic.mu.RLock()
-	defer s.topic.mu.RUnlock()
+	s.topic.mu.Lock()
+	defer s.topic.mu.Unlock()
 	return s.err
 }
 
@@ -154,7 +166,7 @@ func (s *Subscription) Close() {
 // behind is how many events published since s subscribed it has not taken: the events
 // of its replay do not count, so that a client catching up on the whole history is not
 // dropped for it.
-func (s *Subscription) behind(last uint64) uint64 { return last - max(s.taken, s.start) }
+func (s *Subscription) behind(last uint64) uint64 { return last - max(s.taken.Load(), s.start) }
 
 // Stats returns the hub's counters.
 func (h *Hub) Stats() HubStats {
@@ -175,21 +187,27 @@ func (h *Hub) Publish(topicName string, ev Event) (*Message, error) {
 	return h.publishLocked(t, ev)
 }
 
+// eventOverhead is what the encoding of a one-line event adds to its id, type and data:
+// the field names, their colons, spaces and line ends, and the blank line.
+const eventOverhead = len("id: \nevent: \nretry: 9223372036855\ndata: \n\n")
+
 // publishLocked is Publish with the topic's lock held.
 func (h *Hub) publishLocked(t *topic, ev Event) (*Message, error) {
 	// 1. Number the event and encode it once, for every subscriber alike.
-	id := t.last + 1
+	id := t.last.Load() + 1
 	ev.ID = strconv.FormatUint(id, 10)
-	wire, err := AppendEvent(nil, ev)
+	// Sized for the fields of a one-line event, so that the encoding is one allocation.
+	wire, err := AppendEvent(make([]byte, 0, len(ev.ID)+len(ev.Type)+len(ev.Data)+eventOverhead), ev)
 	if err != nil {
 		return nil, err
 	}
 	m := &Message{ID: id, Event: ev, Wire: wire}
 
 	// 2. Put it in the ring, over the event len(ring) older, which no subscriber still
-	//    needs: one that did would have been dropped before (step 3).
-	t.ring[(id-1)%uint64(len(t.ring))] = m
-	t.last = id
+	//    needs: one that did would have been dropped before (step 3). Then, and only
+	//    then, move last on, so that a Take that sees the new id finds its event.
+	t.ring[(id-1)%uint64(len(t.ring))].Store(m)
+	t.last.Store(id)
 	if size := uint64(len(t.ring)); id > size {
 		t.oldest = max(t.oldest, id-size+1)
 	}
@@ -204,7 +222,7 @@ func (h *Hub) publishLocked(t *topic, ev Event) (*Message, error) {
 			h.dropped.Add(1)
 			continue
 		}
-		needed = min(needed, s.taken+1)
+		needed = min(needed, s.taken.Load()+1)
 		select {
 		case s.ready <- struct{}{}:
 		default:
@@ -214,7 +232,7 @@ func (h *Hub) publishLocked(t *topic, ev Event) (*Message, error) {
 	// 4. Let go of the events that are out of the history and that no subscriber still
 	//    needs, so that the ring holds more than the history only while someone lags.
 	for t.oldest+uint64(t.history) <= id && t.oldest < needed {
-		t.ring[(t.oldest-1)%uint64(len(t.ring))] = nil
+		t.ring[(t.oldest-1)%uint64(len(t.ring))].Store(nil)
 		t.oldest++
 	}
 	h.published.Add(1)
@@ -230,11 +248,14 @@ func (h *Hub) Subscribe(topicName, lastEventID string) *Subscription {
 	t := h.topic(topicName)
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	s := &Subscription{hub: h, topic: t, ready: make(chan struct{}, 1), taken: t.last, start: t.last}
+	last := t.last.Load()
+	s := &Subscription{hub: h, topic: t, ready: make(chan struct{}, 1), start: last}
+	taken := last
 	if lastEventID != "" {
-		s.taken, s.Gap = t.since(lastEventID)
+		taken, s.Gap = t.since(lastEventID)
 	}
-	if s.taken < t.last {
+	s.taken.Store(taken)
+	if taken < last {
 		s.ready <- struct{}{} // the replay is waiting
 	}
 	t.members[s] = struct{}{}
@@ -251,11 +272,12 @@ func (h *Hub) Subscribe(topicName, lastEventID string) *Subscription {
 // id it was sent, so "02" or "+2" was not sent by this hub; reading it as 2 would replay
 // from a guess, and it is answered with a gap instead.
 func (t *topic) since(last string) (uint64, *HistoryGap) {
-	held := min(t.last, uint64(t.history))
-	oldest := t.last - held + 1 // == t.last+1 when the history is empty
+	newest := t.last.Load()
+	held := min(newest, uint64(t.history))
+	oldest := newest - held + 1 // == newest+1 when the history is empty
 	n, err := strconv.ParseUint(last, 10, 64)
-	if err != nil || strconv.FormatUint(n, 10) != last || n > t.last || n+1 < oldest {
-		gap := &HistoryGap{LastEventID: last, Newest: t.last}
+	if err != nil || strconv.FormatUint(n, 10) != last || n > newest || n+1 < oldest {
+		gap := &HistoryGap{LastEventID: last, Newest: newest}
 		if held > 0 {
 			gap.Oldest = oldest
 		}
@@ -263,9 +285,6 @@ func (t *topic) since(last string) (uint64, *HistoryGap) {
 	}
 	return n, nil
 }
-
-// at returns the event with the given id, which must be in the ring.
-func (t *topic) at(id uint64) *Message { return t.ring[(id-1)%uint64(len(t.ring))] }
 
 // topic returns the named topic, made on first use with a ring for History + QueueLen
 // events.
@@ -279,7 +298,7 @@ func (h *Hub) topic(name string) *topic {
 	if t == nil {
 		t = &topic{
 			oldest:  1,
-			ring:    make([]*Message, h.history()+h.queueLen()),
+			ring:    make([]atomic.Pointer[Message], h.history()+h.queueLen()),
 			history: h.history(),
 			members: make(map[*Subscription]struct{}),
 		}
@@ -295,6 +314,7 @@ func (h *Hub) removeLocked(s *Subscription, why error) {
 		return
 	}
 	s.err = why
+	s.ended.Store(true)
 	delete(s.topic.members, s)
 	close(s.ready)
 	h.subs.Add(-1)
