@@ -24,9 +24,12 @@ import (
 // root; cmd/* is added by limitPackages.
 var limitDirs = []string{"tcp", "http1", "websocket", "sse", "broker", "internal/cli"}
 
-// limitName says which constant names are limits: a name that starts with Max or Default, or
-// ends with Timeout or Limit, in either case of the first letter.
-var limitName = regexp.MustCompile(`^([Mm]ax|[Dd]efault)[A-Z0-9]|(Timeout|Limit)$`)
+// limitName says which constant names may be limits: any name with one of the words that
+// bound a size, a count or a time in it (max, default, timeout, limit, cap, queue, len,
+// size, bytes, buffer, backlog, lines, depth, pending, deadline, interval, drain, linger,
+// history, grace, wait, window), in any case. It casts a wide net on purpose: a constant it
+// catches is either a row of limits.md or in notLimits with the reason it is not a limit.
+var limitName = regexp.MustCompile(`(?i)max|default|timeout|limit|cap|queue|len|size|bytes|buffer|backlog|lines|depth|pending|deadline|interval|drain|linger|history|grace|wait|window`)
 
 // notLimits are constants whose names look like limits but are not, with the reason.
 var notLimits = map[string]string{
@@ -34,6 +37,64 @@ var notLimits = map[string]string{
 	"broker/proto.go:errTextAuthTimeout":      "the text of an -ERR line, not a duration",
 	"sse/event.go:DefaultEventType":           "the event type name \"message\", not a bound",
 	"websocket/deflate.go:defaultMinCompress": "a size below which compression is skipped, not a bound on the peer",
+	"cmd/http-server/encoding.go:minGzipSize": "a size below which compression is skipped, not a bound on the peer",
+
+	// Wire-format constants and protocol texts: fixed by the specifications, not chosen.
+	"http1/status.go:StatusLengthRequired": "the status code 411",
+	"broker/proto.go:errTextMaxConns":      "the text of an -ERR line",
+	"broker/proto.go:errTextMaxPayload":    "the text of an -ERR line",
+	"tcp/frame.go:frameHeaderSize":         "the 4-byte length prefix of the frame format",
+	"tcp/tlsrecord.go:tlsRecordHeaderLen":  "the 5-byte TLS record header (RFC 8446 §5.1)",
+	"websocket/frame.go:len16Marker":       "the 7-bit length value 126 that announces a 16-bit length (RFC 6455 §5.2)",
+	"websocket/frame.go:len64Marker":       "the 7-bit length value 127 that announces a 64-bit length (RFC 6455 §5.2)",
+	"websocket/frame.go:lenMask":           "the bit mask of the 7-bit length",
+	"websocket/handshake.go:keyLength":     "Sec-WebSocket-Key decodes to exactly 16 bytes (RFC 6455 §4.1)",
+	"websocket/deflate.go:minWindowBits":   "the smallest window RFC 7692 §7.1.2 allows in an offer; smaller is a malformed offer",
+
+	// Sizes of our own buffers, chosen for speed: a peer cannot make them grow.
+	"http1/arena.go:arenaSize":                      "the block size of the per-connection string arena",
+	"http1/conn.go:writeBufferSize":                 "the size of a connection's write buffer",
+	"http1/writer.go:autoLengthBytes":               "how much body is held back to send a Content-Length instead of chunks",
+	"tcp/echo.go:echoBufferSize":                    "the echo handler's copy buffer",
+	"tcp/line.go:lineReadBufferSize":                "the smallest read buffer of a LineReader",
+	"tcp/trace.go:bytesPerDumpLine":                 "16 bytes per line of a hex dump",
+	"sse/parse.go:parserBufSize":                    "the first size of the parser's buffer; the bound is DefaultMaxEventSize",
+	"broker/server.go:readBufferMin":                "the first size of a client's read buffer; the bound is readBufferMax",
+	"websocket/conn.go:readBufferSize":              "the size of a connection's read buffer",
+	"websocket/conn.go:writeBufferSize":             "the size of a connection's write buffer",
+	"cmd/playground/measure.go:measureGrace":        "how long -measure lets the playground run down, a setting of the measurement",
+	"cmd/playground/measure.go:measurePollInterval": "the polling interval -measure uses, a setting of the measurement",
+}
+
+// notLimitFlags are command flags with a default that are not limits, with the reason. Every
+// other flag with a default must be the flag of a row of limits.md.
+var notLimitFlags = map[string]string{
+	"addr":            "where to listen or connect",
+	"broker-addr":     "where the playground's broker listens",
+	"trace":           "a switch: dump the bytes",
+	"tls":             "a switch: serve TLS",
+	"tls-cert":        "a file name",
+	"tls-key":         "a file name",
+	"h":               "help",
+	"json":            "an output format",
+	"once":            "a switch: do not reconnect",
+	"n":               "how many events to print before exiting, a choice of the user",
+	"dir":             "a folder to serve",
+	"deflate":         "a switch: negotiate permessage-deflate",
+	"origins":         "a list of allowed origins",
+	"auth":            "credentials",
+	"H":               "a header to send",
+	"measure":         "how long to measure, a choice of the user",
+	"retry":           "the reconnection time the server announces (off by default), a setting",
+	"ticker":          "a switch: publish a message every second",
+	"tick":            "how often the playground publishes its own demo message, a setting of the demo",
+	"measure-every":   "how often -measure publishes, a setting of the measurement",
+	"last-event-id":   "an id to start from, a choice of the user",
+	"subprotocols":    "names to offer",
+	"binary":          "a switch: send binary messages",
+	"fragment":        "how the client cuts its own messages, a choice of the user",
+	"deflate-context": "a switch: keep the compression context (its cost is in websocket.md)",
+	"ping":            "keepalive, off unless set: see the note under the websocket table",
 }
 
 // limitPackages returns the directories to scan: limitDirs and every command.
@@ -349,6 +410,9 @@ func TestEveryLimitConstantIsInTheTable(t *testing.T) {
 			if !limitName.MatchString(name) {
 				continue
 			}
+			if x := ev.exprs[dir][name]; x == nil || isIota(x) {
+				continue // a member of an enumeration (a state, a kind), not a bound
+			}
 			ref := file + ":" + name
 			found++
 			if _, skip := notLimits[ref]; skip {
@@ -375,4 +439,53 @@ func TestEveryLimitConstantIsInTheTable(t *testing.T) {
 		}
 	}
 	t.Logf("%d limit constants found in the code", found)
+}
+
+// flagDecl matches a flag declaration with a name and a default: app.Flags.Duration("name", …
+var flagDecl = regexp.MustCompile(`Flags\.(?:Int|Int64|Uint|Uint64|Float64|Duration|String|Bool)(?:Var)?\((?:&?[A-Za-z0-9_.]+, )?"([A-Za-z0-9-]+)"`)
+
+func TestEveryFlagWithADefaultIsARowOrNamedNotALimit(t *testing.T) {
+	rowFlags := map[string]bool{}
+	for _, r := range readLimitRows(t) {
+		for _, f := range strings.Split(r.flag, ",") {
+			rowFlags[strings.TrimPrefix(strings.Trim(strings.TrimSpace(f), "`"), "-")] = true
+		}
+	}
+	files, err := filepath.Glob("../cmd/*/*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cli, _ := filepath.Glob("../internal/cli/*.go")
+	seen := 0
+	for _, f := range append(files, cli...) {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range flagDecl.FindAllStringSubmatch(string(src), -1) {
+			seen++
+			name := m[1]
+			if _, ok := notLimitFlags[name]; ok || rowFlags[name] {
+				continue
+			}
+			t.Errorf("%s declares -%s: give it a row in limits.md, or name it in notLimitFlags with the reason it is not a limit", strings.TrimPrefix(f, "../"), name)
+		}
+	}
+	if seen < 20 {
+		t.Fatalf("found only %d flag declarations; the pattern no longer matches how commands declare flags", seen)
+	}
+}
+
+func isIota(x ast.Expr) bool {
+	found := false
+	ast.Inspect(x, func(n ast.Node) bool {
+		if id, ok := n.(*ast.Ident); ok && id.Name == "iota" {
+			found = true
+		}
+		return !found
+	})
+	return found
 }

@@ -38,13 +38,17 @@ func (h *headers) Set(v string) error {
 // maxInputLine bounds one line of standard input, that is one message sent.
 const maxInputLine = 1 << 20
 
+// defaultDialTimeout bounds the TCP connection and the opening handshake (-timeout): a
+// server that accepts and never answers the upgrade must not hold the client forever.
+const defaultDialTimeout = 10 * time.Second
+
 func main() {
 	app := cli.NewClient("ws-client", "WebSocket client: each stdin line is sent as a text message; each message received is printed on its own line (binary as hex).", "URL")
 	var hdrs headers
 	app.Flags.Var(&hdrs, "H", "add a handshake header, `'Name: value'` (repeatable)")
 	deflate := app.Flags.Bool("deflate", true, "offer permessage-deflate")
 	protocols := app.Flags.String("subprotocols", "", "comma-separated subprotocols to offer")
-	timeout := app.Flags.Duration("timeout", 10*time.Second, "bound on the TCP connection and the opening handshake")
+	timeout := app.Flags.Duration("timeout", defaultDialTimeout, "bound on the TCP connection and the opening handshake")
 	binary := app.Flags.Bool("binary", false, "send each line as a binary message instead of text")
 	count := app.Flags.Int("n", 0, "close after receiving N messages (0: close at the end of standard input)")
 	fragment := app.Flags.Int("fragment", 0, "send each line in frames of at most this many bytes (0: one frame per line)")
