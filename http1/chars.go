@@ -33,41 +33,58 @@ func init() {
 	}
 }
 
-func isToken(b []byte) bool {
-	if len(b) == 0 {
-		return false
-	}
-	for _, c := range b {
+// tokenLen returns how many bytes at the start of b are token characters: where a method or
+// a field name ends.
+func tokenLen(b []byte) int {
+	for i, c := range b {
 		if !tokenTable[c] {
-			return false
+			return i
 		}
 	}
-	return true
+	return len(b)
+}
+
+func isToken(b []byte) bool { return len(b) > 0 && tokenLen(b) == len(b) }
+
+// Eight bytes at a time. The hottest loops of the parser look at a word of eight bytes per
+// step: a few arithmetic operations on the word set the high bit of each byte that is out of
+// a range, and only a word with a hit is looked at more closely. In x - 0x20…, a byte below
+// 0x20 borrows and its high bit comes up (&^ x leaves out the bytes whose high bit was set
+// already). A borrow may also flag the byte above a hit, never one below it: the lowest hit
+// is always true, and "no hit" is exact.
+const (
+	ones  = 0x0101010101010101 // 0x01 in every byte
+	highs = 0x8080808080808080 // the high bit of every byte
+)
+
+// controlBits flags the control characters (below 0x20, and DEL) among the eight bytes
+// of x.
+func controlBits(x uint64) uint64 {
+	d := x ^ (0x7f * ones) // DEL becomes 0x00
+	return ((x-0x20*ones)&^x | (d-ones)&^d) & highs
+}
+
+// invisibleBits flags the bytes of x that are not visible ASCII (0x21 to 0x7e): those
+// below 0x21, and those from 0x7f up (x + 0x01… brings 0x7f to 0x80; the others already have
+// their high bit).
+func invisibleBits(x uint64) uint64 {
+	return ((x-0x21*ones)&^x | (x + ones) | x) & highs
 }
 
 // isFieldValue reports whether every byte of b may appear in a field value: anything but
-// the controls (below 0x20, and DEL) except HTAB. It is the hottest loop of the parser, so
-// it tests eight bytes at a time: one subtraction finds whether any byte of a word is below
-// 0x20, another whether any is DEL, and only a word with a hit is looked at byte by byte
-// (where HTAB is told apart from the controls).
+// the controls (below 0x20, and DEL) except HTAB. It checks the words of b, the last one
+// overlapping the one before when len(b) is not a multiple of 8, and only when a word has
+// a hit does it look byte by byte, where HTAB is told apart from the other controls.
 func isFieldValue(b []byte) bool {
-	const (
-		ones  = 0x0101010101010101
-		highs = 0x8080808080808080
-	)
-	for len(b) >= 8 {
-		x := binary.LittleEndian.Uint64(b)
-		below := (x - 0x20*ones) & ^x & highs // some byte < 0x20
-		d := x ^ (0x7f * ones)
-		del := (d - ones) & ^d & highs // some byte == 0x7f
-		if below|del != 0 {
-			for _, c := range b[:8] {
-				if !fieldValueTable[c] {
-					return false
-				}
-			}
+	if len(b) >= 8 {
+		var hits uint64
+		for i := 0; i < len(b)-8; i += 8 {
+			hits |= controlBits(binary.LittleEndian.Uint64(b[i:]))
 		}
-		b = b[8:]
+		hits |= controlBits(binary.LittleEndian.Uint64(b[len(b)-8:]))
+		if hits == 0 {
+			return true
+		}
 	}
 	for _, c := range b {
 		if !fieldValueTable[c] {
@@ -75,6 +92,24 @@ func isFieldValue(b []byte) bool {
 		}
 	}
 	return true
+}
+
+// visibleLen returns how many bytes at the start of b are visible ASCII: where a
+// request-target ends.
+func visibleLen(b []byte) int {
+	n := len(b)
+	for len(b) >= 8 {
+		if m := invisibleBits(binary.LittleEndian.Uint64(b)); m != 0 {
+			return n - len(b) + bits.TrailingZeros64(m)/8
+		}
+		b = b[8:]
+	}
+	for i, c := range b {
+		if !targetTable[c] {
+			return n - len(b) + i
+		}
+	}
+	return n
 }
 
 func isTargetChars(b []byte) bool {
@@ -108,26 +143,18 @@ func isHostChars(b []byte) bool {
 }
 
 // controlIndex returns the index of the first control character (below 0x20, or DEL) in b,
-// or -1. It is the hottest loop of the parser, so it looks at eight bytes at a time: in
-// (x - 0x20…) &^ x the high bit of a byte is set if that byte is below 0x20 (or, through a
-// borrow, if a lower byte was: the lowest hit is always true), and the same trick on x ^
-// 0x7f… finds DEL.
+// or -1.
 func controlIndex(b []byte) int {
-	const (
-		ones  = 0x0101010101010101
-		highs = 0x8080808080808080
-	)
-	i := 0
-	for ; i+8 <= len(b); i += 8 {
-		x := binary.LittleEndian.Uint64(b[i:])
-		d := x ^ (0x7f * ones)
-		if m := ((x-0x20*ones)&^x | (d-ones)&^d) & highs; m != 0 {
-			return i + bits.TrailingZeros64(m)/8
+	n := len(b)
+	for len(b) >= 8 {
+		if m := controlBits(binary.LittleEndian.Uint64(b)); m != 0 {
+			return n - len(b) + bits.TrailingZeros64(m)/8
 		}
+		b = b[8:]
 	}
-	for ; i < len(b); i++ {
-		if b[i] < 0x20 || b[i] == 0x7f {
-			return i
+	for i, c := range b {
+		if c < 0x20 || c == 0x7f {
+			return n - len(b) + i
 		}
 	}
 	return -1

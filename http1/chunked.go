@@ -88,6 +88,15 @@ func (cr *chunkedReader) Read(p []byte) (int, error) {
 }
 
 func (cr *chunkedReader) read(p []byte) (int, error) {
+	// 1. The fast path: chunk data and plain framing already buffered, in one pass.
+	if n := cr.readBuffered(p); n > 0 || cr.state == chunkDone {
+		if cr.state == chunkDone {
+			return n, io.EOF // the caller learns of the end without another Read
+		}
+		return n, nil
+	}
+	// 2. The careful path, for what the fast path leaves: bytes still to come, chunk
+	//    extensions, trailers, errors.
 	for {
 		switch cr.state {
 		case chunkSize:
@@ -145,37 +154,65 @@ func (cr *chunkedReader) read(p []byte) (int, error) {
 
 // advance moves through framing that is already buffered and plainly valid — the CRLF
 // after chunk data, a size line without extensions, an empty trailer section — without
-// waiting for bytes. Anything else (an extension, a trailer, an error, bytes still to
-// come) it leaves for the careful path in read, which reports errors too.
+// waiting for bytes, and consumes all it has read with one Discard. Anything else (an
+// extension, a trailer, an error, bytes still to come) it leaves for the careful path in
+// read, which reports errors too.
 func (cr *chunkedReader) advance() {
+	buf, _ := cr.br.Peek(cr.br.Buffered())
+	off := cr.advanceIn(buf)
+	cr.br.Discard(off)
+}
+
+// readBuffered copies into p the chunk data already buffered, moving through the plain
+// framing between chunks as advance does, while p has room; it consumes all it has read
+// with one Discard. A small chunked body that arrived whole is read in one call.
+func (cr *chunkedReader) readBuffered(p []byte) (n int) {
+	buf, _ := cr.br.Peek(cr.br.Buffered())
+	off := cr.advanceIn(buf)
+	for cr.state == chunkData && n < len(p) && off < len(buf) {
+		data := buf[off:min(len(buf), off+int(min(cr.remaining, int64(len(p)-n))))]
+		copy(p[n:], data)
+		n, off = n+len(data), off+len(data)
+		cr.remaining -= int64(len(data))
+		if cr.remaining == 0 {
+			cr.state = chunkDataCRLF
+			off += cr.advanceIn(buf[off:])
+		}
+	}
+	cr.br.Discard(off)
+	return n
+}
+
+// advanceIn is advance over buf, the bytes buffered; it returns how many it has read.
+func (cr *chunkedReader) advanceIn(buf []byte) (off int) {
 	for {
-		buf, _ := cr.br.Peek(cr.br.Buffered())
+		rest := buf[off:]
 		switch cr.state {
 		case chunkDataCRLF, chunkTrailer:
-			if len(buf) < 2 || buf[0] != '\r' || buf[1] != '\n' {
-				return
+			if len(rest) < 2 || rest[0] != '\r' || rest[1] != '\n' {
+				return off
 			}
-			cr.br.Discard(2)
+			off += 2
 			if cr.state == chunkTrailer {
 				cr.state = chunkDone
-				return
+				return off
 			}
 			cr.state = chunkSize
 		case chunkSize:
 			var size int64
 			i := 0
-			for ; i < len(buf) && i <= maxChunkSizeDigits; i++ {
-				v := hexValue[buf[i]]
+			for ; i < len(rest) && i <= maxChunkSizeDigits; i++ {
+				v := hexValue[rest[i]]
 				if v < 0 {
 					break
 				}
 				size = size<<4 | int64(v)
 			}
-			if i == 0 || i > maxChunkSizeDigits || i+1 >= len(buf) || buf[i] != '\r' || buf[i+1] != '\n' ||
+			if i == 0 || i > maxChunkSizeDigits || i+1 >= len(rest) || rest[i] != '\r' || rest[i+1] != '\n' ||
 				size > cr.maxBody-cr.total {
-				return
+				return off
 			}
-			cr.br.Discard(i + 2)
+			off += i + 2
 			if cr.onSize != nil {
 				cr.onSize(size)
 			}
@@ -185,9 +222,9 @@ func (cr *chunkedReader) advance() {
 				continue
 			}
 			cr.remaining, cr.state = size, chunkData
-			return
+			return off
 		default:
-			return
+			return off
 		}
 	}
 }

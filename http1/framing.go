@@ -70,8 +70,7 @@ func requestFraming(h *head, maxBody int64) (framing, error) {
 			te = value
 		case len("Connection"):
 			if equalLower(name, "connection") {
-				f.close = f.close || listHasTokenBytes(value, "close")
-				f.keepAlive = f.keepAlive || listHasTokenBytes(value, "keep-alive")
+				connectionOptions(value, &f)
 			}
 		case len("Expect"):
 			if !equalLower(name, "expect") {
@@ -160,8 +159,7 @@ func responseFraming(h *head, method string) (framing, error) {
 			teFields++
 			lastChunked = lastCodingIsChunked(value)
 		case equalFoldBytes(name, "Connection"):
-			f.close = f.close || listHasTokenBytes(value, "close")
-			f.keepAlive = f.keepAlive || listHasTokenBytes(value, "keep-alive")
+			connectionOptions(value, &f)
 		}
 	}
 	if h.minor == 0 && !f.keepAlive {
@@ -205,12 +203,20 @@ func responseFraming(h *head, method string) (framing, error) {
 	return f, nil
 }
 
-// framingNameLen marks the lengths of the field names that requestFraming reads. They all
-// differ, so the parser notes a field for it after one table lookup, and requestFraming
-// passes over every other field without comparing a byte.
-var framingNameLen = [256]bool{
-	len("Host"): true, len("Content-Length"): true, len("Transfer-Encoding"): true,
-	len("Connection"): true, len("Expect"): true, len("Upgrade"): true,
+// framingNames gives, for the length of each field name that requestFraming reads, the
+// name's first letter in lower case. The names all differ in length, so a length and a
+// first letter pick out the fields that may be one of them: the parser notes those for
+// requestFraming after one table lookup, and requestFraming passes over every other field
+// without looking at it.
+var framingNames = [256]byte{
+	len("Host"): 'h', len("Content-Length"): 'c', len("Transfer-Encoding"): 't',
+	len("Connection"): 'c', len("Expect"): 'e', len("Upgrade"): 'u',
+}
+
+// isFramingCandidate reports whether name may be one of the names requestFraming reads.
+func isFramingCandidate(name []byte) bool {
+	first := framingNames[min(len(name), 255)]
+	return first != 0 && name[0]|0x20 == first
 }
 
 // parseContentLength parses Content-Length = 1*DIGIT (RFC 9110 §8.6): no sign, no
@@ -319,16 +325,16 @@ func equalLower(b []byte, lower string) bool {
 	return true
 }
 
-// listHasTokenBytes is listHasToken on a value still in the read buffer.
-func listHasTokenBytes(v []byte, token string) bool {
+// connectionOptions reads the options of a Connection value (RFC 9110 §7.6.1: a list of
+// tokens, any case) that the framing depends on: close and keep-alive.
+func connectionOptions(v []byte, f *framing) {
 	for len(v) > 0 {
 		var elem []byte
 		elem, v, _ = cutByte(v, ',')
-		if equalLower(trimOWSBytes(elem), token) {
-			return true
-		}
+		elem = trimOWSBytes(elem)
+		f.close = f.close || equalLower(elem, "close")
+		f.keepAlive = f.keepAlive || equalLower(elem, "keep-alive")
 	}
-	return false
 }
 
 // cutByte slices b around the first sep, as bytes.Cut does for a one-byte separator.

@@ -48,8 +48,9 @@ type head struct {
 	status                int // responses only
 
 	fields []rawField
-	// framingFields indexes the fields whose names have the length of a name that
-	// requestFraming reads (Host, Content-Length, …), so that it looks at those alone.
+	// framingFields indexes the fields whose names have the length and first letter of a
+	// name that requestFraming reads (Host, Content-Length, …), so that it looks at those
+	// alone (see isFramingCandidate).
 	framingFields []int
 }
 
@@ -251,24 +252,24 @@ func skipEmptyLines(br *bufio.Reader) error {
 // run of whitespace instead, but a request line that two parsers could split differently
 // is a smuggling risk, and no conforming client sends more.
 func parseRequestLine(line []byte, h *head) error {
-	// 1. The method is a token (RFC 9110 §9.1), ending at the first SP.
-	sp1 := bytes.IndexByte(line, ' ')
-	if sp1 <= 0 {
+	// 1. The method is a token (RFC 9110 §9.1), ended by SP.
+	sp1 := tokenLen(line)
+	switch {
+	case sp1 < len(line) && line[sp1] != ' ':
+		return badRequest("invalid character in method", line)
+	case sp1 == 0 || sp1 == len(line):
 		return badRequest("malformed request line", line)
 	}
-	if !isToken(line[:sp1]) {
-		return badRequest("invalid character in method", line)
-	}
-	// 2. The request-target runs to the next SP (RFC 9112 §3.2).
+	// 2. The request-target (RFC 9112 §3.2) is visible ASCII, ended by SP.
 	rest := line[sp1+1:]
-	sp2 := bytes.IndexByte(rest, ' ')
-	if sp2 <= 0 {
+	sp2 := visibleLen(rest)
+	switch {
+	case sp2 < len(rest) && rest[sp2] != ' ':
+		return badRequest("invalid character in request target", line)
+	case sp2 == 0 || sp2 == len(rest):
 		return badRequest("malformed request line", line)
 	}
 	target := rest[:sp2]
-	if !isTargetChars(target) {
-		return badRequest("invalid character in request target", line)
-	}
 	// 3. The version closes the line.
 	minor, err := parseVersion(rest[sp2+1:])
 	if err != nil {
@@ -344,35 +345,19 @@ func hasSchemePrefix(target []byte) bool {
 
 // parseFieldLine parses the field line that starts at b[pos] (RFC 9112 §5):
 // field-name ":" OWS field-value OWS, then CRLF or LF. It returns the index just past the
-// line, or 0 if the line has not arrived whole yet. It reads each byte once: the end of the
-// line is found by the same scan that checks the value.
+// line, or 0 if the line has not arrived whole yet. It reads each byte once: the name up to
+// the colon, then the value up to the line end, found by the same scan that checks it.
 func parseFieldLine(b []byte, pos int, h *head, maxFields int) (next int, err error) {
-	// 1. RFC 9112 §5.2: obs-fold (a line starting with SP or HTAB, continuing the previous
-	//    one) is obsolete; a server MUST reject it or replace it. We reject. RFC 9112 §2.2:
-	//    whitespace between the start line and the first field MUST be rejected or
-	//    skipped; it is the same check.
-	if b[pos] == ' ' || b[pos] == '\t' {
-		return 0, badRequest("obsolete line folding in header section", lineAt(b, pos))
-	}
-	// 2. The name is a token running to the colon. RFC 9112 §5.1: "No whitespace is
-	//    allowed between the field name and colon ... a server MUST reject" with 400.
-	colon := pos
-	for colon < len(b) && tokenTable[b[colon]] {
-		colon++
-	}
-	switch {
-	case colon == len(b):
+	// 1. The name is a token running to the colon (fieldNameError says what is wrong with
+	//    a line that does not start that way).
+	colon := pos + tokenLen(b[pos:])
+	if colon == len(b) {
 		return 0, nil // the rest of the line is still on its way
-	case b[colon] == ':' && colon == pos:
-		return 0, badRequest("empty header field name", lineAt(b, pos))
-	case b[colon] == ' ' || b[colon] == '\t':
-		return 0, badRequest("whitespace before colon in header field", lineAt(b, pos))
-	case b[colon] == '\n' || b[colon] == '\r':
-		return 0, badRequest("header field without a colon", lineAt(b, pos))
-	case b[colon] != ':':
-		return 0, badRequest("invalid character in header field name", lineAt(b, pos))
 	}
-	// 3. The value runs to the line's end: the first control character that is not HTAB
+	if colon == pos || b[colon] != ':' {
+		return 0, fieldNameError(b, pos, colon)
+	}
+	// 2. The value runs to the line's end: the first control character that is not HTAB
 	//    must be LF or CRLF. Any other (NUL, a bare CR, DEL…) makes the field invalid
 	//    (RFC 9110 §5.5: CR, LF and NUL are invalid in a value; RFC 9112 §2.2: a bare CR
 	//    MUST be treated as invalid or replaced).
@@ -384,38 +369,33 @@ func parseFieldLine(b []byte, pos int, h *head, maxFields int) (next int, err er
 			return 0, nil // no line end yet
 		}
 		end += i
-		c := b[end]
-		if c == '\t' {
-			end++
-			continue
-		}
-		if c == '\n' {
-			next = end + 1
+		if b[end] != '\t' {
 			break
 		}
-		if c == '\r' {
-			if end+1 >= len(b) {
-				return 0, nil
-			}
-			if b[end+1] == '\n' {
-				next = end + 2
-				break
-			}
-		}
+		end++
+	}
+	switch {
+	case b[end] == '\n':
+		next = end + 1
+	case b[end] == '\r' && end+1 == len(b):
+		return 0, nil // the LF is still on its way
+	case b[end] == '\r' && b[end+1] == '\n':
+		next = end + 2
+	default:
 		return 0, badRequest("invalid character in header field value", lineAt(b, pos))
 	}
-	// 4. The optional whitespace around the value is not part of it (RFC 9110 §5.5).
+	// 3. The optional whitespace around the value is not part of it (RFC 9110 §5.5).
 	for v0 < end && (b[v0] == ' ' || b[v0] == '\t') {
 		v0++
 	}
 	for end > v0 && (b[end-1] == ' ' || b[end-1] == '\t') {
 		end--
 	}
-	// 5. The limit on the number of fields, checked before the field is stored.
+	// 4. The limit on the number of fields, checked before the field is stored.
 	if len(h.fields) >= maxFields {
 		return 0, ErrHeaderTooLarge
 	}
-	if framingNameLen[min(colon-pos, 255)] {
+	if isFramingCandidate(b[pos:colon]) {
 		h.framingFields = append(h.framingFields, len(h.fields))
 	}
 	h.fields = append(h.fields, rawField{
@@ -423,6 +403,29 @@ func parseFieldLine(b []byte, pos int, h *head, maxFields int) (next int, err er
 		value: span{int32(v0), int32(end)},
 	})
 	return next, nil
+}
+
+// fieldNameError says why the field line at b[pos] does not start with a token and a colon;
+// b[end] is the byte that stopped the token.
+func fieldNameError(b []byte, pos, end int) error {
+	line := lineAt(b, pos)
+	switch {
+	case b[pos] == ' ' || b[pos] == '\t':
+		// RFC 9112 §5.2: obs-fold (a line starting with SP or HTAB, continuing the
+		// previous one) is obsolete; a server MUST reject it or replace it. We reject.
+		// RFC 9112 §2.2: whitespace between the start line and the first field MUST be
+		// rejected or skipped; it is the same check.
+		return badRequest("obsolete line folding in header section", line)
+	case b[end] == ':':
+		return badRequest("empty header field name", line)
+	case b[end] == ' ' || b[end] == '\t':
+		// RFC 9112 §5.1: "No whitespace is allowed between the field name and colon ...
+		// a server MUST reject" it with 400.
+		return badRequest("whitespace before colon in header field", line)
+	case b[end] == '\n' || b[end] == '\r':
+		return badRequest("header field without a colon", line)
+	}
+	return badRequest("invalid character in header field name", line)
 }
 
 // parseStatusLine parses HTTP-version SP status-code SP [ reason-phrase ] (RFC 9112 §4).
