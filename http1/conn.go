@@ -337,7 +337,13 @@ func (c *conn) serveRequest(r *Request) (keepAlive bool) {
 	}
 	// 1. The handler has returned: stop watching for the client, cancel the context.
 	c.stopWatch()
-	// 2. Finish the response: the head if none went out yet, the last chunk.
+	// 2. Finish the response: the head if none went out yet, the last chunk. A body left
+	//    unread that is known to be longer than what the server drains means a close:
+	//    said in the head when it has not gone yet, so that the client does not reuse a
+	//    connection that is about to end.
+	if !rb.b.done() && rb.b.kind == bodyLength && rb.b.left > maxDrainBytes {
+		w.closeAfter = true
+	}
 	w.finish()
 	// 3. The connection carries on only if the request body has been read to its end (or
 	//    can be, cheaply) and nobody asked to close.
