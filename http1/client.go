@@ -1,10 +1,12 @@
-// Client: requests out, responses in, over kept-alive connections reused per host.
+// Client: requests out, responses in, over kept-alive connections reused per host, in
+// plain TCP for http:// and inside TLS for https://.
 
 package http1
 
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -22,7 +24,9 @@ import (
 const DefaultMaxIdlePerHost = 2
 
 // Client sends requests and reads responses, keeping connections alive between requests
-// to the same host. The zero value is ready to use. A Client is safe for concurrent use.
+// to the same host. It speaks http:// and https:// URLs: for https:// it runs TLS on the
+// TCP connection and HTTP/1.1 on top, unchanged. The zero value is ready to use, and
+// verifies servers against the system's roots. A Client is safe for concurrent use.
 type Client struct {
 	// Timeout bounds a whole exchange, from dialing to the end of the response body
 	// (zero: no limit beyond the request's context).
@@ -39,22 +43,36 @@ type Client struct {
 	// length is not bounded: it streams, and the caller decides how much to read.
 	MaxChunkLineBytes int
 	MaxTrailerBytes   int
-	// Tracer, when not nil, dumps every byte; give it ClientAnnotators to see the
-	// requests and responses read out.
+	// TLSConfig configures TLS for https:// URLs (nil: verify the server against the
+	// system's roots). Left empty, ServerName is the URL's host, which is the name the
+	// certificate must carry, and NextProtos is "http/1.1".
+	TLSConfig *tls.Config
+	// Tracer, when not nil, dumps every byte HTTP reads and writes (for https://, the
+	// plaintext above TLS); give it ClientAnnotators to see the requests and responses
+	// read out.
 	Tracer *tcp.Tracer
-	// Dial, when not nil, opens connections instead of tcp.DialContext (to count bytes,
-	// say, or to reach a test server).
+	// Dial, when not nil, opens the TCP connections instead of tcp.DialContext (to count
+	// bytes, say, or to reach a test server). For https:// URLs TLS runs on what it
+	// returns.
 	Dial func(ctx context.Context, addr string) (net.Conn, error)
 
 	mu     sync.Mutex
-	idle   map[string][]*clientConn
+	idle   map[connKey][]*clientConn
 	nextID atomic.Uint64
+}
+
+// connKey is what a kept-alive connection may be reused for: the same address in the same
+// scheme. An https:// request must never go out in the clear on a plain connection to the
+// same host and port, nor an http:// one on a TLS connection.
+type connKey struct {
+	scheme string // "http" or "https"
+	addr   string // host:port, with the scheme's default port filled in
 }
 
 // clientConn is one connection of a Client.
 type clientConn struct {
-	addr string
-	nc   net.Conn
+	key  connKey
+	nc   net.Conn // a *tls.Conn for https://
 	br   *bufio.Reader
 	bw   *bufio.Writer
 	head head
@@ -78,20 +96,21 @@ func (c *Client) Do(req *Request) (*Response, error) {
 	if req.URL == nil {
 		return nil, errors.New("http1: client request without URL (use NewRequest)")
 	}
-	if req.URL.Scheme != "http" {
-		return nil, fmt.Errorf("http1: Client speaks http only, not %q", req.URL.Scheme)
+	scheme := req.URL.Scheme
+	if scheme != "http" && scheme != "https" {
+		return nil, fmt.Errorf("http1: Client speaks http and https only, not %q", scheme)
 	}
 	ctx := req.Context()
 	cancel := context.CancelFunc(func() {})
 	if c.Timeout > 0 {
 		ctx, cancel = context.WithTimeout(ctx, c.Timeout)
 	}
-	addr := hostPort(req.URL.Host)
+	key := connKey{scheme: scheme, addr: hostPort(req.URL.Host, scheme)}
 	// A request without a body can be sent again on a new connection if a kept-alive one
 	// turns out to have been closed by the server meanwhile.
 	retryable := req.Body == nil
 	for attempt := 0; ; attempt++ {
-		cc, reused, err := c.getConn(ctx, addr)
+		cc, reused, err := c.getConn(ctx, key, req.URL.Hostname())
 		if err != nil {
 			cancel()
 			return nil, ctxErr(ctx, err)
@@ -187,12 +206,13 @@ type closeDelimitedBody struct {
 func (b *closeDelimitedBody) Read(p []byte) (int, error) { return b.br.Read(p) }
 func (b *closeDelimitedBody) Close() error               { return b.nc.Close() }
 
-// getConn returns an idle connection to addr, or dials a new one.
-func (c *Client) getConn(ctx context.Context, addr string) (*clientConn, bool, error) {
+// getConn returns an idle connection for key, or dials a new one: TCP to key.addr, then,
+// for https://, the TLS handshake with the server named host.
+func (c *Client) getConn(ctx context.Context, key connKey, host string) (*clientConn, bool, error) {
 	c.mu.Lock()
-	if list := c.idle[addr]; len(list) > 0 {
+	if list := c.idle[key]; len(list) > 0 {
 		cc := list[len(list)-1]
-		c.idle[addr] = list[:len(list)-1]
+		c.idle[key] = list[:len(list)-1]
 		c.mu.Unlock()
 		return cc, true, nil
 	}
@@ -207,19 +227,62 @@ func (c *Client) getConn(ctx context.Context, addr string) (*clientConn, bool, e
 	if dial == nil {
 		dial = tcp.DialContext
 	}
-	nc, err := dial(dctx, addr)
+	nc, err := dial(dctx, key.addr)
 	if err != nil {
 		return nil, false, err
 	}
+	id := c.nextID.Add(1)
+	if key.scheme == "https" {
+		tc, err := WrapTLS(dctx, nc, host, c.TLSConfig)
+		if err != nil {
+			return nil, false, err
+		}
+		nc = tc
+	}
 	if c.Tracer != nil {
-		nc = c.Tracer.Wrap(nc, c.nextID.Add(1))
+		nc = c.Tracer.Wrap(nc, id)
 	}
 	maxHeader := orDefault(c.MaxHeaderBytes, DefaultMaxHeaderBytes)
 	return &clientConn{
-		addr: addr, nc: nc,
+		key: key, nc: nc,
 		br: bufio.NewReaderSize(nc, max(maxHeader, 4096)),
 		bw: bufio.NewWriterSize(nc, writeBufferSize),
 	}, false, nil
+}
+
+// WrapTLS runs the client's side of the TLS handshake on nc, a connection to the server
+// named host, and returns the connection that encrypts what is written to it and decrypts
+// what is read: HTTP/1.1 (and a WebSocket handshake, which is HTTP/1.1) runs on it
+// unchanged. cfg may be nil: the system's roots are trusted. Left empty, cfg.ServerName is
+// host and cfg.NextProtos is "http/1.1". On failure nc is closed.
+//
+// The handshake checks that the server's certificate chains to a trusted root and that it
+// names host: without the name check, any certificate from a trusted authority, issued to
+// anyone for any site, would be accepted. ServerName also goes out in the ClientHello (SNI,
+// RFC 6066 §3), so that a server hosting several names can pick the right certificate; for
+// an IP address no SNI is sent, and the certificate must list the address itself.
+func WrapTLS(ctx context.Context, nc net.Conn, host string, cfg *tls.Config) (*tls.Conn, error) {
+	cfg = cfg.Clone() // the caller's stays as it was; nil stays nil
+	if cfg == nil {
+		cfg = &tls.Config{}
+	}
+	if cfg.ServerName == "" {
+		cfg.ServerName = host
+	}
+	if len(cfg.NextProtos) == 0 {
+		// ALPN (RFC 7301): say that HTTP/1.1 runs inside, and nothing else.
+		cfg.NextProtos = []string{"http/1.1"}
+	}
+	tc := tls.Client(nc, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("http1: TLS handshake with %s: %w", host, err)
+	}
+	if p := tc.ConnectionState().NegotiatedProtocol; p != "" && p != "http/1.1" {
+		tc.Close()
+		return nil, fmt.Errorf("http1: the server chose %q by ALPN; only http/1.1 is spoken here", p)
+	}
+	return tc, nil
 }
 
 // putIdle keeps cc for the next request to its host, or closes it when the pool is full.
@@ -231,14 +294,14 @@ func (c *Client) putIdle(cc *clientConn) {
 	}
 	c.mu.Lock()
 	if c.idle == nil {
-		c.idle = make(map[string][]*clientConn)
+		c.idle = make(map[connKey][]*clientConn)
 	}
-	if len(c.idle[cc.addr]) >= limit || cc.br.Buffered() > 0 {
+	if len(c.idle[cc.key]) >= limit || cc.br.Buffered() > 0 {
 		c.mu.Unlock()
 		cc.nc.Close() // a full pool, or bytes nobody asked for
 		return
 	}
-	c.idle[cc.addr] = append(c.idle[cc.addr], cc)
+	c.idle[cc.key] = append(c.idle[cc.key], cc)
 	c.mu.Unlock()
 }
 
@@ -255,12 +318,17 @@ func (c *Client) CloseIdleConnections() {
 	}
 }
 
-// hostPort adds HTTP's default port 80 (RFC 9110 §4.2.1) to a host without one.
-func hostPort(host string) string {
+// hostPort adds the scheme's default port to a host without one: 80 for http, 443 for
+// https (RFC 9110 §4.2.1, §4.2.2).
+func hostPort(host, scheme string) string {
 	if _, _, err := net.SplitHostPort(host); err == nil {
 		return host
 	}
-	return net.JoinHostPort(trimBrackets(host), "80")
+	port := "80"
+	if scheme == "https" {
+		port = "443"
+	}
+	return net.JoinHostPort(trimBrackets(host), port)
 }
 
 func trimBrackets(h string) string {
