@@ -1,5 +1,5 @@
 // Dial: the client's opening handshake (RFC 6455 §4.1) over http1's request writer and
-// response reader, on a connection from tcp.DialContext.
+// response reader, on a connection from tcp.DialContext, inside TLS for wss://.
 
 package websocket
 
@@ -7,6 +7,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -32,30 +33,41 @@ type DialOptions struct {
 	// Deflate, when not nil, offers permessage-deflate (RFC 7692).
 	Deflate *Deflate
 
-	// NetConn, when set, is used instead of dialling: the handshake runs on it (tests, and
-	// commands that trace the connection).
+	// TLSConfig configures TLS for wss:// URLs (nil: verify the server against the
+	// system's roots). Left empty, ServerName is the URL's host, the name the certificate
+	// must carry, and NextProtos is "http/1.1", the protocol of the handshake.
+	TLSConfig *tls.Config
+
+	// NetConn, when set, opens the TCP connection instead of tcp.DialContext (tests, and
+	// commands that trace the connection below TLS). For wss:// TLS runs on what it
+	// returns; for ws:// the handshake does.
 	NetConn func(ctx context.Context, addr string) (net.Conn, error)
+
+	// Tracer, when not nil, dumps every byte of the connection as the WebSocket layer reads
+	// and writes it (for wss://, the plaintext above TLS), as connection 1; give it
+	// ClientAnnotators to see the handshake and each frame read out.
+	Tracer *tcp.Tracer
 }
 
 // maxResponseHead bounds the server's handshake response head: it is a handful of short
 // fields; a server sending more than this is not answering a WebSocket handshake.
 const maxResponseHead = 8 << 10
 
-// Dial opens a WebSocket connection to a ws:// URL: a TCP connection, the opening
-// handshake, and the checks of the server's answer. A refused handshake is a
+// Dial opens a WebSocket connection to a ws:// or wss:// URL: a TCP connection, TLS on it
+// for wss://, the opening handshake, and the checks of the server's answer. A refused handshake is a
 // *HandshakeError with the server's status. ctx bounds the dial and the handshake; it does
 // not bound the connection after Dial returns. opts may be nil.
 func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, error) {
 	if opts == nil {
 		opts = &DialOptions{}
 	}
-	// 1. The URL: ws:// only (RFC 6455 §3); wss:// would need TLS under the frames.
+	// 1. The URL (RFC 6455 §3): ws:// over TCP, wss:// over TLS over TCP.
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("websocket: %w", err)
 	}
-	if u.Scheme != "ws" {
-		return nil, fmt.Errorf("websocket: unsupported URL scheme %q (ws:// only)", capQuote(u.Scheme))
+	if u.Scheme != "ws" && u.Scheme != "wss" {
+		return nil, fmt.Errorf("websocket: unsupported URL scheme %q (ws:// or wss:// only)", capQuote(u.Scheme))
 	}
 	if u.Fragment != "" {
 		// RFC 6455 §3: "Fragment identifiers are meaningless in the context of WebSocket
@@ -64,10 +76,18 @@ func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, error) 
 	}
 	addr := u.Host
 	if u.Port() == "" {
-		addr = net.JoinHostPort(u.Hostname(), "80")
+		// RFC 6455 §3: "If the port component is absent, the default port is 80 for ws
+		// and 443 for wss".
+		port := "80"
+		if u.Scheme == "wss" {
+			port = "443"
+		}
+		addr = net.JoinHostPort(u.Hostname(), port)
 	}
 
-	// 2. The TCP connection.
+	// 2. The TCP connection, and for wss:// TLS on it, by http1's client (RFC 6455 §4.1:
+	//    "If /secure/ is true, the client MUST perform a TLS handshake over the
+	//    connection after opening the connection and before sending the handshake data").
 	dial := opts.NetConn
 	if dial == nil {
 		dial = tcp.DialContext
@@ -75,6 +95,16 @@ func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, error) 
 	nc, err := dial(ctx, addr)
 	if err != nil {
 		return nil, fmt.Errorf("websocket: %w", err)
+	}
+	if u.Scheme == "wss" {
+		tc, err := http1.WrapTLS(ctx, nc, u.Hostname(), opts.TLSConfig)
+		if err != nil {
+			return nil, fmt.Errorf("websocket: %w", err)
+		}
+		nc = tc
+	}
+	if opts.Tracer != nil {
+		nc = opts.Tracer.Wrap(nc, 1)
 	}
 	if deadline, ok := ctx.Deadline(); ok {
 		nc.SetDeadline(deadline)

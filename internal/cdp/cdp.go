@@ -49,13 +49,15 @@ type reply struct {
 }
 
 // Launch starts a headless Chromium with a fresh profile (peer.ChromiumFlags) and returns its
-// one page, ready to navigate. The browser is stopped when the test ends. Without Chromium
-// the test is skipped, or fails under CI.
-func Launch(t testing.TB) *Page {
+// one page, ready to navigate. extra flags are added to the command line (for example
+// --ignore-certificate-errors-spki-list=… to trust a test's certificate). The browser is
+// stopped when the test ends. Without Chromium the test is skipped, or fails under CI.
+func Launch(t testing.TB, extra ...string) *Page {
 	t.Helper()
 	bin := peer.Command(t, "chromium", "/usr/bin/chromium", "chromium-browser")
 	args := append(append([]string{}, peer.ChromiumFlags...),
-		"--user-data-dir="+t.TempDir(), "--remote-debugging-port=0", "--window-size=1280,1400", "about:blank")
+		"--user-data-dir="+t.TempDir(), "--remote-debugging-port=0", "--window-size=1280,1400")
+	args = append(append(args, extra...), "about:blank")
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, bin, args...)
 	stderr, err := cmd.StderrPipe()
