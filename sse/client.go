@@ -4,6 +4,7 @@ package sse
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -41,9 +42,10 @@ var ErrNotEventStream = errors.New("sse: response is not an event stream")
 // when the stream ends or the connection fails, waits the stream's reconnection time and
 // connects again with Last-Event-ID so that the server can replay what was missed.
 type Client struct {
-	// URL is the http:// URL of the stream.
+	// URL is the http:// or https:// URL of the stream.
 	URL string
-	// HTTP is the HTTP client to use (nil: a new http1.Client).
+	// HTTP is the HTTP client to use (nil: a new http1.Client, which trusts the system's
+	// roots for https://; give one with a TLSConfig to trust others).
 	HTTP *http1.Client
 	// LastEventID, when not empty, is sent on the first request as if the client had
 	// seen that event. Run updates it as events arrive.
@@ -73,8 +75,9 @@ const minFailureBackoff = 100 * time.Millisecond
 // Content (nil: WHATWG HTML §9.2: "a client can be told to stop reconnecting using the
 // HTTP 204 No Content response code"), a response is not an event stream (an error
 // wrapping ErrNotEventStream), an event exceeds MaxEventSize (an error wrapping
-// ErrEventTooLarge), the URL cannot be used, or, with NoReconnect, the first stream ends
-// (nil). Anything else — a refused connection, a stream that ends or breaks — is
+// ErrEventTooLarge), the URL cannot be used, the server's TLS certificate does not verify
+// (an error wrapping *tls.CertificateVerificationError: trying again would not make it
+// trusted), or, with NoReconnect, the first stream ends (nil). Anything else — a refused connection, a stream that ends or breaks — is
 // followed by a reconnection.
 func (c *Client) Run(ctx context.Context, fn func(Event) error) error {
 	for {
@@ -85,7 +88,7 @@ func (c *Client) Run(ctx context.Context, fn func(Event) error) error {
 		case errors.Is(err, errNoContent):
 			return nil
 		case errors.Is(err, ErrNotEventStream), errors.Is(err, ErrEventTooLarge),
-			errors.Is(err, errHandler), errors.Is(err, errBadURL):
+			errors.Is(err, errHandler), errors.Is(err, errBadURL), isUntrusted(err):
 			return err
 		case ctx.Err() != nil:
 			return ctx.Err()
@@ -111,6 +114,13 @@ func (c *Client) Run(ctx context.Context, fn func(Event) error) error {
 	}
 }
 
+// isUntrusted reports a TLS handshake that failed because the server's certificate did not
+// verify: not trusted, expired, or for another name.
+func isUntrusted(err error) bool {
+	var cve *tls.CertificateVerificationError
+	return errors.As(err, &cve)
+}
+
 var (
 	errNoContent = errors.New("sse: 204 No Content: told to stop")
 	errHandler   = errors.New("sse: event function failed")
@@ -127,9 +137,10 @@ func (c *Client) connectOnce(ctx context.Context, fn func(Event) error) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", errBadURL, err)
 	}
-	if req.URL.Scheme != "http" {
-		// http1.Client speaks plain HTTP only; retrying another scheme could never work.
-		return fmt.Errorf("%w: %q: only http:// streams are supported", errBadURL, req.URL.Scheme)
+	if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
+		// http1.Client speaks HTTP over TCP or over TLS; retrying another scheme could
+		// never work.
+		return fmt.Errorf("%w: %q: only http:// and https:// streams are supported", errBadURL, req.URL.Scheme)
 	}
 	req.Header.Set("Accept", ContentType)
 	req.Header.Set("Cache-Control", "no-cache")

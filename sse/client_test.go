@@ -244,7 +244,7 @@ func (l *syncLog) waitFor(t *testing.T, n int) {
 
 func TestClientRefusesAURLItCannotUse(t *testing.T) {
 	leakcheck.Check(t)
-	for _, u := range []string{"ftp://127.0.0.1/x", "::not a url", "https://127.0.0.1:1/events"} {
+	for _, u := range []string{"ftp://127.0.0.1/x", "::not a url", "wss://127.0.0.1:1/events"} {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		err := (&Client{URL: u, Retry: time.Millisecond}).Run(ctx, func(Event) error { return nil })
 		cancel()
