@@ -1,6 +1,8 @@
 // Command sse-client reads a Server-Sent Events stream the way a browser's EventSource
 // does, and prints each event it dispatches. Try `sse-client http://127.0.0.1:8082/events`
-// next to a running sse-server, and -trace to watch each field line arrive.
+// next to a running sse-server, and -trace to watch each field line arrive. https:// URLs
+// run over TLS, verified against the system's roots, or a CA file with -ca; -insecure
+// accepts a self-signed server (`sse-server -tls`) without checking its certificate.
 package main
 
 import (
@@ -50,7 +52,11 @@ func main() {
 			return sse.Combine(read, sse.NewResponseAnnotator()), write
 		}
 	}
-	httpClient := &http1.Client{Tracer: tracer}
+	httpClient := &http1.Client{
+		Tracer:    tracer,
+		Dial:      app.TLSTraceDial(args[0]), // with -trace over https://, the records below TLS
+		TLSConfig: app.ClientTLS(),           // for https://: -ca, -insecure, or the system's roots
+	}
 	defer httpClient.CloseIdleConnections()
 	client := &sse.Client{
 		URL:          args[0],

@@ -2,7 +2,9 @@
 // a text message, and prints each message it receives on its own line (binary ones in hex).
 // At the end of its input it runs the closing handshake and exits 0. Try it against
 // `go run ./cmd/ws-server`: `go run ./cmd/ws-client ws://127.0.0.1:8081/chat`, with -trace
-// to see the handshake and every frame.
+// to see the handshake and every frame. wss:// URLs run over TLS, verified against the
+// system's roots, or a CA file with -ca; -insecure accepts a self-signed server
+// (`ws-server -tls`) without checking its certificate.
 package main
 
 import (
@@ -18,7 +20,6 @@ import (
 	"time"
 
 	"github.com/wirelab/wirelab/internal/cli"
-	"github.com/wirelab/wirelab/tcp"
 	"github.com/wirelab/wirelab/websocket"
 )
 
@@ -54,12 +55,16 @@ func main() {
 	fragment := app.Flags.Int("fragment", 0, "send each line in frames of at most this many bytes (0: one frame per line)")
 	args := app.Parse(os.Args[1:])
 	if len(args) != 1 {
-		app.Fail("want exactly one URL argument (ws://host:port/path)")
+		app.Fail("want exactly one URL argument (ws://host:port/path or wss://host:port/path)")
 	}
 	if *count < 0 || *fragment < 0 {
 		app.Fail("-n and -fragment must not be negative")
 	}
-	opts := &websocket.DialOptions{Header: hdrs, Options: websocket.Options{FragmentSize: *fragment}}
+	opts := &websocket.DialOptions{
+		Header:    hdrs,
+		Options:   websocket.Options{FragmentSize: *fragment},
+		TLSConfig: app.ClientTLS(), // for wss://: -ca, -insecure, or the system's roots
+	}
 	if *deflate {
 		opts.Deflate = &websocket.Deflate{}
 	}
@@ -67,14 +72,11 @@ func main() {
 		opts.Subprotocols = strings.Split(*protocols, ",")
 	}
 	if tracer := app.Tracer(); tracer != nil {
+		// The handshake and the frames, as the WebSocket layer reads and writes them; for
+		// wss:// the TLS records underneath too.
 		tracer.Annotators = websocket.ClientAnnotators
-		opts.NetConn = func(ctx context.Context, addr string) (net.Conn, error) {
-			nc, err := tcp.DialContext(ctx, addr)
-			if err != nil {
-				return nil, err
-			}
-			return tracer.Wrap(nc, 1), nil
-		}
+		opts.Tracer = tracer
+		opts.NetConn = app.TLSTraceDial(args[0])
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	c, err := websocket.Dial(ctx, args[0], opts)

@@ -1,7 +1,9 @@
 // Package cli gives every wirelab command the common part of the command-line contract
 // (../shared/CONTRACT.md): the -addr, -trace and -grace flags, -h listing every flag with its
 // default, exit status 2 with a one-line reason on a bad flag, the "<kind> listening on
-// host:port" line once a listener is bound, and a graceful stop on SIGINT or SIGTERM.
+// host:port" line once a listener is bound, and a graceful stop on SIGINT or SIGTERM. TLS
+// enters a server at its listener (tls.go) and a client through the *tls.Config of its -ca
+// and -insecure flags (tlsclient.go).
 //
 // A server command reads:
 //
@@ -52,6 +54,12 @@ type App struct {
 	TLSCert, TLSKey string
 	tlsCfg          *tls.Config
 
+	// CAFile and Insecure hold a client's TLS flags: -ca trusts the CA certificates in a
+	// file besides the system's roots, -insecure skips the server's certificate check
+	// (ClientTLS turns them into a *tls.Config).
+	CAFile   string
+	Insecure bool
+
 	summary string
 	args    string // what follows the flags in the usage line, e.g. "URL"
 	stdout  io.Writer
@@ -75,6 +83,7 @@ func NewServer(name, summary, defaultAddr string) *App {
 func NewClient(name, summary, args string) *App {
 	a := newApp(name, summary)
 	a.args = args
+	a.addClientTLSFlags()
 	return a
 }
 
@@ -236,10 +245,7 @@ func (a *App) listen(kind, addr string, tlsCfg *tls.Config) (net.Listener, error
 		return ln, nil
 	}
 	if a.Trace {
-		t := tcp.NewTracer(a.stderr)
-		t.Label = "tls"
-		t.Annotators = func(uint64) (tcp.Annotator, tcp.Annotator) { return tcp.TLSRecords(), tcp.TLSRecords() }
-		ln = &tracedListener{Listener: ln, tracer: t}
+		ln = &tracedListener{Listener: ln, tracer: a.newTLSTracer()}
 	}
 	a.Log.Info(fmt.Sprintf("%s serving %s", kind, tlsURL(kind, ln.Addr())))
 	return tls.NewListener(ln, tlsCfg), nil

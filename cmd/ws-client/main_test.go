@@ -1,0 +1,78 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/wirelab/wirelab/internal/cli/clitest"
+)
+
+// TestWSClientOverTLS runs ws-client against ws-server over TLS as a person would: with
+// -insecure against `ws-server -tls` (the issue's "done when"), with -ca against a server
+// whose certificate a CA issued, and refused without either.
+func TestWSClientOverTLS(t *testing.T) {
+	bin := clitest.Build(t, "ws-client", "ws-server")
+	client := bin + "/ws-client"
+
+	selfSigned := clitest.Start(t, bin+"/ws-server", "-tls")
+	ca := clitest.NewCA(t)
+	leaf := ca.Issue(t, "localhost", "127.0.0.1")
+	issued := clitest.Start(t, bin+"/ws-server", "-tls-cert", leaf.CertFile, "-tls-key", leaf.KeyFile)
+	_, port, _ := strings.Cut(issued.Addr, ":")
+
+	t.Run("-insecure echoes from a self-signed server, with a warning", func(t *testing.T) {
+		r := clitest.Run(t, client, "hello\nover wss\n", "-insecure", "wss://"+selfSigned.Addr+"/echo")
+		require.Equal(t, 0, r.Status, "stderr: %s", r.Stderr)
+		assert.Equal(t, "hello\nover wss\n", r.Stdout)
+		assert.Contains(t, r.Stderr, "ws-client: WARN -insecure: the server's certificate is not checked")
+	})
+
+	t.Run("-ca echoes from a server whose certificate the CA issued", func(t *testing.T) {
+		for _, host := range []string{"127.0.0.1", "localhost"} {
+			r := clitest.Run(t, client, "trusted\n", "-ca", ca.File, "wss://"+host+":"+port+"/echo")
+			require.Equal(t, 0, r.Status, "%s: stderr: %s", host, r.Stderr)
+			assert.Equal(t, "trusted\n", r.Stdout)
+			assert.Empty(t, r.Stderr)
+		}
+	})
+
+	t.Run("without -ca or -insecure the certificate is refused", func(t *testing.T) {
+		for _, srv := range []*clitest.Server{selfSigned, issued} {
+			r := clitest.Run(t, client, "never sent\n", "wss://"+srv.Addr+"/echo")
+			assert.Equal(t, 1, r.Status)
+			assert.Empty(t, r.Stdout)
+			assert.Contains(t, r.Stderr, "ws-client: ERROR connect failed")
+			assert.Contains(t, r.Stderr, "tls: failed to verify certificate")
+		}
+	})
+
+	t.Run("-ca with -insecure is a usage error", func(t *testing.T) {
+		r := clitest.Run(t, client, "", "-ca", ca.File, "-insecure", "wss://"+issued.Addr+"/echo")
+		assert.Equal(t, 2, r.Status)
+		assert.Equal(t, "ws-client: -ca and -insecure exclude each other (see ws-client -h)\n", r.Stderr)
+	})
+
+	t.Run("-trace shows the records under TLS and the frames above it", func(t *testing.T) {
+		r := clitest.Run(t, client, "traced\n", "-trace", "-ca", ca.File, "wss://"+issued.Addr+"/echo")
+		require.Equal(t, 0, r.Status, "stderr: %s", r.Stderr)
+		assert.Equal(t, "traced\n", r.Stdout)
+		for _, want := range []string{
+			"tls 1 open: local 127.0.0.1:",
+			"|   handshake message: ClientHello",
+			"|   handshake message: ServerHello",
+			"| TLS record: application_data, version 0x0303,",
+			"conn 1 write",
+			"| request line: method GET, target /echo, version HTTP/1.1",
+			"| status line: HTTP/1.1 101 Switching Protocols",
+			`| payload, unmasked: "traced"`,
+		} {
+			assert.Contains(t, r.Stderr, want)
+		}
+	})
+
+	selfSigned.Stop(t)
+	issued.Stop(t)
+}
