@@ -1,8 +1,12 @@
 package main
 
 import (
+	"bufio"
+	"io"
+	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -24,15 +28,44 @@ func TestWSClientOverTLS(t *testing.T) {
 	_, port, _ := strings.Cut(issued.Addr, ":")
 
 	t.Run("-insecure echoes from a self-signed server, with a warning", func(t *testing.T) {
-		r := clitest.Run(t, client, "hello\nover wss\n", "-insecure", "wss://"+selfSigned.Addr+"/echo")
-		require.Equal(t, 0, r.Status, "stderr: %s", r.Stderr)
-		assert.Equal(t, "hello\nover wss\n", r.Stdout)
-		assert.Contains(t, r.Stderr, "ws-client: WARN -insecure: the server's certificate is not checked")
+		// As at a terminal: a line typed, its echo printed, the next line, then the end of
+		// input (^D), which closes the connection and ends the client with status 0.
+		cmd := exec.Command(client, "-insecure", "wss://"+selfSigned.Addr+"/echo")
+		stdin, err := cmd.StdinPipe()
+		require.NoError(t, err)
+		stdout, err := cmd.StdoutPipe()
+		require.NoError(t, err)
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		require.NoError(t, cmd.Start())
+		exited := make(chan error, 1)
+		go func() {
+			lines := bufio.NewScanner(stdout)
+			for _, line := range []string{"hello", "over wss"} {
+				io.WriteString(stdin, line+"\n")
+				if !lines.Scan() || lines.Text() != line {
+					cmd.Process.Kill()
+					break
+				}
+			}
+			stdin.Close()
+			io.Copy(io.Discard, stdout)
+			exited <- cmd.Wait()
+		}()
+		select {
+		case err := <-exited:
+			require.NoError(t, err, "every line echoed and a clean close; stderr: %s", stderr.String())
+		case <-time.After(time.Minute):
+			cmd.Process.Kill()
+			<-exited
+			t.Fatalf("ws-client still running after a minute; stderr: %s", stderr.String())
+		}
+		assert.Contains(t, stderr.String(), "ws-client: WARN -insecure: the server's certificate is not checked")
 	})
 
 	t.Run("-ca echoes from a server whose certificate the CA issued", func(t *testing.T) {
 		for _, host := range []string{"127.0.0.1", "localhost"} {
-			r := clitest.Run(t, client, "trusted\n", "-ca", ca.File, "wss://"+host+":"+port+"/echo")
+			r := clitest.Run(t, client, "trusted\n", "-n", "1", "-ca", ca.File, "wss://"+host+":"+port+"/echo")
 			require.Equal(t, 0, r.Status, "%s: stderr: %s", host, r.Stderr)
 			assert.Equal(t, "trusted\n", r.Stdout)
 			assert.Empty(t, r.Stderr)
@@ -56,7 +89,7 @@ func TestWSClientOverTLS(t *testing.T) {
 	})
 
 	t.Run("-trace shows the records under TLS and the frames above it", func(t *testing.T) {
-		r := clitest.Run(t, client, "traced\n", "-trace", "-ca", ca.File, "wss://"+issued.Addr+"/echo")
+		r := clitest.Run(t, client, "traced\n", "-n", "1", "-trace", "-ca", ca.File, "wss://"+issued.Addr+"/echo")
 		require.Equal(t, 0, r.Status, "stderr: %s", r.Stderr)
 		assert.Equal(t, "traced\n", r.Stdout)
 		for _, want := range []string{
