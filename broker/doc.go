@@ -23,8 +23,8 @@
 //   - [Server] (server.go, serverconn.go, outbound.go, ping.go): a [tcp.Server] handler.
 //     One goroutine per client reads and acts (CONNECT, PUB, SUB with queue groups, UNSUB
 //     with max, PING); one more, its flusher, writes the client's queued output, many
-//     messages per write. A publisher only copies bytes into subscribers' buffers and wakes
-//     their flushers; it is never blocked by a subscriber. One whose buffer passes
+//     messages per write. A publisher only copies bytes into subscribers' queues and wakes
+//     their flushers; it is never blocked by a subscriber. One whose queue passes
 //     [Options].MaxPending, or whose write stalls past WriteDeadline, is cut off with
 //     -ERR 'Slow Consumer'. Silent clients are PINGed and dropped when stale; a client must
 //     send a first operation within FirstOpTimeout and finish each line it begins within
@@ -44,8 +44,8 @@
 // A [Server] serves any number of clients at once and may be shut down from any goroutine;
 // when Shutdown returns, no goroutine of it is left. Each client has two goroutines: its
 // reader, which alone runs the client's Parser and acts on its operations, and its
-// flusher. The client's output buffer is shared under a mutex held only to append or to
-// swap buffers; publishers (other clients' readers) take it to append deliveries and then
+// flusher. The client's output queue is shared under a mutex held only to append or to
+// swap queues; publishers (other clients' readers) take it to append deliveries and then
 // wake the flusher. Only the flusher writes to the socket, under the write deadline, so a
 // publisher never waits for a subscriber's socket. The subscription index is behind a
 // read-write lock: matches take the read lock and a cache lookup; SUB and UNSUB take the

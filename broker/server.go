@@ -81,10 +81,6 @@ const (
 	// delivers at once.
 	readBufferMin = 4 << 10
 	readBufferMax = 64 << 10
-
-	// keptBufferMax is the largest outbound buffer a client keeps for reuse after a
-	// write; a larger one (left by a burst) is given back to the garbage collector.
-	keptBufferMax = 1 << 20
 )
 
 // Options configure a Server. The zero value is the defaults: no authorization.

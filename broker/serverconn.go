@@ -54,11 +54,12 @@ type client struct {
 
 	// Outbound: see outbound.go.
 	outMu   sync.Mutex
-	out     []byte
-	closing bool // no more output is accepted; the flusher ends once out is written
-	slow    bool // cut off as a slow consumer (counted once)
-	errSent bool // closed after an -ERR
-	spare   []byte
+	out     [][]byte // whole operations, in pieces of outPieceSize
+	outLen  int      // bytes in out
+	closing bool     // no more output is accepted; the flusher ends once out is written
+	slow    bool     // cut off as a slow consumer (counted once)
+	errSent bool     // closed after an -ERR
+	spare   [][]byte // an empty list kept for the next swap
 	kick    chan struct{}
 	flushed chan struct{} // closed when the flusher has ended
 
