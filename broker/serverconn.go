@@ -79,6 +79,8 @@ type client struct {
 	// given output; at the end of the chunk each is written to (or its flusher woken)
 	// once, not once per message. Only the reader goroutine uses it.
 	toKick map[*client]struct{}
+
+	last lastMatch // the match of the last subject published to (reader goroutine only)
 }
 
 // ServeConn serves one client; it is the broker's tcp.Handler.
@@ -254,7 +256,7 @@ func (c *client) processPub(cmd *Command) error {
 		return &ProtocolError{Text: errTextInvalidPub,
 			Detail: fmt.Sprintf("subjects to publish to are dot-separated tokens without wildcards, got %s", quote(cmd.Subject))}
 	}
-	r := c.srv.subs.Match(cmd.Subject)
+	r := c.last.match(c.srv.subs, cmd.Subject)
 	c.deliverMatches(r, cmd)
 	if len(r.plain) == 0 && len(r.groups) == 0 && cmd.Reply != nil && c.opts.NoResponders {
 		c.noResponders(cmd.Reply)

@@ -186,3 +186,22 @@ func BenchmarkMatchCached(b *testing.B) {
 		l.Match(subj)
 	}
 }
+
+func TestAPublishersLastMatchIsForgottenWhenTheIndexChanges(t *testing.T) {
+	l := newSublist(0)
+	a := &subscription{subject: "news", sid: []byte("1")}
+	l.Insert(a)
+	var m lastMatch
+	first := m.match(l, []byte("news"))
+	assert.Equal(t, []string{"1"}, sids(first.plain))
+	assert.Same(t, first, m.match(l, []byte("news")), "the same subject, the index unchanged")
+	assert.Empty(t, m.match(l, []byte("other")).plain, "another subject")
+
+	b := &subscription{subject: "news.>", sid: []byte("2")}
+	l.Insert(b)
+	assert.Equal(t, []string{"1"}, sids(m.match(l, []byte("news")).plain), "news.> does not match news")
+	l.Insert(&subscription{subject: "*", sid: []byte("3")})
+	assert.ElementsMatch(t, []string{"1", "3"}, sids(m.match(l, []byte("news")).plain), "after a SUB")
+	l.Remove(a)
+	assert.Equal(t, []string{"3"}, sids(m.match(l, []byte("news")).plain), "after an UNSUB")
+}

@@ -76,6 +76,7 @@ var emptyResult = &matchResult{}
 // when the subject is cached); Insert and Remove take the write lock and drop the cache
 // entries they change.
 type sublist struct {
+	gen       atomic.Uint64 // changes with every Insert and Remove (see lastMatch)
 	mu        sync.RWMutex
 	root      node
 	count     int
@@ -115,6 +116,7 @@ func (l *sublist) Insert(s *subscription) {
 		g[s] = struct{}{}
 	}
 	l.count++
+	l.gen.Add(1)
 	l.invalidate(s.subject)
 }
 
@@ -184,6 +186,7 @@ func (l *sublist) Remove(s *subscription) bool {
 	}
 	s.removed.Store(true)
 	l.count--
+	l.gen.Add(1)
 	// Prune: walk back up, unlinking each node that has become empty.
 	for i := len(toks); i > 0 && path[i].empty(); i-- {
 		parent, tok := path[i-1], toks[i-1]
@@ -312,4 +315,25 @@ func (b *resultBuilder) result() *matchResult {
 		return emptyResult
 	}
 	return &matchResult{plain: b.plain, groups: b.order}
+}
+
+// lastMatch is one publisher's memory of its last match: publishers usually send to the
+// same subject again and again, and while the index has not changed since (its generation
+// is the same), the result is still right, so no lock and no lookup are needed. Only the
+// publisher's reader goroutine uses it.
+type lastMatch struct {
+	subject []byte
+	gen     uint64
+	result  *matchResult
+}
+
+// match returns l.Match(subject), from the memory when it still holds.
+func (m *lastMatch) match(l *sublist, subject []byte) *matchResult {
+	gen := l.gen.Load()
+	if m.result != nil && m.gen == gen && string(m.subject) == string(subject) {
+		return m.result
+	}
+	r := l.Match(subject)
+	m.subject, m.gen, m.result = append(m.subject[:0], subject...), gen, r
+	return r
 }
