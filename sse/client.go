@@ -77,8 +77,8 @@ const minFailureBackoff = 100 * time.Millisecond
 // wrapping ErrNotEventStream), an event exceeds MaxEventSize (an error wrapping
 // ErrEventTooLarge), the URL cannot be used, the server's TLS certificate does not verify
 // (an error wrapping *tls.CertificateVerificationError: trying again would not make it
-// trusted), or, with NoReconnect, the first stream ends (nil). Anything else — a refused connection, a stream that ends or breaks — is
-// followed by a reconnection.
+// trusted), or, with NoReconnect, the first stream ends (nil). Anything else — a refused
+// connection, a stream that ends or breaks — is followed by a reconnection.
 func (c *Client) Run(ctx context.Context, fn func(Event) error) error {
 	for {
 		err := c.connectOnce(ctx, fn)

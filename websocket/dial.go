@@ -54,9 +54,10 @@ type DialOptions struct {
 const maxResponseHead = 8 << 10
 
 // Dial opens a WebSocket connection to a ws:// or wss:// URL: a TCP connection, TLS on it
-// for wss://, the opening handshake, and the checks of the server's answer. A refused handshake is a
-// *HandshakeError with the server's status. ctx bounds the dial and the handshake; it does
-// not bound the connection after Dial returns. opts may be nil.
+// for wss://, the opening handshake, and the checks of the server's answer. A refused
+// handshake is a *HandshakeError with the server's status. ctx bounds the dial, the TLS
+// handshake and the opening handshake; it does not bound the connection after Dial
+// returns. opts may be nil.
 func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, error) {
 	if opts == nil {
 		opts = &DialOptions{}
