@@ -274,7 +274,7 @@ func runCommandsAsBuilt(command string) string { return goRun.ReplaceAllString(c
 
 // tools a transcript may use that are not part of wirelab. Locally a missing one skips the
 // transcript; in CI it is a failure, as .ci/run installs them all.
-var externalTools = []string{"nc", "curl", "telnet", "nats", "node", "python3"}
+var externalTools = []string{"nc", "curl", "telnet", "nats", "node", "python3", "openssl"}
 
 func requireTools(t *testing.T, command string) {
 	for _, tool := range externalTools {

@@ -95,6 +95,8 @@ var notLimitFlags = map[string]string{
 	"fragment":        "how the client cuts its own messages, a choice of the user",
 	"deflate-context": "a switch: keep the compression context (its cost is in websocket.md)",
 	"ping":            "keepalive, off unless set: see the note under the websocket table",
+	"ca":              "a file name",
+	"insecure":        "a switch: do not verify the server's certificate",
 }
 
 // limitPackages returns the directories to scan: limitDirs and every command.
