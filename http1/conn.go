@@ -355,6 +355,11 @@ func (c *conn) serveRequest(r *Request) (keepAlive bool) {
 			keepAlive = false
 		} else {
 			rb.expect = false
+			// The answer goes out first: a client may well wait for it before it sends
+			// the rest of a body the handler did not want (or never send it).
+			if c.bw.Flush() != nil {
+				return false
+			}
 			n, err := io.CopyN(io.Discard, rb, maxDrainBytes+1)
 			keepAlive = err == io.EOF && n <= maxDrainBytes
 		}

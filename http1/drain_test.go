@@ -41,3 +41,19 @@ func TestAnUnreadBodyIsDrainedUpToItsLimit(t *testing.T) {
 		})
 	}
 }
+
+// TestTheAnswerGoesOutBeforeAnUnreadBodyIsDrained: a client that waits for the answer
+// before it sends its body (or never sends it) gets the answer; draining comes after.
+func TestTheAnswerGoesOutBeforeAnUnreadBodyIsDrained(t *testing.T) {
+	leakcheck.Check(t)
+	_, addr := startServer(t, HandlerFunc(func(w ResponseWriter, r *Request) {
+		w.Write([]byte("not reading it"))
+	}))
+	c := dialRaw(t, addr)
+	c.send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n") // and no body yet
+	_, body := c.response("POST")
+	assert.Equal(t, "not reading it", body)
+	c.send("0123456789GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	_, body = c.response("GET")
+	assert.Equal(t, "not reading it", body, "the late body was drained and the next request served")
+}

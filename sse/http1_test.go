@@ -112,6 +112,18 @@ func TestPublishHandler(t *testing.T) {
 			require.Equal(t, *tc.event, replay[len(replay)-1].Event)
 		})
 	}
+	t.Run("an announced length over the limit is refused before its body is sent", func(t *testing.T) {
+		c, err := net.Dial("tcp", addr)
+		require.NoError(t, err)
+		defer c.Close()
+		require.NoError(t, c.SetDeadline(time.Now().Add(10*time.Second)))
+		// The head announces 65 bytes and none follow: the answer comes without them.
+		_, err = io.WriteString(c, "POST /publish HTTP/1.1\r\nHost: x\r\nContent-Length: 65\r\n\r\n")
+		require.NoError(t, err)
+		resp, err := http1.ReadResponse(bufio.NewReader(c), "POST")
+		require.NoError(t, err)
+		require.Equal(t, 413, resp.StatusCode)
+	})
 	t.Run("GET is not allowed", func(t *testing.T) {
 		c := &http1.Client{}
 		defer c.CloseIdleConnections()

@@ -44,7 +44,13 @@ func (h *PublishHandler) ServeHTTP(w http1.ResponseWriter, r *http1.Request) {
 	if limit <= 0 {
 		limit = DefaultMaxPublishBytes
 	}
-	// 1. Read the body, refusing it before buffering more than the limit.
+	// 1. Read the body, refusing it before buffering more than the limit: at once when its
+	//    announced length is over it (no body byte is read), else once the limit is passed
+	//    (a chunked body has no length to announce).
+	if r.ContentLength > limit {
+		http1.Error(w, fmt.Sprintf("event larger than %d bytes", limit), 413)
+		return
+	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
 		http1.Error(w, "reading the body: "+err.Error(), 400)
