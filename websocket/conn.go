@@ -199,6 +199,31 @@ func (c *Conn) Close(code StatusCode, reason string) error {
 	return c.closeTCP()
 }
 
+// CloseSend starts the closing handshake and returns at once: it sends the close frame,
+// and the goroutine that reads goes on receiving every message the peer sent before its
+// own close frame, then sees that frame (a *CloseError), and the connection ends. Close,
+// by contrast, reads and discards those messages itself when no read is in progress at the
+// moment it is called. A peer that does not answer within CloseTimeout has the TCP
+// connection closed anyway. CloseSend is for a program whose reads run in a loop of their
+// own, as cmd/ws-client's do.
+func (c *Conn) CloseSend(code StatusCode, reason string) error {
+	err := c.writeClose(code, reason)
+	if err != nil && !errors.Is(err, ErrClosed) {
+		c.closeTCP()
+		return err
+	}
+	go func() {
+		timer := time.NewTimer(c.opts.CloseTimeout)
+		defer timer.Stop()
+		select {
+		case <-c.done:
+		case <-timer.C:
+			c.closeTCP()
+		}
+	}()
+	return nil
+}
+
 // CloseNow closes the TCP connection at once, without a closing handshake.
 func (c *Conn) CloseNow() error { return c.closeTCP() }
 

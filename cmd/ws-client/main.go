@@ -144,6 +144,7 @@ func run(c *websocket.Conn, in io.Reader, out io.Writer, s sender, app *cli.App)
 	}()
 
 	// 2. Send each input line until stdin ends.
+	inputErr := make(chan error, 1)
 	go func() {
 		sc := bufio.NewScanner(in)
 		sc.Buffer(make([]byte, 64<<10), maxInputLine)
@@ -152,15 +153,32 @@ func run(c *websocket.Conn, in io.Reader, out io.Writer, s sender, app *cli.App)
 				return
 			}
 		}
-		// 3. End of input: the closing handshake (unless -n closes it). The reader sees
-		//    its end.
+		if err := sc.Err(); err != nil {
+			// A line over maxInputLine (or a read error): say so, and close with
+			// 1009, the code for a message too big to handle.
+			inputErr <- err
+			c.CloseSend(websocket.StatusMessageTooBig, "input line too long")
+			return
+		}
+		// 3. End of input: the closing handshake (unless -n closes it). Only the close
+		//    frame is sent here: the reader prints every echo still on its way, then
+		//    sees the server's close frame.
 		if s.count == 0 {
-			c.Close(websocket.StatusNormalClosure, "")
+			c.CloseSend(websocket.StatusNormalClosure, "")
 		}
 	}()
 
 	err := <-readDone
 	c.CloseNow()
+	select {
+	case ierr := <-inputErr:
+		if errors.Is(ierr, bufio.ErrTooLong) {
+			ierr = fmt.Errorf("a line of input is longer than %d bytes", maxInputLine)
+		}
+		app.Log.Error("reading standard input", "err", ierr)
+		return 1
+	default:
+	}
 	switch websocket.CloseStatus(err) {
 	case websocket.StatusNormalClosure, websocket.StatusGoingAway, websocket.StatusNoStatusRcvd:
 		return 0

@@ -109,3 +109,27 @@ func TestWSClientOverTLS(t *testing.T) {
 	selfSigned.Stop(t)
 	issued.Stop(t)
 }
+
+// TestPipedInputGetsEveryEchoBeforeTheClose pipes lines in without -n: at the end of input
+// the client sends its close frame and keeps printing until the server's close, so no echo
+// still on its way is lost. Repeated, because losing one depended on timing.
+func TestPipedInputGetsEveryEchoBeforeTheClose(t *testing.T) {
+	bin := clitest.Build(t, "ws-client", "ws-server")
+	srv := clitest.Start(t, bin+"/ws-server")
+	for i := range 30 {
+		r := clitest.Run(t, bin+"/ws-client", "a\nb\nc\n", "ws://"+srv.Addr+"/echo")
+		require.Equal(t, 0, r.Status, "run %d: stderr: %s", i, r.Stderr)
+		require.Equal(t, "a\nb\nc\n", r.Stdout, "run %d", i)
+	}
+}
+
+// TestALineOverTheInputLimitEndsTheClientWithAnError: a line of more than maxInputLine
+// bytes is not sent; the client closes with 1009 and exits with status 1, saying why.
+func TestALineOverTheInputLimitEndsTheClientWithAnError(t *testing.T) {
+	bin := clitest.Build(t, "ws-client", "ws-server")
+	srv := clitest.Start(t, bin+"/ws-server")
+	r := clitest.Run(t, bin+"/ws-client", "short\n"+strings.Repeat("x", maxInputLine+1)+"\n", "ws://"+srv.Addr+"/echo")
+	assert.Equal(t, 1, r.Status)
+	assert.Equal(t, "short\n", r.Stdout, "the line before it was sent and echoed")
+	assert.Contains(t, r.Stderr, "a line of input is longer than 1048576 bytes")
+}
