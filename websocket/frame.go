@@ -219,9 +219,11 @@ func WriteFrame(w io.Writer, h Header, p []byte) error {
 	h.Length = int64(len(p))
 	buf := AppendFrameHeader(make([]byte, 0, maxHeaderLen+len(p)), h)
 	start := len(buf)
-	buf = append(buf, p...)
+	buf = buf[:start+len(p)]
 	if h.Masked {
-		mask(h.Key, 0, buf[start:])
+		maskCopy(h.Key, 0, buf[start:], p)
+	} else {
+		copy(buf[start:], p)
 	}
 	_, err := w.Write(buf)
 	return err

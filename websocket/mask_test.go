@@ -34,6 +34,27 @@ func TestMaskMatchesTheByteAtATimeDefinitionForEveryLengthAndStart(t *testing.T)
 	}
 }
 
+func TestMaskCopyWritesWhatMaskWouldAndLeavesTheSourceAlone(t *testing.T) {
+	key := [4]byte{0x37, 0xfa, 0x21, 0x3d}
+	r := rand.New(rand.NewPCG(3, 4))
+	for n := 0; n <= 100; n++ {
+		for pos := range 4 {
+			src := make([]byte, n)
+			for i := range src {
+				src[i] = byte(r.Uint32())
+			}
+			orig := bytes.Clone(src)
+			want := bytes.Clone(src)
+			wantPos := maskByteAtATime(key, pos, want)
+			dst := bytes.Repeat([]byte{0xee}, n+3) // longer than src: the rest stays as it was
+			require.Equal(t, wantPos, maskCopy(key, pos, dst, src), "n=%d pos=%d", n, pos)
+			require.Equal(t, want, dst[:n], "n=%d pos=%d", n, pos)
+			require.Equal(t, []byte{0xee, 0xee, 0xee}, dst[n:], "n=%d pos=%d", n, pos)
+			require.Equal(t, orig, src, "n=%d pos=%d: the source changed", n, pos)
+		}
+	}
+}
+
 func TestMaskAcrossSplitsEqualsMaskInOneGo(t *testing.T) {
 	key := [4]byte{9, 8, 7, 6}
 	data := bytes.Repeat([]byte("websocket"), 20)

@@ -362,9 +362,22 @@ func (c *Conn) readPayload(p []byte) (int, error) {
 		p = p[:c.r.remain]
 	}
 	c.flushBeforeBlocking(1)
-	n, err := c.br.Read(p)
-	if c.r.masked {
-		c.r.keyPos = mask(c.r.key, c.r.keyPos, p[:n])
+	var n int
+	var err error
+	if buffered := c.br.Buffered(); buffered > 0 && c.r.masked {
+		// Bytes already in the read buffer are unmasked on their way out of it: one pass
+		// over them instead of a copy and then a pass over the copy.
+		b, _ := c.br.Peek(min(buffered, len(p)))
+		n = len(b)
+		c.r.keyPos = maskCopy(c.r.key, c.r.keyPos, p, b)
+		c.br.Discard(n)
+	} else {
+		// An empty read buffer reads from the socket (straight into p when p is at least
+		// as large as the buffer); the bytes are unmasked where they landed.
+		n, err = c.br.Read(p)
+		if c.r.masked {
+			c.r.keyPos = mask(c.r.key, c.r.keyPos, p[:n])
+		}
 	}
 	c.r.remain -= int64(n)
 	if !c.r.compressed {

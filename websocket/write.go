@@ -150,14 +150,14 @@ func (c *Conn) writeFrameLocked(op Opcode, fin, rsv1 bool, p []byte) error {
 			_, err = c.conn.Write(p)
 		}
 	default:
-		// 3. A client's frame: the payload is copied into the buffer, masked there (the
+		// 3. A client's frame: the payload is masked on its way into the buffer (the
 		//    caller's slice stays untouched), and written a bufferful at a time.
 		pos := 0
 		for {
 			chunk := p[:min(cap(buf)-len(buf), len(p))]
 			start := len(buf)
-			buf = append(buf, chunk...)
-			pos = mask(h.Key, pos, buf[start:])
+			buf = buf[:start+len(chunk)]
+			pos = maskCopy(h.Key, pos, buf[start:], chunk)
 			p = p[len(chunk):]
 			if _, err = c.conn.Write(buf); err != nil || len(p) == 0 {
 				break
