@@ -34,7 +34,7 @@ func Echo(c *Conn) error {
 
 func echoOne(c *Conn) error {
 	// 1. The next message.
-	op, r, err := c.NextReader()
+	op, _, err := c.NextReader()
 	if err != nil {
 		return err
 	}
@@ -44,78 +44,76 @@ func echoOne(c *Conn) error {
 	buf := frame[maxHeaderLen:]
 
 	// 2. Read up to a chunk of it; if that was all of it, send it back in one frame.
-	n, err := io.ReadFull(r, buf)
-	if err == io.EOF || err == io.ErrUnexpectedEOF {
-		if n <= echoInline || c.client || c.deflate != nil {
-			if c.readAhead() {
-				// More of the peer's frames are already here: let the answers gather and
-				// leave together (the reader flushes them before it could block).
-				c.batchWrites()
-			}
-			return c.WriteMessage(op, buf[:n])
-		}
-		w := c.nextWriterFragments(op, echoChunk)
-		return w.writeChunkHeadroom(frame[:maxHeaderLen+n], true)
+	n := 0
+	for n < len(buf) && err == nil {
+		var k int
+		k, err = c.readArrived(buf[n:])
+		n += k
 	}
-	if err != nil {
+	if err != nil && err != io.EOF {
 		return err
 	}
+	if err == io.EOF && (n <= echoInline || c.client || c.deflate != nil) {
+		if c.readAhead() {
+			// More of the peer's frames are already here: let the answers gather and
+			// leave together (the reader flushes them before it could block).
+			c.batchWrites()
+		}
+		return c.WriteMessage(op, buf[:n])
+	}
 
-	// 3. A long message: a goroutine reads the next pieces while this one writes each
-	//    back as a frame. A piece is held until the next one comes, which says whether it
-	//    was the last. At most four chunks are in hand at once.
+	// 3. Each piece goes back as a frame, its header in the room in front of it, and the
+	//    next piece is read into the same buffer: whatever has arrived, so that a long
+	//    message streams back as it comes in. The last piece leaves as the final frame.
 	w := c.nextWriterFragments(op, echoChunk)
-	pieces := echoPiecesPool.Get().(chan echoPiece)
-	defer echoPiecesPool.Put(pieces)
-	go readPieces(r, pieces)
-	held, heldPool := frame[:maxHeaderLen+n], (*[]byte)(nil)
-	var werr error
 	for {
-		p := <-pieces
-		end := p.err == io.EOF || p.err == io.ErrUnexpectedEOF
-		if p.err == nil || end {
-			if werr == nil {
-				werr = w.writeChunkHeadroom(held, end)
-			}
-		} else if werr == nil {
-			werr = p.err
-		}
-		if heldPool != nil {
-			echoBufPool.Put(heldPool)
-		}
-		if p.err != nil {
-			// The reader's last piece: the message ended, or reading failed.
-			echoBufPool.Put(p.bp)
+		last := err == io.EOF
+		if werr := w.writeChunkHeadroom(frame[:maxHeaderLen+n], last); werr != nil || last {
 			if werr != nil && w.op != 0 {
 				w.Close()
 			}
 			return werr
 		}
-		held, heldPool = (*p.bp)[:maxHeaderLen+p.n], p.bp
+		if n, err = c.readArrived(buf); err != nil && err != io.EOF {
+			w.Close()
+			return err
+		}
 	}
 }
 
-// echoPiece is a piece of a long message read by readPieces.
-type echoPiece struct {
-	bp  *[]byte
-	n   int
-	err error
+// readArrived reads into buf what has arrived of the current message: it waits for at
+// least one byte, then goes on while more of the message is already buffered (across frame
+// boundaries) and buf has room. When the message ends with these bytes, it says so at once:
+// the error is io.EOF, with the last bytes, after the end's own checks (a text message must
+// not end inside a UTF-8 sequence).
+func (c *Conn) readArrived(buf []byte) (int, error) {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	n := 0
+	for {
+		k, err := c.readMessageLocked(buf[n:])
+		n += k
+		if err == nil && c.r.remain == 0 && c.r.fin && !c.r.compressed {
+			// The final frame is read: collect the end of the message now.
+			_, err = c.readMessageLocked(nil)
+		}
+		if err != nil || (n > 0 && (n == len(buf) || !c.moreBuffered())) {
+			return n, err
+		}
+	}
 }
 
-// echoPiecesPool holds the channels between Echo and readPieces; each is empty when it goes
-// back, so a long message costs no allocation.
-var echoPiecesPool = sync.Pool{New: func() any { return make(chan echoPiece, 2) }}
-
-// readPieces reads a message into pooled chunks until its end or an error; the piece that
-// carries the error is the last one it sends.
-func readPieces(r io.Reader, pieces chan<- echoPiece) {
-	for {
-		bp := echoBufPool.Get().(*[]byte)
-		n, err := readSome(r, (*bp)[maxHeaderLen:])
-		pieces <- echoPiece{bp, n, err}
-		if err != nil {
-			return
-		}
+// moreBuffered reports whether the next read of the message finds its bytes already
+// buffered: payload of the current frame, or enough for the next frame's header. A
+// compressed message does not say: the inflater may want more than is there.
+func (c *Conn) moreBuffered() bool {
+	switch {
+	case c.r.compressed:
+		return false
+	case c.r.remain > 0:
+		return c.buffered() > 0
+	default:
+		return c.buffered() >= maxHeaderLen
 	}
 }
 
@@ -208,18 +206,4 @@ func (room *ChatRoom) Members() int {
 	room.mu.Lock()
 	defer room.mu.Unlock()
 	return len(room.members)
-}
-
-// readSome reads what has arrived of the message, at least one byte or its end: a long
-// message is sent back as it comes in, without waiting for whole chunks.
-func readSome(r io.Reader, buf []byte) (int, error) {
-	for {
-		n, err := r.Read(buf)
-		if n > 0 || err != nil {
-			if n > 0 && err == io.EOF {
-				err = nil // the end comes again with the next call
-			}
-			return n, err
-		}
-	}
 }
