@@ -34,9 +34,13 @@ const DefaultCloseTimeout = 5 * time.Second
 const DefaultFragmentSize = 16 << 10
 
 // readBufferSize is the size of the pooled read buffer a connection uses while it reads a
-// message (readbuf.go): a frame header (at most 14 bytes) and small messages arrive whole in
-// one read, and reads of a large payload bypass it and land in the caller's slice.
-const readBufferSize = 4096
+// message (readbuf.go). From a client with many messages in flight, one read brings in all
+// that has arrived (sixty-odd 1 KiB messages, thousands of small ones) instead of a few at
+// a time; a large payload comes in a bufferful per read, and reads at least this long
+// bypass the buffer and land in the caller's slice. A connection holds it only while bytes
+// of a frame wait in it: between messages it goes back to its pool, so an idle connection
+// holds none.
+const readBufferSize = 64 << 10
 
 // writeBufferSize is the size of the pooled buffer in which a frame is assembled (header
 // and, for a client, the masked copy of the payload). Connections hold none while idle.

@@ -18,6 +18,14 @@ var writeBufPool = sync.Pool{New: func() any {
 	return &b
 }}
 
+// batchPool holds the buffers in which Echo's answers gather (batchWrites). One is as large
+// as a read buffer: the answers to a read buffer's worth of messages fit in it, since a
+// server's frame header is four bytes shorter than the client's (no masking key).
+var batchPool = sync.Pool{New: func() any {
+	b := make([]byte, 0, readBufferSize)
+	return &b
+}}
+
 var errNotDataOpcode = errors.New("websocket: a message is OpText or OpBinary")
 
 // WriteMessage sends p as one message of type op (OpText or OpBinary): one frame, or, with
@@ -299,7 +307,7 @@ func (w *messageWriter) sendFrame(p []byte, fin bool) error {
 func (c *Conn) batchWrites() {
 	c.wmu.Lock()
 	if c.batch == nil && !c.client {
-		c.batch = writeBufPool.Get().(*[]byte)
+		c.batch = batchPool.Get().(*[]byte)
 		*c.batch = (*c.batch)[:0]
 		c.batching.Store(true)
 	}
@@ -327,7 +335,7 @@ func (c *Conn) flushBatchLocked() error {
 		}
 	}
 	*b = (*b)[:0]
-	writeBufPool.Put(b)
+	batchPool.Put(b)
 	return err
 }
 
