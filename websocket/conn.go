@@ -42,6 +42,11 @@ const DefaultFragmentSize = 16 << 10
 // holds none.
 const readBufferSize = 64 << 10
 
+// longReadBufferSize is the read buffer of a connection in the middle of a long message,
+// one of at least this size: a client that sends it in 64 KiB frames (as gorilla/websocket
+// does) has four of them read per system call instead of one.
+const longReadBufferSize = 256 << 10
+
 // writeBufferSize is the size of the pooled buffer in which a frame is assembled (header
 // and, for a client, the masked copy of the payload). Connections hold none while idle.
 const writeBufferSize = maxHeaderLen + DefaultFragmentSize

@@ -8,19 +8,21 @@ import (
 	"sync"
 )
 
-// echoChunk is how much of a message Echo holds at once: a message that fits is sent back as
-// one frame; a longer one is streamed back in fragments as it arrives, so that a 16 MiB
-// message never costs 16 MiB of memory.
-const echoChunk = 64 << 10
+// echoChunk is how much of a long message Echo holds at once: it is streamed back in
+// fragments as it arrives, so that a 16 MiB message never costs 16 MiB of memory.
+const echoChunk = longReadBufferSize
 
 // echoInline is the largest message Echo answers through WriteMessage, which copies it into
 // a pooled frame buffer (and may batch it); larger ones are written from where they were
 // read, with the frame header put in the room kept in front of them.
 const echoInline = 4 << 10
 
-// echoBufPool holds Echo's buffers: maxHeaderLen bytes of room for a frame header, then a
-// chunk of payload.
-var echoBufPool = sync.Pool{New: func() any { b := make([]byte, maxHeaderLen+echoChunk); return &b }}
+// Echo's buffers: maxHeaderLen bytes of room for a frame header, then echoInline bytes for a
+// message, or a chunk of a long one.
+var (
+	echoBufPool   = sync.Pool{New: func() any { b := make([]byte, maxHeaderLen+echoInline); return &b }}
+	echoChunkPool = sync.Pool{New: func() any { b := make([]byte, maxHeaderLen+echoChunk); return &b }}
+)
 
 // Echo sends every message it reads back on c with the same opcode until the connection
 // ends, then returns the error that ended it (a *CloseError for a closing handshake).
@@ -38,22 +40,19 @@ func echoOne(c *Conn) error {
 	if err != nil {
 		return err
 	}
+
+	// 2. Read up to echoInline bytes of it; if that was all of it, send it back in one
+	//    frame.
 	bp := echoBufPool.Get().(*[]byte)
 	defer echoBufPool.Put(bp)
-	frame := *bp
-	buf := frame[maxHeaderLen:]
-
-	// 2. Read up to a chunk of it; if that was all of it, send it back in one frame.
+	buf := (*bp)[maxHeaderLen:]
 	n := 0
 	for n < len(buf) && err == nil {
 		var k int
 		k, err = c.readArrived(buf[n:])
 		n += k
 	}
-	if err != nil && err != io.EOF {
-		return err
-	}
-	if err == io.EOF && (n <= echoInline || c.client || c.deflate != nil) {
+	if err == io.EOF {
 		if c.readAhead() {
 			// More of the peer's frames are already here: let the answers gather and
 			// leave together (the reader flushes them before it could block).
@@ -61,12 +60,27 @@ func echoOne(c *Conn) error {
 		}
 		return c.WriteMessage(op, buf[:n])
 	}
+	if err != nil {
+		return err
+	}
 
-	// 3. Each piece goes back as a frame, its header in the room in front of it, and the
-	//    next piece is read into the same buffer: whatever has arrived, so that a long
-	//    message streams back as it comes in. The last piece leaves as the final frame.
+	// 3. A long message: in a chunk, after what was read so far. Each piece goes back as a
+	//    frame, its header in the room in front of it, and the next piece is read into the
+	//    same chunk: whatever has arrived, so that the message streams back as it comes
+	//    in. The last piece leaves as the final frame.
+	cp := echoChunkPool.Get().(*[]byte)
+	defer echoChunkPool.Put(cp)
+	frame := *cp
+	chunk := frame[maxHeaderLen:]
+	copy(chunk, buf[:n])
+	k, err := c.readArrived(chunk[n:])
+	n += k
 	w := c.nextWriterFragments(op, echoChunk)
 	for {
+		if err != nil && err != io.EOF {
+			w.Close()
+			return err
+		}
 		last := err == io.EOF
 		if werr := w.writeChunkHeadroom(frame[:maxHeaderLen+n], last); werr != nil || last {
 			if werr != nil && w.op != 0 {
@@ -74,10 +88,7 @@ func echoOne(c *Conn) error {
 			}
 			return werr
 		}
-		if n, err = c.readArrived(buf); err != nil && err != io.EOF {
-			w.Close()
-			return err
-		}
+		n, err = c.readArrived(chunk)
 	}
 }
 

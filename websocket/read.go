@@ -362,6 +362,7 @@ func (c *Conn) readPayload(p []byte) (int, error) {
 		p = p[:c.r.remain]
 	}
 	c.flushBeforeBlocking(1)
+	c.growReadBuffer()
 	var n int
 	var err error
 	if buffered := c.br.Buffered(); buffered > 0 && c.r.masked {

@@ -18,8 +18,12 @@ import (
 // instead of a 4 KiB (net/http) or 16 KiB (http1) read buffer.
 const idleReadSize = maxHeaderLen + 1<<10
 
-// readerPool holds the read buffers of connections in the middle of a message.
-var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBufferSize) }}
+// readerPool holds the read buffers of connections in the middle of a message, and
+// longReaderPool the larger ones of connections in the middle of a long message.
+var (
+	readerPool     = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBufferSize) }}
+	longReaderPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, longReadBufferSize) }}
+)
 
 // readSource is what a pooled read buffer reads from: bytes read before it was taken
 // (the idle wait's, or those handed over with the connection at the handshake), then the
@@ -49,6 +53,32 @@ func (c *Conn) takeReadBuffer() {
 	c.br.Reset(&c.src)
 }
 
+// releaseReadBuffer gives an empty read buffer back to its pool.
+func (c *Conn) releaseReadBuffer() {
+	if c.br == nil {
+		return
+	}
+	c.br.Reset(nil)
+	if c.br.Size() == longReadBufferSize {
+		longReaderPool.Put(c.br)
+	} else {
+		readerPool.Put(c.br)
+	}
+	c.br = nil
+}
+
+// growReadBuffer swaps the empty read buffer for a long one when the message being read is
+// known to be long (its bytes so far and the rest of its current frame): then each read of
+// it brings in up to longReadBufferSize, and Echo writes it back in pieces as large.
+func (c *Conn) growReadBuffer() {
+	if c.br.Buffered() > 0 || c.br.Size() == longReadBufferSize || c.r.size+c.r.remain < longReadBufferSize {
+		return
+	}
+	c.releaseReadBuffer()
+	c.br = longReaderPool.Get().(*bufio.Reader)
+	c.br.Reset(&c.src)
+}
+
 // awaitFrame is the wait between two messages, before the next frame header is read. If
 // bytes of it have already been read ahead, there is nothing to wait for. Otherwise the
 // read buffer goes back to its pool and the wait reads into the connection's small idle
@@ -60,11 +90,7 @@ func (c *Conn) awaitFrame() error {
 		}
 		return nil
 	}
-	if c.br != nil {
-		c.br.Reset(nil)
-		readerPool.Put(c.br)
-		c.br = nil
-	}
+	c.releaseReadBuffer()
 	// The peer may be waiting for batched answers before it sends anything.
 	c.flushBeforeBlocking(1)
 	for {

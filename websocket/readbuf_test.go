@@ -60,7 +60,7 @@ func TestAnIdleConnectionWaitsWithItsSmallBuffer(t *testing.T) {
 			results <- result{p, rec.count()}
 		}
 	}()
-	for _, size := range []int{16, idleReadSize, 5000, 100000} {
+	for _, size := range []int{16, idleReadSize, 5000, 100000, 2 * longReadBufferSize} {
 		msg := pattern(size, false)
 		require.NoError(t, client.WriteMessage(OpBinary, msg))
 		r := <-results
@@ -82,6 +82,40 @@ func TestAnIdleConnectionWaitsWithItsSmallBuffer(t *testing.T) {
 	client.CloseNow()
 	for range results {
 	}
+}
+
+// TestALongMessageIsReadWithTheLongBuffer: a message longer than longReadBufferSize, sent
+// in 64 KiB frames, is read with reads longer than the ordinary read buffer.
+func TestALongMessageIsReadWithTheLongBuffer(t *testing.T) {
+	leakcheck.Check(t)
+	cc, sc := loopback.Pair(t)
+	rec := &readSizes{Conn: sc, read: make(chan struct{}, 10000)}
+	client, server := NewConn(cc, nil, true, Options{FragmentSize: 64 << 10}), NewConn(rec, nil, false, Options{})
+	defer client.CloseNow()
+	defer server.CloseNow()
+	msg := pattern(4*longReadBufferSize, false)
+	sent := make(chan error, 1)
+	go func() {
+		w, err := client.NextWriter(OpBinary)
+		if err == nil {
+			_, err = w.Write(msg)
+		}
+		if err == nil {
+			err = w.Close()
+		}
+		sent <- err
+	}()
+	_, got, err := server.ReadMessage()
+	require.NoError(t, err)
+	require.NoError(t, <-sent)
+	require.Equal(t, msg, got)
+	rec.mu.Lock()
+	longest := 0
+	for _, n := range rec.sizes {
+		longest = max(longest, n)
+	}
+	rec.mu.Unlock()
+	assert.Greater(t, longest, readBufferSize, "the longest read of a %d-byte message", len(msg))
 }
 
 // TestFramesSentRightBehindTheHandshakeAreRead: a client may send its first frames in the
