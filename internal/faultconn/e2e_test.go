@@ -381,6 +381,11 @@ func TestABrokerPublisherResetMidStreamDeliversOnlyWholeMessages(t *testing.T) {
 			cut := faultconn.Config{Seed: seed, MaxWriteChunk: 61, CloseWriteAfter: int64(seed*331) % int64(wire.Len())}
 			pub := dialBroker(t, addr, &cut)
 			pub.nc.Write(wire.Bytes())
+			// The broker closes the publisher's connection once it has read the end of its
+			// stream, and it routes each whole PUB as it reads it: when the publisher sees
+			// the close, every PUB it will ever route from it has been routed.
+			_, err = io.Copy(io.Discard, pub.br)
+			require.NoError(t, err, "the broker ends the connection, no deadline is hit")
 			// Then a marker from a clean publisher: everything before it has been routed.
 			marker := dialBroker(t, addr, nil)
 			io.WriteString(marker.nc, "PUB demo 3\r\nend\r\nPING\r\n")
