@@ -40,6 +40,7 @@ type raw struct {
 	t    *testing.T
 	conn net.Conn
 	r    *bufio.Reader
+	info string // the INFO line the server greeted with
 }
 
 // dialRaw connects and reads the INFO line.
@@ -49,7 +50,8 @@ func dialRaw(t *testing.T, addr string) *raw {
 	require.NoError(t, err)
 	t.Cleanup(func() { conn.Close() })
 	c := &raw{t: t, conn: conn, r: bufio.NewReader(conn)}
-	require.True(t, strings.HasPrefix(c.line(), "INFO {"))
+	c.info = c.line()
+	require.True(t, strings.HasPrefix(c.info, "INFO {"))
 	return c
 }
 

@@ -28,14 +28,18 @@ type natsCmd struct {
 	done chan error
 }
 
-// startNats runs `nats --no-context -s nats://addr args...` in the background; it is
-// stopped when the test ends if it has not exited by then.
+// startNats runs `nats --no-context -s nats://addr args...` in the background (addr may
+// carry its own scheme, tls://); it is stopped when the test ends if it has not exited by
+// then.
 func startNats(t *testing.T, addr string, args ...string) *natsCmd {
 	t.Helper()
 	bin := peer.Command(t, "nats")
 	ctx, cancel := context.WithTimeout(context.Background(), natsTimeout)
 	n := &natsCmd{done: make(chan error, 1)}
-	n.cmd = exec.CommandContext(ctx, bin, append([]string{"--no-context", "-s", "nats://" + addr}, args...)...)
+	if !strings.Contains(addr, "://") {
+		addr = "nats://" + addr
+	}
+	n.cmd = exec.CommandContext(ctx, bin, append([]string{"--no-context", "-s", addr}, args...)...)
 	n.cmd.Stdout, n.cmd.Stderr = &n.out, &n.out
 	require.NoError(t, n.cmd.Start())
 	go func() { n.done <- n.cmd.Wait(); cancel() }()

@@ -48,11 +48,18 @@ func testTLS(t *testing.T) (server, client *tls.Config) {
 // startTLSServer starts a broker whose listener speaks TLS, as `broker -tls` does.
 func startTLSServer(t *testing.T, opts Options) (*Server, string, *tls.Config) {
 	t.Helper()
-	serverCfg, clientCfg := testTLS(t)
+	srv, addr, _, clientCfg := startTLSServerConfigs(t, opts)
+	return srv, addr, clientCfg
+}
+
+// startTLSServerConfigs is startTLSServer, also returning the server's configuration.
+func startTLSServerConfigs(t *testing.T, opts Options) (srv *Server, addr string, serverCfg, clientCfg *tls.Config) {
+	t.Helper()
+	serverCfg, clientCfg = testTLS(t)
 	if opts.Logger == nil {
 		opts.Logger = discardLogger()
 	}
-	srv := NewServer(opts)
+	srv = NewServer(opts)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	done := make(chan error, 1)
@@ -61,7 +68,7 @@ func startTLSServer(t *testing.T, opts Options) (*Server, string, *tls.Config) {
 		shutdown(srv)
 		<-done
 	})
-	return srv, ln.Addr().String(), clientCfg
+	return srv, ln.Addr().String(), serverCfg, clientCfg
 }
 
 // dialRawTLS is dialRaw over TLS; readBuffer, when positive, shrinks the socket's receive
@@ -76,7 +83,8 @@ func dialRawTLS(t *testing.T, addr string, cfg *tls.Config, readBuffer int) *raw
 	conn := tls.Client(tcpConn, cfg)
 	t.Cleanup(func() { conn.Close() })
 	c := &raw{t: t, conn: conn, r: bufio.NewReader(conn)}
-	require.True(t, strings.HasPrefix(c.line(), "INFO {"))
+	c.info = c.line()
+	require.True(t, strings.HasPrefix(c.info, "INFO {"))
 	return c
 }
 

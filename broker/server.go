@@ -5,6 +5,7 @@ package broker
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/json"
 	"log/slog"
 	"net"
@@ -239,6 +240,7 @@ type serverInfo struct {
 	Headers      bool   `json:"headers"`
 	MaxPayload   int    `json:"max_payload"`
 	AuthRequired bool   `json:"auth_required,omitempty"`
+	TLSRequired  bool   `json:"tls_required,omitempty"`
 	ClientID     uint64 `json:"client_id"`
 	ClientIP     string `json:"client_ip,omitempty"`
 }
@@ -251,7 +253,7 @@ func (s *Server) infoLine(c *client) []byte {
 	info := serverInfo{ServerID: s.id, ServerName: s.opts.Name, Version: Version,
 		Proto: protoVersion, Go: runtime.Version(), Host: "127.0.0.1", Port: port,
 		Headers: true, MaxPayload: s.opts.MaxPayload, AuthRequired: s.authRequired(),
-		ClientID: c.id}
+		TLSRequired: overTLS(c.conn), ClientID: c.id}
 	if a, ok := c.conn.RemoteAddr().(*net.TCPAddr); ok {
 		info.ClientIP = a.IP.String()
 	}
@@ -261,6 +263,30 @@ func (s *Server) infoLine(c *client) []byte {
 	js, _ := json.Marshal(info)
 	line := append([]byte("INFO "), js...)
 	return append(line, "\r\n"...)
+}
+
+// overTLS reports whether conn runs over TLS: whether it is a *tls.Conn, or wraps one
+// beneath wrappers that hand out the connection they wrap by NetConn (as tcp.TracedConn
+// does, like *tls.Conn itself).
+//
+// The broker serves TLS as every wirelab server does, at the listener (`broker -tls`): the
+// TLS handshake comes first, before INFO, which is what nats-server calls handshake_first.
+// INFO then says tls_required, because a NATS client that dialled tls:// refuses a server
+// whose INFO does not (nats.go: ErrSecureConnWanted). A client in NATS's other mode, which
+// reads a plaintext INFO and only then starts TLS, waits for an INFO that a TLS-first
+// listener never sends in plaintext: it must be told to handshake first (nats CLI
+// --tlsfirst, nats.go TLSHandshakeFirst()).
+func overTLS(conn net.Conn) bool {
+	for {
+		if _, ok := conn.(*tls.Conn); ok {
+			return true
+		}
+		w, ok := conn.(interface{ NetConn() net.Conn })
+		if !ok {
+			return false
+		}
+		conn = w.NetConn()
+	}
 }
 
 // appendMsg writes one delivery in the wire form of MSG (or HMSG, when the message has

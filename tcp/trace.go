@@ -110,6 +110,10 @@ type tracedDirection struct {
 	annotator Annotator
 }
 
+// NetConn returns the connection being traced, as (*tls.Conn).NetConn does: a layer above
+// may look beneath the tracer (the broker asks whether the connection runs over TLS).
+func (c *TracedConn) NetConn() net.Conn { return c.Conn }
+
 // ID returns the connection's number in the trace.
 func (c *TracedConn) ID() uint64 { return c.id }
 

@@ -230,6 +230,10 @@ type brokerConn struct {
 	read, written atomic.Int64
 }
 
+// NetConn returns the connection beneath, so that the broker sees a TLS one (-tls) and
+// says tls_required in its INFO.
+func (c *brokerConn) NetConn() net.Conn { return c.Conn }
+
 // brokerTrace is the trace of a brokerConn: a TracedConn over a replayConn, so that bytes
 // already read from the raw connection can be shown to the tracer as they were read.
 type brokerTrace struct {
