@@ -295,7 +295,9 @@ func (h *lineHandler) Handle(_ context.Context, r slog.Record) error {
 		b.WriteString(r.Level.String())
 		b.WriteByte(' ')
 	}
-	b.WriteString(r.Message)
+	// A package's messages name it ("broker: slow consumer cut off"); under the command of
+	// the same name the line says it once.
+	b.WriteString(strings.TrimPrefix(r.Message, h.name+": "))
 	write := func(a slog.Attr) bool {
 		fmt.Fprintf(&b, " %s=%s", a.Key, quoteIfNeeded(a.Value.String()))
 		return true

@@ -208,3 +208,11 @@ func TestSchemesForEachKind(t *testing.T) {
 	assert.Equal(t, "tls://127.0.0.1:8443", tlsURL("broker", addr))
 	assert.Equal(t, "tls://127.0.0.1:8443", tlsURL("tcp", addr))
 }
+
+func TestALineNamesThePackageOnceUnderTheCommandOfItsName(t *testing.T) {
+	var out strings.Builder
+	log := slog.New(newLineHandler(&out, "broker"))
+	log.Info("broker: closing after -ERR", "conn", 1)
+	log.Info("http1: something else")
+	assert.Equal(t, "broker: closing after -ERR conn=1\nbroker: http1: something else\n", out.String())
+}
