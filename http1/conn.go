@@ -23,14 +23,41 @@ const writeBufferSize = 4 << 10
 // aLongTimeAgo is a deadline in the past: setting it wakes a blocked Read at once.
 var aLongTimeAgo = time.Unix(1, 0)
 
+// writeBuffers holds write buffers that no connection needs for now. A stream gives its
+// buffer back after each Flush (see response.Flush) and takes one again for its next write,
+// so that a stream waiting for its next event holds none.
+var writeBuffers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, writeBufferSize) }}
+
+// readBuffers holds read buffers that no connection needs for now: a connection gives its
+// buffer back while its client watcher waits (see conn.startWatchLocked). A read buffer is
+// as large as the header limit, so there is one pool per size; a process has one or a few.
+var readBuffers sync.Map // buffer size → *sync.Pool of *bufio.Reader
+
+// readBufferPool returns the pool of read buffers of the given size.
+func readBufferPool(size int) *sync.Pool {
+	if p, ok := readBuffers.Load(size); ok {
+		return p.(*sync.Pool)
+	}
+	p, _ := readBuffers.LoadOrStore(size, &sync.Pool{
+		New: func() any { return bufio.NewReaderSize(nil, size) },
+	})
+	return p.(*sync.Pool)
+}
+
 // conn is one server connection.
 type conn struct {
 	srv  *Server
 	ctx  context.Context // cancelled when the server shuts down
 	nc   net.Conn
-	br   *bufio.Reader
-	bw   *bufio.Writer
 	head head // reused for every request's head
+
+	// The read and write buffers. Either is nil while the connection needs none: br while
+	// the client watcher waits (it reads into rd instead), bw between the writes of a
+	// stream. They come from readPool and writeBuffers, and go back to them.
+	br       *bufio.Reader
+	bw       *bufio.Writer
+	rd       connReader // what br reads from: the connection, after the watcher's byte
+	readPool *sync.Pool
 
 	remoteAddr string
 	maxHeader  int
@@ -90,8 +117,9 @@ func newConn(s *Server, ctx context.Context, nc net.Conn) *conn {
 	maxHeader := orDefault(s.MaxHeaderBytes, DefaultMaxHeaderBytes)
 	c := &conn{
 		srv: s, ctx: ctx, nc: nc,
+		rd: connReader{nc: nc},
 		// The read buffer must hold a whole head: readHead parses it in place.
-		br:         bufio.NewReaderSize(nc, max(maxHeader, 4096)),
+		readPool:   readBufferPool(max(maxHeader, 4096)),
 		remoteAddr: nc.RemoteAddr().String(),
 		maxHeader:  maxHeader,
 		maxFields:  orDefault(s.MaxHeaderFields, DefaultMaxHeaderFields),
@@ -104,11 +132,66 @@ func newConn(s *Server, ctx context.Context, nc net.Conn) *conn {
 		idleTO:   duration(s.IdleTimeout, DefaultIdleTimeout),
 		writeTO:  duration(s.WriteTimeout, DefaultWriteTimeout),
 	}
-	c.bw = bufio.NewWriterSize(timeoutWriter{c}, writeBufferSize)
+	c.takeReadBuffer()
 	c.armHeaderTO = func() { c.setReadTimeout(c.headerTO) }
 	c.bodyEndedFn = c.bodyEnded
 	c.dateStale = true
 	return c
+}
+
+// takeReadBuffer gives the connection a read buffer from its pool.
+func (c *conn) takeReadBuffer() {
+	c.br = c.readPool.Get().(*bufio.Reader)
+	c.br.Reset(&c.rd)
+}
+
+// releaseReadBuffer gives the read buffer back to its pool. The caller makes sure that it
+// holds no byte and that nothing reads from it any more.
+func (c *conn) releaseReadBuffer() {
+	c.readPool.Put(c.br)
+	c.br = nil
+}
+
+// out returns the write buffer, taking one from writeBuffers if the connection has none.
+func (c *conn) out() *bufio.Writer {
+	if c.bw == nil {
+		c.bw = writeBuffers.Get().(*bufio.Writer)
+		c.bw.Reset(timeoutWriter{c})
+	}
+	return c.bw
+}
+
+// flush sends what the write buffer holds; without one there is nothing to send.
+func (c *conn) flush() error {
+	if c.bw == nil {
+		return nil
+	}
+	return c.bw.Flush()
+}
+
+// releaseWriteBuffer gives the write buffer, if the connection has one, back to
+// writeBuffers. The caller makes sure that it holds no byte.
+func (c *conn) releaseWriteBuffer() {
+	if c.bw != nil {
+		writeBuffers.Put(c.bw)
+		c.bw = nil
+	}
+}
+
+// connReader is what the read buffer reads from: the connection, after the byte that the
+// client watcher may have read while the connection had no read buffer.
+type connReader struct {
+	nc     net.Conn
+	peek   [1]byte
+	peeked bool // peek holds a byte that no read buffer has had yet: it comes first
+}
+
+func (r *connReader) Read(p []byte) (int, error) {
+	if r.peeked && len(p) > 0 {
+		p[0], r.peeked = r.peek[0], false
+		return 1, nil
+	}
+	return r.nc.Read(p)
 }
 
 // serve is the connection's life: requests in, responses out, in order, until one side
@@ -142,7 +225,7 @@ func (c *conn) serve() {
 			return
 		}
 		if !keepAlive {
-			c.bw.Flush()
+			c.flush()
 			return
 		}
 		// 3. Pipelining: if the next request is already buffered, go on without flushing,
@@ -155,9 +238,15 @@ func (c *conn) serve() {
 // bounded by the idle timeout (by the header timeout on a new connection) and cut short by
 // Shutdown; the rest of the head must arrive within the header timeout.
 func (c *conn) readRequest(first bool) (*Request, error) {
-	// 1. Nothing more to read: send the responses written so far before waiting.
+	// 1. Nothing more to read: send the responses written so far before waiting. A
+	//    connection whose read buffer was given back while its last handler ran takes one
+	//    again; the byte the client watcher read meanwhile, if any, is its first (see
+	//    connReader), so the wait below ends at once.
+	if c.br == nil {
+		c.takeReadBuffer()
+	}
 	if c.br.Buffered() == 0 {
-		if err := c.bw.Flush(); err != nil {
+		if err := c.flush(); err != nil {
 			return nil, err
 		}
 		c.dateStale = true
@@ -305,8 +394,8 @@ func (rb *requestBody) Read(p []byte) (int, error) {
 		// never makes the client send it.
 		rb.expect = false
 		if rb.w != nil && !rb.w.headSent {
-			rb.c.bw.WriteString("HTTP/1.1 100 Continue\r\n\r\n")
-			if err := rb.c.bw.Flush(); err != nil {
+			rb.c.out().WriteString("HTTP/1.1 100 Continue\r\n\r\n")
+			if err := rb.c.flush(); err != nil {
 				return 0, err
 			}
 		}
@@ -357,7 +446,7 @@ func (c *conn) serveRequest(r *Request) (keepAlive bool) {
 			rb.expect = false
 			// The answer goes out first: a client may well wait for it before it sends
 			// the rest of a body the handler did not want (or never send it).
-			if c.bw.Flush() != nil {
+			if c.flush() != nil {
 				return false
 			}
 			n, err := io.CopyN(io.Discard, rb, maxDrainBytes+1)
@@ -398,13 +487,13 @@ func (c *conn) answerReadError(err error) {
 		status = StatusRequestTimeout // part of a head arrived, then nothing
 	}
 	if status == 0 {
-		c.bw.Flush()
+		c.flush()
 		return
 	}
 	c.setReadTimeout(0)
 	msg := StatusText(status) + ": " + err.Error() + "\n"
-	fmt.Fprintf(c.bw, "HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Type: text/plain; charset=utf-8\r\n"+
+	fmt.Fprintf(c.out(), "HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Type: text/plain; charset=utf-8\r\n"+
 		"Content-Length: %d\r\nConnection: close\r\n\r\n%s",
 		status, StatusText(status), httpDate(), len(msg), msg)
-	c.bw.Flush()
+	c.flush()
 }

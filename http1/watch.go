@@ -64,10 +64,18 @@ func (c *conn) startWatchLocked() {
 	// The watcher may wait as long as the handler runs: no deadline.
 	c.nc.SetReadDeadline(time.Time{})
 	c.rdlKnown = false
+	// The read buffer (as large as the header limit, 16 KiB by default) goes back to its
+	// pool while the watcher waits, which for a stream or a long poll is most of its
+	// life. Nothing needs it: it holds no byte, the body has been read to its end (so the
+	// body reader, which shares it, only ever reports its end), and the handler reads
+	// nothing else. The next request takes one again (conn.readRequest); Hijack hands over
+	// the watcher's byte (conn.readAhead).
+	c.releaseReadBuffer()
 	go func() {
 		defer close(done)
-		// Peek keeps whatever arrives in the buffer: it is the next pipelined request.
-		_, err := c.br.Peek(1)
+		// Whatever arrives is the next pipelined request: its first byte is kept for the
+		// next read buffer.
+		err := c.rd.waitForByte()
 		if err == nil {
 			return
 		}
@@ -81,6 +89,23 @@ func (c *conn) startWatchLocked() {
 			cancel()
 		}
 	}()
+}
+
+// waitForByte blocks until a byte arrives and keeps it for the next Read. The client
+// watcher waits here, with no read buffer.
+func (r *connReader) waitForByte() error {
+	for {
+		n, err := r.nc.Read(r.peek[:])
+		if n > 0 {
+			// An error that came with the byte is the connection's state: the next read
+			// from it reports it again.
+			r.peeked = true
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
 }
 
 // stopWatch is called when the handler has returned: it stops the client watcher, if it
@@ -99,7 +124,7 @@ func (c *conn) stopWatch() {
 }
 
 // haltWatcher stops a running client watcher and waits for it: a read deadline in the past
-// wakes its Peek, and the stopping mark tells it that the client has not gone.
+// wakes its read, and the stopping mark tells it that the client has not gone.
 func (c *conn) haltWatcher() {
 	c.mu.Lock()
 	done := c.watchDone

@@ -105,7 +105,7 @@ func (w *response) WriteHeader(status int) {
 
 // writeInterim sends a 1xx response with the current fields (103 Early Hints, say).
 func (w *response) writeInterim(status int) {
-	bw := w.c.bw
+	bw := w.c.out()
 	writeStatusLine(bw, status)
 	for _, f := range w.header.fields {
 		if checkField(f.name, f.value) == nil {
@@ -169,7 +169,7 @@ func (w *response) writeBody(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	bw := w.c.bw
+	bw := w.c.out()
 	if !w.chunked {
 		return bw.Write(p)
 	}
@@ -195,7 +195,15 @@ func (w *response) Flush() error {
 	if !w.headSent {
 		w.sendHead(false)
 	}
-	return w.c.bw.Flush()
+	if err := w.c.flush(); err != nil {
+		return err
+	}
+	// A handler that flushes is streaming, and may wait long before it writes again (an
+	// event stream, a long poll): the write buffer, empty now, goes back to its pool, and
+	// the next write takes one (conn.out). A response written in one go never flushes
+	// here, so the common path takes no buffer from the pool per request.
+	w.c.releaseWriteBuffer()
+	return nil
 }
 
 // finish completes the response after the handler returned.
@@ -207,7 +215,7 @@ func (w *response) finish() {
 		w.sendHead(true)
 	}
 	if w.chunked {
-		w.c.bw.WriteString("0\r\n\r\n")
+		w.c.out().WriteString("0\r\n\r\n")
 	}
 	// A body shorter than its declared length leaves the client waiting for bytes that
 	// never come: closing is the only way to end it.
@@ -224,7 +232,7 @@ func (w *response) finish() {
 func (w *response) sendHead(final bool) {
 	w.headSent = true
 	c, r := w.c, w.req
-	bw := c.bw
+	bw := c.out()
 	// 1. Decide the framing (RFC 9112 §6.3) and whether the connection stays open.
 	if r.closeAfter || c.ctx.Err() != nil || w.header.HasToken("Connection", "close") ||
 		r.bodyFailed() || r.expectPending() {
@@ -359,7 +367,7 @@ func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if w.status != 0 && !w.headSent {
 		w.sendHead(false)
 	}
-	if err := c.bw.Flush(); err != nil {
+	if err := c.flush(); err != nil {
 		hc.Close() // the connection is broken; the server's goroutine may finish
 		return nil, nil, err
 	}
@@ -369,30 +377,47 @@ func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	// 3. Hand over the bytes read ahead, and let go of everything the server kept for
 	//    reading more requests: the connection goroutine stays alive as long as the
 	//    hijacked connection (it runs the handler, then waits for hc's Close).
-	br := handOverReadAhead(c.br, hc)
+	br := handOverReadAhead(c.readAhead(), hc)
 	brw := bufio.NewReadWriter(br, bufio.NewWriterSize(hc, br.Size()))
 	c.releaseForHijack(w.req)
 	return hc, brw, nil
 }
 
-// handOverReadAhead returns a reader of the bytes br holds, followed by nc, only as big as
+// readAhead takes the bytes the server has read from the connection but not consumed, and
+// returns a copy of them in the order they came: those in the read buffer, then the byte
+// the client watcher read while the connection had no read buffer. The watcher has stopped
+// (Hijack halted it), so nothing else reads them.
+func (c *conn) readAhead() []byte {
+	var ahead []byte
+	if c.br != nil {
+		b, _ := c.br.Peek(c.br.Buffered())
+		ahead = append(ahead, b...)
+	}
+	if c.rd.peeked {
+		ahead = append(ahead, c.rd.peek[0])
+		c.rd.peeked = false
+	}
+	return ahead
+}
+
+// handOverReadAhead returns a reader of the bytes ahead, followed by nc, only as big as
 // those bytes (bufio.NewReaderSize makes it at least 16), and filled with them so that
 // Buffered reports them.
-func handOverReadAhead(br *bufio.Reader, nc net.Conn) *bufio.Reader {
-	n := br.Buffered()
+func handOverReadAhead(ahead []byte, nc net.Conn) *bufio.Reader {
+	n := len(ahead)
 	if n == 0 {
 		return bufio.NewReaderSize(nc, 0)
 	}
-	ahead, _ := br.Peek(n)
-	out := bufio.NewReaderSize(io.MultiReader(bytes.NewReader(bytes.Clone(ahead)), nc), n)
-	out.Peek(n) // from the copy: no read from nc
+	out := bufio.NewReaderSize(io.MultiReader(bytes.NewReader(ahead), nc), n)
+	out.Peek(n) // from ahead: no read from nc
 	return out
 }
 
 // releaseForHijack drops the server's references to its buffers, so that they are freed
-// while the hijacked connection lives: the read buffer (held by the body reader too), the
-// write buffer, the head's storage, and the string arena, whose block r's strings point
-// into (they are copied out first, into one string of their own size).
+// while the hijacked connection lives: the read and write buffers go back to their pools
+// (the read buffer is held by the body reader too, which is reset first), and the head's
+// storage and the string arena, whose block r's strings point into (they are copied out
+// first, into one string of their own size), are left to the garbage collector.
 func (c *conn) releaseForHijack(r *Request) {
 	bodyErr := ErrHijacked
 	if c.ex.body.b.err == io.EOF {
@@ -400,7 +425,10 @@ func (c *conn) releaseForHijack(r *Request) {
 	}
 	c.ex.body.b = body{err: bodyErr}
 	c.ex.body.expect = false
-	c.br, c.bw = nil, nil
+	if c.br != nil {
+		c.releaseReadBuffer()
+	}
+	c.releaseWriteBuffer()
 	c.head = head{}
 	r.compactStrings()
 	c.strings = stringArena{}
