@@ -22,7 +22,8 @@ import (
 
 var updateScreenshot = flag.Bool("update-screenshot", false, "write the page's screenshot to docs/playground.png")
 
-// viewersDuration is how long the many-viewers test publishes; the issue asks for 30 s.
+// viewersDuration is how long the many-viewers test publishes: 30 s, long enough for every
+// panel to see many messages and for a leak to show.
 var viewersDuration = flag.Duration("viewers-duration", 30*time.Second, "how long TestManyViewers publishes")
 
 // TestThePageShowsEveryMessageInAllFourPanels loads the page in headless Chromium, publishes

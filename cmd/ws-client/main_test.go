@@ -15,7 +15,7 @@ import (
 )
 
 // TestWSClientOverTLS runs ws-client against ws-server over TLS as a person would: with
-// -insecure against `ws-server -tls` (the issue's "done when"), with -ca against a server
+// -insecure against `ws-server -tls` (as README and docs/tls.md show it), with -ca against a server
 // whose certificate a CA issued, and refused without either.
 func TestWSClientOverTLS(t *testing.T) {
 	bin := clitest.Build(t, "ws-client", "ws-server")
