@@ -223,13 +223,13 @@ func (p *Parser) parse(buf []byte) error {
 				continue
 			}
 			if !p.payloadOwn {
-				// Checked against MaxPayload before we got here; grow once, then reuse.
-				if cap(p.msg) < p.need {
-					p.msg = make([]byte, 0, p.need)
-				}
 				p.msg = p.msg[:0]
 				p.payloadOwn = true
 			}
+			// A payload cut by chunk boundaries is gathered in p.msg, which grows with what
+			// has arrived (never past need, checked against MaxPayload before we got here)
+			// and is reused by the next one: a client that announces a megabyte and sends
+			// a byte costs a byte, not a megabyte.
 			take := min(len(rest), p.need-len(p.msg))
 			p.msg = append(p.msg, rest[:take]...)
 			i += take
@@ -267,10 +267,11 @@ func (p *Parser) parse(buf []byte) error {
 	return nil
 }
 
-// inControlLine reports whether the last chunk ended inside a control line (its verb or
-// its arguments), and whether that line began in that chunk.
-func (p *Parser) inControlLine() (inside, begunInChunk bool) {
-	inside = p.state == stateVerb || p.state == stateArgs
+// inOperation reports whether the last chunk ended inside an operation (its verb, its
+// arguments, or the payload of a PUB or HPUB and the CR LF after it), and whether that
+// operation began in that chunk.
+func (p *Parser) inOperation() (inside, begunInChunk bool) {
+	inside = p.state != stateOpStart && p.state != stateFailed
 	return inside, inside && p.cmd.Start >= 0
 }
 

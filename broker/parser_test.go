@@ -230,6 +230,21 @@ func TestParserHonoursItsLimits(t *testing.T) {
 	assert.Equal(t, errTextControlLine, pe.Text)
 }
 
+func TestParserHoldsOnlyThePayloadThatHasArrived(t *testing.T) {
+	var got []byte
+	p := NewParser(ServerSide, func(c *Command) error { got = append(got[:0], c.Payload...); return nil })
+	require.NoError(t, p.Parse([]byte("PUB a 1048576\r\nab")))
+	assert.Less(t, cap(p.msg), 4096, "two bytes of an announced megabyte are held in a small buffer")
+	inside, _ := p.inOperation()
+	assert.True(t, inside, "the operation is unfinished: the clock runs")
+
+	rest := bytes.Repeat([]byte("x"), 1048576-2)
+	require.NoError(t, p.Parse(append(rest, "\r\n"...)))
+	assert.Len(t, got, 1048576)
+	inside, _ = p.inOperation()
+	assert.False(t, inside)
+}
+
 func TestParserPublishPathDoesNotAllocate(t *testing.T) {
 	var n int
 	p := NewParser(ServerSide, func(c *Command) error { n += len(c.Payload); return nil })

@@ -84,12 +84,13 @@ func (c *client) pingTick() {
 	c.pingTimer.Reset(c.srv.opts.PingInterval)
 }
 
-// watchControlLine runs after each chunk of input. A control line that began in this
-// chunk and goes on past it starts the ControlLineTimeout clock; one that began earlier
-// leaves the clock running, so a line trickled a byte at a time is timed from its first
-// byte; when no line is unfinished the clock stops. Only the reader goroutine calls it.
+// watchControlLine runs after each chunk of input. An operation that began in this chunk
+// and goes on past it starts the ControlLineTimeout clock; one that began earlier leaves
+// the clock running, so an operation trickled a byte at a time is timed from its first
+// byte to its end, the payload of a PUB included; when no operation is unfinished the
+// clock stops. Only the reader goroutine calls it.
 func (c *client) watchControlLine() {
-	inside, begun := c.parser.inControlLine()
+	inside, begun := c.parser.inOperation()
 	switch {
 	case begun:
 		if c.lineTimer == nil {
@@ -106,5 +107,5 @@ func (c *client) watchControlLine() {
 
 func (c *client) lineTimedOut() {
 	c.closeWithError(&ProtocolError{Text: errTextLineUnfinished, Fatal: true,
-		Detail: "a line begun must end within " + c.srv.opts.ControlLineTimeout.String()})
+		Detail: "an operation begun must end within " + c.srv.opts.ControlLineTimeout.String()})
 }

@@ -37,13 +37,62 @@ func TestAClientTricklingAControlLineIsCutOff(t *testing.T) {
 			}
 		}
 	}()
-	slow.expectClosed("-ERR 'Control Line Timeout: a line begun must end within 200ms'")
+	slow.expectClosed("-ERR 'Control Line Timeout: an operation begun must end within 200ms'")
 	close(stop)
 	<-trickled
 
 	// The others carry on.
 	bystander.send("PUB calm 2\r\nok\r\n")
 	bystander.expect("MSG calm 1 2", "ok")
+}
+
+func TestAClientTricklingAPayloadIsCutOff(t *testing.T) {
+	leakcheck.Check(t)
+	_, addr := startServer(t, Options{ControlLineTimeout: 200 * time.Millisecond})
+	bystander := dialRaw(t, addr)
+	bystander.send("SUB calm 1\r\n")
+	bystander.sync()
+
+	// The control line comes whole; then the announced megabyte comes a byte every 20 ms.
+	// The clock that started with the line's first byte runs on through the payload.
+	slow := dialRaw(t, addr)
+	slow.send("PUB calm 1048576\r\n")
+	stop := make(chan struct{})
+	trickled := make(chan struct{})
+	go func() {
+		defer close(trickled)
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			if _, err := slow.conn.Write([]byte{'p'}); err != nil {
+				return // cut off
+			}
+		}
+	}()
+	slow.expectClosed("-ERR 'Control Line Timeout: an operation begun must end within 200ms'")
+	close(stop)
+	<-trickled
+
+	bystander.send("PUB calm 2\r\nok\r\n")
+	bystander.expect("MSG calm 1 2", "ok")
+}
+
+func TestAPayloadInPiecesWithinTheDeadlineIsDelivered(t *testing.T) {
+	leakcheck.Check(t)
+	_, addr := startServer(t, Options{ControlLineTimeout: waitTimeout})
+	c := dialRaw(t, addr)
+	c.send("SUB big 1\r\n")
+	c.sync()
+	payload := strings.Repeat("0123456789abcdef", 4096) // 64 KiB, in 3 writes
+	c.send("PUB big 65536\r\n" + payload[:1000])
+	c.send(payload[1000:40000])
+	c.send(payload[40000:] + "\r\n")
+	assert.Equal(t, []string{"MSG big 1 65536", payload}, c.sync())
 }
 
 func TestLinesThatEndPromptlyAreNeverTimedHoweverLongTheClientStays(t *testing.T) {

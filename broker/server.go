@@ -55,11 +55,13 @@ const (
 	// required (nats-server: 2 s), so that silent connections do not pile up.
 	DefaultAuthTimeout = 2 * time.Second
 
-	// DefaultControlLineTimeout is how long a client may take to finish a control line
-	// once its first byte has arrived. Libraries send a line in one write, and nc and
-	// telnet send it when Enter is pressed, so only a client trickling bytes (a slowloris,
-	// which keeps its connection and buffers alive while never finishing) meets it; the
-	// PINGs do not catch it, as it is never silent. nats-server has no such deadline.
+	// DefaultControlLineTimeout is how long a client may take to finish an operation
+	// once its first byte has arrived: the control line, and for PUB and HPUB the payload
+	// too (a megabyte within it is 100 KiB/s at least). Libraries send an operation in one
+	// write, and nc and telnet send a line when Enter is pressed, so only a client
+	// trickling bytes (a slowloris, which keeps its connection and buffers alive while
+	// never finishing) meets it; the PINGs do not catch it, as it is never silent.
+	// nats-server has no such deadline.
 	DefaultControlLineTimeout = 10 * time.Second
 
 	// DefaultFirstOpTimeout is how long a new client may take to send its first complete

@@ -19,7 +19,7 @@ func main() {
 	maxConns := app.Flags.Int("max-conns", broker.DefaultMaxConns, "clients connected at once")
 	writeDeadline := app.Flags.Duration("write-deadline", broker.DefaultWriteDeadline, "longest a write to a client may block before it is cut off")
 	pingInterval := app.Flags.Duration("ping-interval", broker.DefaultPingInterval, "silence after which the server sends PING")
-	lineTimeout := app.Flags.Duration("control-line-timeout", broker.DefaultControlLineTimeout, "longest a client may take to finish a control line it has begun")
+	lineTimeout := app.Flags.Duration("control-line-timeout", broker.DefaultControlLineTimeout, "longest a client may take to finish an operation it has begun (its line, and a PUB's payload)")
 	firstOpTimeout := app.Flags.Duration("first-op-timeout", broker.DefaultFirstOpTimeout, "longest a new client may take to send its first operation")
 	app.Parse(os.Args[1:])
 	if app.Flags.NArg() > 0 {
