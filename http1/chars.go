@@ -146,6 +146,18 @@ func isHostChars(b []byte) bool {
 // or -1.
 func controlIndex(b []byte) int {
 	n := len(b)
+	// Two words a turn while two remain: one branch for sixteen bytes, as long values
+	// (User-Agent, Accept) run to a hundred bytes and more.
+	for len(b) >= 16 {
+		lo, hi := controlBits(binary.LittleEndian.Uint64(b)), controlBits(binary.LittleEndian.Uint64(b[8:]))
+		if lo|hi != 0 {
+			if lo != 0 {
+				return n - len(b) + bits.TrailingZeros64(lo)/8
+			}
+			return n - len(b) + 8 + bits.TrailingZeros64(hi)/8
+		}
+		b = b[16:]
+	}
 	for len(b) >= 8 {
 		if m := controlBits(binary.LittleEndian.Uint64(b)); m != 0 {
 			return n - len(b) + bits.TrailingZeros64(m)/8
