@@ -178,10 +178,11 @@ func parseAddr(addr string) (hostPort string, secure bool, err error) {
 		}
 		rest = strings.TrimSuffix(after, "/")
 	}
+	// A port is what follows the last colon outside brackets ("[::1]" has none).
+	if strings.LastIndexByte(rest, ':') <= strings.LastIndexByte(rest, ']') {
+		rest = net.JoinHostPort(strings.Trim(rest, "[]"), natsPort)
+	}
 	if _, _, err := net.SplitHostPort(rest); err != nil {
-		if strings.Contains(err.Error(), "missing port") {
-			return net.JoinHostPort(strings.Trim(rest, "[]"), natsPort), secure, nil
-		}
 		return "", false, fmt.Errorf("broker: address %q: %w", addr, err)
 	}
 	return rest, secure, nil
