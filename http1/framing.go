@@ -328,6 +328,15 @@ func equalLower(b []byte, lower string) bool {
 // connectionOptions reads the options of a Connection value (RFC 9110 §7.6.1: a list of
 // tokens, any case) that the framing depends on: close and keep-alive.
 func connectionOptions(v []byte, f *framing) {
+	// Nearly always the value is one of the two alone (the parser has trimmed it).
+	switch {
+	case equalLower(v, "keep-alive"):
+		f.keepAlive = true
+		return
+	case equalLower(v, "close"):
+		f.close = true
+		return
+	}
 	for len(v) > 0 {
 		var elem []byte
 		elem, v, _ = cutByte(v, ',')
