@@ -87,12 +87,12 @@ func parseRequestFrom(r *bufio.Reader, h *head, bd *body, buf []byte, limits *bo
 	if err := readHead(r, h, true, DefaultMaxHeaderBytes, DefaultMaxHeaderFields, nil); err != nil {
 		return err
 	}
-	f, err := requestFraming(h, DefaultMaxBodyBytes)
-	if err != nil {
+	var f framing
+	if err := requestFraming(h, DefaultMaxBodyBytes, &f); err != nil {
 		return err
 	}
 	r.Discard(len(h.buf))
-	bd.init(r, f, DefaultMaxBodyBytes, limits)
+	bd.init(r, &f, DefaultMaxBodyBytes, limits)
 	for {
 		_, err := bd.Read(buf)
 		if err == io.EOF {

@@ -35,7 +35,7 @@ type body struct {
 }
 
 // init sets b up to read a body framed by f from br.
-func (b *body) init(br *bufio.Reader, f framing, maxBody int64, limits *bodyLimits) {
+func (b *body) init(br *bufio.Reader, f *framing, maxBody int64, limits *bodyLimits) {
 	*b = body{br: br, kind: f.kind, left: f.length}
 	if f.kind == bodyChunked {
 		b.chunked = chunkedReader{br: br, maxBody: maxBody,

@@ -298,13 +298,13 @@ func parseOne(r io.Reader) parseOutcome {
 	if err := readHead(br, &h, true, DefaultMaxHeaderBytes, DefaultMaxHeaderFields, nil); err != nil {
 		return parseOutcome{status: ErrorStatus(err)}
 	}
-	f, err := requestFraming(&h, DefaultMaxBodyBytes)
-	if err != nil {
+	var f framing
+	if err := requestFraming(&h, DefaultMaxBodyBytes, &f); err != nil {
 		return parseOutcome{status: ErrorStatus(err)}
 	}
 	br.Discard(len(h.buf))
 	var b body
-	b.init(br, f, DefaultMaxBodyBytes, &bodyLimits{DefaultMaxChunkLineBytes, DefaultMaxTrailerBytes})
+	b.init(br, &f, DefaultMaxBodyBytes, &bodyLimits{DefaultMaxChunkLineBytes, DefaultMaxTrailerBytes})
 	data, err := io.ReadAll(&b)
 	if err != nil {
 		return parseOutcome{status: ErrorStatus(err)}

@@ -46,10 +46,11 @@ func readBufferPool(size int) *sync.Pool {
 
 // conn is one server connection.
 type conn struct {
-	srv  *Server
-	ctx  context.Context // cancelled when the server shuts down
-	nc   net.Conn
-	head head // reused for every request's head
+	srv   *Server
+	ctx   context.Context // cancelled when the server shuts down
+	nc    net.Conn
+	head  head    // reused for every request's head
+	frame framing // what the head says of its body (requestFraming)
 
 	// The read and write buffers. Either is nil while the connection needs none: br while
 	// the client watcher waits (it reads into rd instead), bw between the writes of a
@@ -263,11 +264,10 @@ func (c *conn) readRequest(first bool) (*Request, error) {
 	if err := readHead(c.br, &c.head, true, c.maxHeader, c.maxFields, c.armHeaderTO); err != nil {
 		return nil, err
 	}
-	f, err := requestFraming(&c.head, c.maxBody)
-	if err != nil {
+	if err := requestFraming(&c.head, c.maxBody, &c.frame); err != nil {
 		return nil, err
 	}
-	r := c.newRequest(f)
+	r := c.newRequest(&c.frame)
 	// 3. The head has been copied into the Request's strings: consume it, so that the
 	//    body (or the next request) is what the reader holds next.
 	c.br.Discard(len(c.head.buf))
@@ -305,7 +305,7 @@ var errShuttingDown = errors.New("http1: server shutting down")
 // newRequest builds the handler's Request from the parsed head. One string holds the
 // whole head; every string of the Request is a piece of it, so building costs one copy,
 // into the connection's string arena.
-func (c *conn) newRequest(f framing) *Request {
+func (c *conn) newRequest(f *framing) *Request {
 	h := &c.head
 	s := c.strings.String(h.buf)
 	sub := func(sp span) string { return s[sp.off:sp.end] }

@@ -37,8 +37,8 @@ const maxContentLengthDigits = 18
 // requestFraming reads the framing of a request from its fields, enforcing RFC 9112 §3.2
 // (Host) and §6 (Content-Length, Transfer-Encoding). Every error here is one that makes the
 // rest of the connection unreadable, so the server answers it and closes.
-func requestFraming(h *head, maxBody int64) (framing, error) {
-	var f framing
+func requestFraming(h *head, maxBody int64, f *framing) error {
+	*f = framing{}
 	hosts := 0
 	var cl, te []byte
 	clFields, teFields := 0, 0
@@ -52,7 +52,7 @@ func requestFraming(h *head, maxBody int64) (framing, error) {
 			hosts++
 			if !isHostValue(value) {
 				// RFC 9112 §3.2: a server MUST respond with 400 to a Host with an invalid value.
-				return f, badRequest("invalid Host", value)
+				return badRequest("invalid Host", value)
 			}
 		case len("Content-Length"):
 			if equalLower(name, "content-length") {
@@ -65,12 +65,12 @@ func requestFraming(h *head, maxBody int64) (framing, error) {
 			}
 			teFields++
 			if err := checkTransferCodings(value); err != nil {
-				return f, err
+				return err
 			}
 			te = value
 		case len("Connection"):
 			if equalLower(name, "connection") {
-				connectionOptions(value, &f)
+				connectionOptions(value, f)
 			}
 		case len("Expect"):
 			if !equalLower(name, "expect") {
@@ -79,7 +79,7 @@ func requestFraming(h *head, maxBody int64) (framing, error) {
 			// RFC 9110 §10.1.1: the only expectation defined is 100-continue; a server
 			// MAY answer any other with 417.
 			if !equalLower(value, "100-continue") {
-				return f, protoError(StatusExpectationFailed, "unsupported expectation", value)
+				return protoError(StatusExpectationFailed, "unsupported expectation", value)
 			}
 			f.expectContinue = true
 		case len("Upgrade"):
@@ -91,7 +91,7 @@ func requestFraming(h *head, maxBody int64) (framing, error) {
 	//    HTTP/1.1 request message that lacks a Host header field and to any request message
 	//    that contains more than one Host header field line".
 	if hosts > 1 || (hosts == 0 && h.minor >= 1) {
-		return f, badRequest("a request needs exactly one Host field", nil)
+		return badRequest("a request needs exactly one Host field", nil)
 	}
 	// 2. RFC 9112 §9.3: HTTP/1.1 is persistent unless told otherwise; HTTP/1.0 only when
 	//    the client asks for keep-alive.
@@ -105,17 +105,17 @@ func requestFraming(h *head, maxBody int64) (framing, error) {
 		//    a Transfer-Encoding header field MUST treat the message as if the framing is
 		//    faulty ... and close the connection".
 		if h.minor == 0 {
-			return f, badRequest("Transfer-Encoding in an HTTP/1.0 request", te)
+			return badRequest("Transfer-Encoding in an HTTP/1.0 request", te)
 		}
 		// 4. RFC 9112 §6.1: a request with both Content-Length and Transfer-Encoding is a
 		//    classic smuggling vector; a server MAY reject it and MUST close afterwards.
 		//    We reject.
 		if clFields > 0 {
-			return f, badRequest("both Transfer-Encoding and Content-Length", cl)
+			return badRequest("both Transfer-Encoding and Content-Length", cl)
 		}
 		// 5. checkTransferCodings has made sure that chunked comes last, exactly once.
 		if teFields > 1 {
-			return f, badRequest("more than one Transfer-Encoding field", te)
+			return badRequest("more than one Transfer-Encoding field", te)
 		}
 		f.kind = bodyChunked
 	case clFields > 0:
@@ -123,14 +123,14 @@ func requestFraming(h *head, maxBody int64) (framing, error) {
 		//    identical fields as one; we do not: a sender that repeats the length is
 		//    already broken, and a list is where parsers disagree. Policy: 400 and close.
 		if clFields > 1 {
-			return f, badRequest("more than one Content-Length field", cl)
+			return badRequest("more than one Content-Length field", cl)
 		}
 		n, err := parseContentLength(cl)
 		if err != nil {
-			return f, err
+			return err
 		}
 		if n > maxBody {
-			return f, ErrBodyTooLarge
+			return ErrBodyTooLarge
 		}
 		if n > 0 {
 			f.kind, f.length = bodyLength, n
@@ -139,7 +139,7 @@ func requestFraming(h *head, maxBody int64) (framing, error) {
 		// 7. RFC 9112 §6.3: a request with neither has no body.
 		f.kind = bodyNone
 	}
-	return f, nil
+	return nil
 }
 
 // responseFraming reads the framing of a response to a request with method method

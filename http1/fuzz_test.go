@@ -19,15 +19,15 @@ func parseDetailed(r io.Reader) (*head, []byte, error) {
 	if err := readHead(br, h, true, DefaultMaxHeaderBytes, DefaultMaxHeaderFields, nil); err != nil {
 		return h, nil, err
 	}
-	f, err := requestFraming(h, DefaultMaxBodyBytes)
-	if err != nil {
+	var f framing
+	if err := requestFraming(h, DefaultMaxBodyBytes, &f); err != nil {
 		return h, nil, err
 	}
 	n := len(h.buf)
 	h.keep() // compared with net/http's reading after the body has been read
 	br.Discard(n)
 	var b body
-	b.init(br, f, DefaultMaxBodyBytes, &bodyLimits{DefaultMaxChunkLineBytes, DefaultMaxTrailerBytes})
+	b.init(br, &f, DefaultMaxBodyBytes, &bodyLimits{DefaultMaxChunkLineBytes, DefaultMaxTrailerBytes})
 	data, err := io.ReadAll(&b)
 	return h, data, err
 }

@@ -76,7 +76,7 @@ func readResponse(br *bufio.Reader, h *head, method string, maxHeader, maxFields
 		resp.ContentLength = 0
 	}
 	rb := &body{}
-	rb.init(br, f, math.MaxInt64, &limits)
+	rb.init(br, &f, math.MaxInt64, &limits)
 	if f.kind == bodyChunked {
 		rb.chunked.trailer = &resp.Trailer
 	}
