@@ -178,7 +178,11 @@ func (p *headParser) parse(b []byte) (end int, err error) {
 		p.startLineDone = true
 		p.next = lf + 1
 	}
-	// 2. Field lines, each scanned once by parseFieldLine, up to the empty line.
+	// 2. Field lines, each scanned once by parseFieldLine, up to the empty line. The
+	//    fields gather in a local slice, stored back into the head on the way out.
+	h := p.h
+	fields := h.fields
+	defer func() { h.fields = fields }()
 	for {
 		pos := p.next
 		switch {
@@ -195,10 +199,18 @@ func (p *headParser) parse(b []byte) (end int, err error) {
 			}
 			return 0, badRequest("bare CR in header section", lineAt(b, pos))
 		}
-		next, err := parseFieldLine(b, pos, p.h, p.maxFields)
+		f, next, err := parseFieldLine(b, pos)
 		if err != nil || next == 0 {
 			return 0, err
 		}
+		// The limit on the number of fields, checked before the field is stored.
+		if len(fields) >= p.maxFields {
+			return 0, ErrHeaderTooLarge
+		}
+		if isFramingCandidate(b[f.name.off:f.name.end]) {
+			h.framingFields = append(h.framingFields, len(fields))
+		}
+		fields = append(fields, f)
 		p.next = next
 	}
 }
@@ -344,18 +356,19 @@ func hasSchemePrefix(target []byte) bool {
 }
 
 // parseFieldLine parses the field line that starts at b[pos] (RFC 9112 §5):
-// field-name ":" OWS field-value OWS, then CRLF or LF. It returns the index just past the
-// line, or 0 if the line has not arrived whole yet. It reads each byte once: the name up to
-// the colon, then the value up to the line end, found by the same scan that checks it.
-func parseFieldLine(b []byte, pos int, h *head, maxFields int) (next int, err error) {
+// field-name ":" OWS field-value OWS, then CRLF or LF. It returns where the name and the
+// value are, and the index just past the line, or 0 if the line has not arrived whole yet.
+// It reads each byte once: the name up to the colon, then the value up to the line end,
+// found by the same scan that checks it.
+func parseFieldLine(b []byte, pos int) (f rawField, next int, err error) {
 	// 1. The name is a token running to the colon (fieldNameError says what is wrong with
 	//    a line that does not start that way).
 	colon := pos + tokenLen(b[pos:])
 	if colon == len(b) {
-		return 0, nil // the rest of the line is still on its way
+		return f, 0, nil // the rest of the line is still on its way
 	}
 	if colon == pos || b[colon] != ':' {
-		return 0, fieldNameError(b, pos, colon)
+		return f, 0, fieldNameError(b, pos, colon)
 	}
 	// 2. The value runs to the line's end: the first control character that is not HTAB
 	//    must be LF or CRLF. Any other (NUL, a bare CR, DEL…) makes the field invalid
@@ -366,7 +379,7 @@ func parseFieldLine(b []byte, pos int, h *head, maxFields int) (next int, err er
 	for {
 		i := controlIndex(b[end:])
 		if i < 0 {
-			return 0, nil // no line end yet
+			return f, 0, nil // no line end yet
 		}
 		end += i
 		if b[end] != '\t' {
@@ -378,11 +391,11 @@ func parseFieldLine(b []byte, pos int, h *head, maxFields int) (next int, err er
 	case b[end] == '\n':
 		next = end + 1
 	case b[end] == '\r' && end+1 == len(b):
-		return 0, nil // the LF is still on its way
+		return f, 0, nil // the LF is still on its way
 	case b[end] == '\r' && b[end+1] == '\n':
 		next = end + 2
 	default:
-		return 0, badRequest("invalid character in header field value", lineAt(b, pos))
+		return f, 0, badRequest("invalid character in header field value", lineAt(b, pos))
 	}
 	// 3. The optional whitespace around the value is not part of it (RFC 9110 §5.5).
 	for v0 < end && (b[v0] == ' ' || b[v0] == '\t') {
@@ -391,18 +404,11 @@ func parseFieldLine(b []byte, pos int, h *head, maxFields int) (next int, err er
 	for end > v0 && (b[end-1] == ' ' || b[end-1] == '\t') {
 		end--
 	}
-	// 4. The limit on the number of fields, checked before the field is stored.
-	if len(h.fields) >= maxFields {
-		return 0, ErrHeaderTooLarge
-	}
-	if isFramingCandidate(b[pos:colon]) {
-		h.framingFields = append(h.framingFields, len(h.fields))
-	}
-	h.fields = append(h.fields, rawField{
+	f = rawField{
 		name:  span{int32(pos), int32(colon)},
 		value: span{int32(v0), int32(end)},
-	})
-	return next, nil
+	}
+	return f, next, nil
 }
 
 // fieldNameError says why the field line at b[pos] does not start with a token and a colon;
