@@ -9,6 +9,30 @@ import (
 	"github.com/wirelab/wirelab/internal/leakcheck"
 )
 
+// trickle writes s to c one byte every 20 ms, from another goroutine, until s is written,
+// the connection is cut, or the returned function is called; that function waits for the
+// goroutine to end.
+func trickle(c *raw, s string) (stop func()) {
+	quit := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for i := range len(s) {
+			select {
+			case <-quit:
+				return
+			case <-tick.C:
+			}
+			if _, err := c.conn.Write([]byte{s[i]}); err != nil {
+				return // cut off
+			}
+		}
+	}()
+	return func() { close(quit); <-done }
+}
+
 func TestAClientTricklingAControlLineIsCutOff(t *testing.T) {
 	leakcheck.Check(t)
 	_, addr := startServer(t, Options{ControlLineTimeout: 200 * time.Millisecond})
@@ -19,27 +43,9 @@ func TestAClientTricklingAControlLineIsCutOff(t *testing.T) {
 	// A byte every 20 ms, a line that would take 100 s to finish: the client is never
 	// silent, so only the deadline on the line stops it.
 	slow := dialRaw(t, addr)
-	stop := make(chan struct{})
-	trickled := make(chan struct{})
-	go func() {
-		defer close(trickled)
-		line := "PUB calm 1" + strings.Repeat(" ", 5000)
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		for i := range len(line) {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-			}
-			if _, err := slow.conn.Write([]byte{line[i]}); err != nil {
-				return // cut off
-			}
-		}
-	}()
+	stop := trickle(slow, "PUB calm 1"+strings.Repeat(" ", 5000))
 	slow.expectClosed("-ERR 'Control Line Timeout: an operation begun must end within 200ms'")
-	close(stop)
-	<-trickled
+	stop()
 
 	// The others carry on.
 	bystander.send("PUB calm 2\r\nok\r\n")
@@ -57,26 +63,9 @@ func TestAClientTricklingAPayloadIsCutOff(t *testing.T) {
 	// The clock that started with the line's first byte runs on through the payload.
 	slow := dialRaw(t, addr)
 	slow.send("PUB calm 1048576\r\n")
-	stop := make(chan struct{})
-	trickled := make(chan struct{})
-	go func() {
-		defer close(trickled)
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-			}
-			if _, err := slow.conn.Write([]byte{'p'}); err != nil {
-				return // cut off
-			}
-		}
-	}()
+	stop := trickle(slow, strings.Repeat("p", 1048576))
 	slow.expectClosed("-ERR 'Control Line Timeout: an operation begun must end within 200ms'")
-	close(stop)
-	<-trickled
+	stop()
 
 	bystander.send("PUB calm 2\r\nok\r\n")
 	bystander.expect("MSG calm 1 2", "ok")
