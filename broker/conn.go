@@ -188,22 +188,15 @@ func parseAddr(addr string) (hostPort string, secure bool, err error) {
 	return rest, secure, nil
 }
 
-// handshakeTLS runs the client's side of the TLS handshake on nc, within timeout. The
-// certificate must chain to a trusted root (cfg's, or the system's) and name the host
-// dialled: without the name check any trusted certificate, issued to anyone, would do.
+// handshakeTLS runs the client's side of the TLS handshake on nc (tcp.ClientTLS, which
+// checks the certificate against cfg's roots, or the system's, and the name against the
+// host dialled), within timeout.
 func handshakeTLS(nc net.Conn, hostPort string, cfg *tls.Config, timeout time.Duration) (*tls.Conn, error) {
-	cfg = cfg.Clone() // nil stays nil
-	if cfg == nil {
-		cfg = &tls.Config{}
-	}
-	if cfg.ServerName == "" {
-		cfg.ServerName, _, _ = net.SplitHostPort(hostPort)
-	}
+	host, _, _ := net.SplitHostPort(hostPort)
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	tc := tls.Client(nc, cfg)
-	if err := tc.HandshakeContext(ctx); err != nil {
-		nc.Close()
+	tc, err := tcp.ClientTLS(ctx, nc, host, cfg)
+	if err != nil {
 		return nil, fmt.Errorf("broker: TLS handshake with %s: %w", hostPort, err)
 	}
 	return tc, nil

@@ -254,28 +254,12 @@ func (c *Client) getConn(ctx context.Context, key connKey, host string) (*client
 // named host, and returns the connection that encrypts what is written to it and decrypts
 // what is read: HTTP/1.1 (and a WebSocket handshake, which is HTTP/1.1) runs on it
 // unchanged. cfg may be nil: the system's roots are trusted. Left empty, cfg.ServerName is
-// host and cfg.NextProtos is "http/1.1". On failure nc is closed.
-//
-// The handshake checks that the server's certificate chains to a trusted root and that it
-// names host: without the name check, any certificate from a trusted authority, issued to
-// anyone for any site, would be accepted. ServerName also goes out in the ClientHello (SNI,
-// RFC 6066 §3), so that a server hosting several names can pick the right certificate; for
-// an IP address no SNI is sent, and the certificate must list the address itself.
+// host and cfg.NextProtos is "http/1.1". On failure nc is closed. The handshake itself,
+// and what it checks, is tcp.ClientTLS's.
 func WrapTLS(ctx context.Context, nc net.Conn, host string, cfg *tls.Config) (*tls.Conn, error) {
-	cfg = cfg.Clone() // the caller's stays as it was; nil stays nil
-	if cfg == nil {
-		cfg = &tls.Config{}
-	}
-	if cfg.ServerName == "" {
-		cfg.ServerName = host
-	}
-	if len(cfg.NextProtos) == 0 {
-		// ALPN (RFC 7301): say that HTTP/1.1 runs inside, and nothing else.
-		cfg.NextProtos = []string{"http/1.1"}
-	}
-	tc := tls.Client(nc, cfg)
-	if err := tc.HandshakeContext(ctx); err != nil {
-		nc.Close()
+	// ALPN (RFC 7301): say that HTTP/1.1 runs inside, and nothing else.
+	tc, err := tcp.ClientTLS(ctx, nc, host, cfg, "http/1.1")
+	if err != nil {
 		return nil, fmt.Errorf("http1: TLS handshake with %s: %w", host, err)
 	}
 	if p := tc.ConnectionState().NegotiatedProtocol; p != "" && p != "http/1.1" {
