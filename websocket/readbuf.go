@@ -11,12 +11,13 @@ import (
 )
 
 // idleReadSize is the buffer a connection waits with between messages, inside the Conn:
-// the first bytes of the peer's next frame land there. A message of up to 1 KiB (chat
-// lines, most JSON events) arrives whole in it with its header and costs no more than one
-// read, as with a large buffer; a longer one costs one more read once the pooled buffer has
-// taken over, which is little next to its size. Every idle connection holds it: 1 KiB
-// instead of a 4 KiB (net/http) or 16 KiB (http1) read buffer.
-const idleReadSize = maxHeaderLen + 1<<10
+// the first bytes of the peer's next frame land there. A message of up to 242 bytes (a
+// chat line, a small JSON event) arrives whole in it with its header and costs no more
+// than one read, as with a large buffer; a longer one costs one more read once the pooled
+// buffer has taken over, which is little next to its size. Every idle connection holds
+// it: 256 bytes instead of a 4 KiB (net/http) or 16 KiB (http1) read buffer, which keeps
+// the whole idle Conn under 1 KiB.
+const idleReadSize = 256
 
 // readerPool holds the read buffers of connections in the middle of a message, and
 // longReaderPool the larger ones of connections in the middle of a long message.
