@@ -46,11 +46,9 @@ func readBufferPool(size int) *sync.Pool {
 
 // conn is one server connection.
 type conn struct {
-	srv   *Server
-	ctx   context.Context // cancelled when the server shuts down
-	nc    net.Conn
-	head  head    // reused for every request's head
-	frame framing // what the head says of its body (requestFraming)
+	srv *Server
+	ctx context.Context // cancelled when the server shuts down
+	nc  net.Conn
 
 	// The read and write buffers. Either is nil while the connection needs none: br while
 	// the client watcher waits (it reads into rd instead), bw between the writes of a
@@ -71,11 +69,9 @@ type conn struct {
 	hijacked     bool
 	hijackedConn *hijackedConn
 
-	// ex is the request being served and its response writer, reused for every request
-	// of the connection (a handler may not keep them once it has returned).
-	ex exchange
-	// strings holds the strings of the requests' heads, many heads per allocation.
-	strings stringArena
+	// ex is what reading and answering requests takes, reused for every request of the
+	// connection; nil once the connection is hijacked (releaseForHijack).
+	ex *exchange
 
 	// The read and write deadlines last set, so that they are moved only when it matters
 	// (see setReadTimeout). Only the connection's goroutine touches them, or whoever holds
@@ -84,10 +80,11 @@ type conn struct {
 	rdlKnown, wdlKnown bool
 	writeTO            time.Duration
 
-	idleMu      sync.Mutex
-	idle        bool        // waiting for the next request: Shutdown may interrupt (idleMu)
-	armHeaderTO func()      // starts the header timeout; made once per connection
-	bodyEndedFn func(error) // c.bodyEnded, made once per connection
+	idleMu       sync.Mutex
+	idle         bool        // waiting for the next request: Shutdown may interrupt (idleMu)
+	stopIdleHook func() bool // stops serve's shutdown hook
+	armHeaderTO  func()      // starts the header timeout; made once per connection
+	bodyEndedFn  func(error) // c.bodyEnded, made once per connection
 
 	// date is the Date of the responses to the requests read in one batch: the clock is
 	// read once per read from the network, not once per pipelined response.
@@ -107,11 +104,17 @@ type conn struct {
 	clientGone  bool               // the watcher saw the connection end
 }
 
-// exchange is one request and its response, allocated together.
+// exchange is the state of one request and its response, allocated together apart from
+// the connection, so that a hijacked connection (a WebSocket, for hours) can let go of it:
+// the head being parsed, what it says of its body, the handler's Request and its response
+// writer. A handler may not keep the Request or the writer once it has returned.
 type exchange struct {
-	req  Request
-	body requestBody
-	resp response
+	head    head        // reused for every request's head
+	frame   framing     // what the head says of its body (requestFraming)
+	strings stringArena // the strings of the requests' heads, many heads per allocation
+	req     Request
+	body    requestBody
+	resp    response
 }
 
 func newConn(s *Server, ctx context.Context, nc net.Conn) *conn {
@@ -119,6 +122,7 @@ func newConn(s *Server, ctx context.Context, nc net.Conn) *conn {
 	c := &conn{
 		srv: s, ctx: ctx, nc: nc,
 		rd: connReader{nc: nc},
+		ex: new(exchange),
 		// The read buffer must hold a whole head: readHead parses it in place.
 		readPool:   readBufferPool(max(maxHeader, 4096)),
 		remoteAddr: nc.RemoteAddr().String(),
@@ -200,14 +204,15 @@ func (r *connReader) Read(p []byte) (int, error) {
 func (c *conn) serve() {
 	// Shutdown interrupts a connection that waits for its next request, and only then: a
 	// request being read or served is left to finish.
-	stop := context.AfterFunc(c.ctx, func() {
+	// Hijack stops the hook early (stopIdle): a hijacked connection is never idle here.
+	c.stopIdleHook = context.AfterFunc(c.ctx, func() {
 		c.idleMu.Lock()
 		defer c.idleMu.Unlock()
 		if c.idle {
 			c.nc.SetReadDeadline(aLongTimeAgo)
 		}
 	})
-	defer stop()
+	defer c.stopIdle()
 	first := true
 	for {
 		// 1. Read the next request head, and the framing of its body.
@@ -222,7 +227,7 @@ func (c *conn) serve() {
 		if c.hijacked {
 			// The handler owns the connection now; it stays counted as open until the
 			// handler's side closes it.
-			<-c.hijackedConn.closed
+			c.hijackedConn.open.Wait()
 			return
 		}
 		if !keepAlive {
@@ -232,6 +237,14 @@ func (c *conn) serve() {
 		// 3. Pipelining: if the next request is already buffered, go on without flushing,
 		//    so the responses to a burst of requests leave in one write. They still leave
 		//    in order, because this loop serves one request at a time.
+	}
+}
+
+// stopIdle stops serve's shutdown hook, and lets go of it.
+func (c *conn) stopIdle() {
+	if c.stopIdleHook != nil {
+		c.stopIdleHook()
+		c.stopIdleHook = nil
 	}
 }
 
@@ -261,17 +274,18 @@ func (c *conn) readRequest(first bool) (*Request, error) {
 	}
 	// 2. The head. If it is not all here yet, the rest must come within the header timeout
 	//    (against slowloris): readHead calls armHeaderTO before it waits for more.
-	if err := readHead(c.br, &c.head, true, c.maxHeader, c.maxFields, c.armHeaderTO); err != nil {
+	ex := c.ex
+	if err := readHead(c.br, &ex.head, true, c.maxHeader, c.maxFields, c.armHeaderTO); err != nil {
 		return nil, err
 	}
-	if err := requestFraming(&c.head, c.maxBody, &c.frame); err != nil {
+	if err := requestFraming(&ex.head, c.maxBody, &ex.frame); err != nil {
 		return nil, err
 	}
-	r := c.newRequest(&c.frame)
+	r := c.newRequest(&ex.frame)
 	// 3. The head has been copied into the Request's strings: consume it, so that the
 	//    body (or the next request) is what the reader holds next.
-	c.br.Discard(len(c.head.buf))
-	c.head.buf = nil
+	c.br.Discard(len(ex.head.buf))
+	ex.head.buf = nil
 	return r, nil
 }
 
@@ -306,8 +320,8 @@ var errShuttingDown = errors.New("http1: server shutting down")
 // whole head; every string of the Request is a piece of it, so building costs one copy,
 // into the connection's string arena.
 func (c *conn) newRequest(f *framing) *Request {
-	h := &c.head
-	s := c.strings.String(h.buf)
+	h := &c.ex.head
+	s := c.ex.strings.String(h.buf)
 	sub := func(sp span) string { return s[sp.off:sp.end] }
 	r := &c.ex.req
 	fields := r.Header.fields[:0]
@@ -424,6 +438,10 @@ func (c *conn) serveRequest(r *Request) (keepAlive bool) {
 		c.stopWatch()
 		return false
 	}
+	// The request and the writer are taken again from the exchange rather than kept
+	// across the handler's call: a handler that hijacks lets go of them for good (so they
+	// must not stay reachable from this frame while it serves its connection).
+	w, r, rb = &c.ex.resp, &c.ex.req, &c.ex.body
 	// 1. The handler has returned: stop watching for the client, cancel the context.
 	c.stopWatch()
 	// 2. Finish the response: the head if none went out yet, the last chunk. A body left
@@ -461,15 +479,27 @@ func (c *conn) serveRequest(r *Request) (keepAlive bool) {
 func (c *conn) callHandler(w *response, r *Request) {
 	defer func() {
 		if v := recover(); v != nil {
-			c.srv.logger().Error("http1: handler panicked", "target", r.Target, "panic", fmt.Sprint(v))
-			if !w.headSent && !c.hijacked {
-				w.reset()
-				Error(w, "500 internal server error", StatusInternalServerError)
-			}
-			w.closeAfter = true
+			c.handlerPanicked(v)
 		}
 	}()
 	c.srv.handler().ServeHTTP(w, r)
+}
+
+// handlerPanicked logs a handler's panic and, unless the connection was hijacked, answers
+// 500 if nothing was sent yet and closes. It finds the exchange through c, not through the
+// handler's arguments, which a hijacked connection has let go of (releaseForHijack).
+func (c *conn) handlerPanicked(v any) {
+	if c.hijacked {
+		c.srv.logger().Error("http1: handler panicked", "target", "(hijacked)", "panic", fmt.Sprint(v))
+		return
+	}
+	w := &c.ex.resp
+	c.srv.logger().Error("http1: handler panicked", "target", c.ex.req.Target, "panic", fmt.Sprint(v))
+	if !w.headSent {
+		w.reset()
+		Error(w, "500 internal server error", StatusInternalServerError)
+	}
+	w.closeAfter = true
 }
 
 // answerReadError answers a request that could not be read: a ProtocolError gets its

@@ -17,11 +17,11 @@ import (
 func TestHijackKeepsOnlyWhatTheHijackerNeeds(t *testing.T) {
 	leakcheck.Check(t)
 	type seen struct {
-		ahead, readerSize         int
-		brGone, bwGone, arenaGone bool
-		method, target, upgrade   string
-		bodyErr                   error
-		line                      string
+		ahead, readerSize            int
+		brGone, bwGone, exchangeGone bool
+		method, target, upgrade      string
+		bodyErr                      error
+		line                         string
 	}
 	got := make(chan seen, 1)
 	_, addr := startServer(t, HandlerFunc(func(w ResponseWriter, r *Request) {
@@ -33,7 +33,7 @@ func TestHijackKeepsOnlyWhatTheHijackerNeeds(t *testing.T) {
 		c := w.(*response).c
 		var s seen
 		s.ahead, s.readerSize = brw.Reader.Buffered(), brw.Reader.Size()
-		s.brGone, s.bwGone, s.arenaGone = c.br == nil, c.bw == nil, c.strings.block == nil
+		s.brGone, s.bwGone, s.exchangeGone = c.br == nil, c.bw == nil, c.ex == nil
 		s.method, s.target, s.upgrade = r.Method, r.Target, r.Header.Get("Upgrade")
 		_, s.bodyErr = r.Body.Read(make([]byte, 1))
 		// The bytes read ahead, then what comes later from the connection.
@@ -55,7 +55,7 @@ func TestHijackKeepsOnlyWhatTheHijackerNeeds(t *testing.T) {
 	assert.Equal(t, max(s.ahead, 16), s.readerSize, "the reader is no bigger than needed")
 	assert.True(t, s.brGone, "the server's read buffer is let go")
 	assert.True(t, s.bwGone, "the server's write buffer is let go")
-	assert.True(t, s.arenaGone, "the string arena is let go")
+	assert.True(t, s.exchangeGone, "the exchange (the head's storage, the string arena) is let go")
 	assert.Equal(t, []string{"GET", "/up?x=1", "lines"}, []string{s.method, s.target, s.upgrade})
 	assert.ErrorIs(t, s.bodyErr, io.EOF, "a body that had ended still reads its end")
 	assert.Equal(t, "first line sent with the request\nsecond line\n", s.line)

@@ -54,7 +54,7 @@ func TestAWaitingStreamHoldsNoReadOrWriteBufferAndASmallStringBlock(t *testing.T
 		s.brBeforeWatch = c.br != nil
 		r.Context() // starts the watcher: the request has no body
 		s.brWhileWatching = c.br != nil
-		s.block = cap(c.strings.block)
+		s.block = cap(c.ex.strings.block)
 		io.WriteString(w, "data: 1\n\n")
 		w.Flush()
 		s.bwAfterFlush = c.bw != nil
@@ -87,7 +87,7 @@ func TestASecondRequestGetsAFullSizeStringBlock(t *testing.T) {
 	leakcheck.Check(t)
 	blocks := make(chan int, 2)
 	_, addr := startServer(t, HandlerFunc(func(w ResponseWriter, r *Request) {
-		blocks <- cap(w.(*response).c.strings.block)
+		blocks <- cap(w.(*response).c.ex.strings.block)
 	}))
 	c := dialRaw(t, addr)
 	const req = "GET /a HTTP/1.1\r\nHost: x\r\n\r\n"

@@ -27,6 +27,12 @@ func (c *conn) bodyEnded(err error) {
 func (c *conn) requestContext(r *Request) context.Context {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if r.ctx == nil && c.hijacked {
+		// No watcher runs for a hijacked connection, and the handler owns it until it
+		// closes it: the connection's context (the server's) says all there is to say,
+		// without a context of the request's own to keep for the connection's life.
+		return c.ctx
+	}
 	if r.ctx == nil {
 		r.ctx, c.cancel = context.WithCancel(c.ctx)
 		if c.req != r {

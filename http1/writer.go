@@ -360,9 +360,11 @@ func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	c.hijacked = true
 	c.mu.Unlock()
 	c.haltWatcher()
+	c.stopIdle() // Shutdown has no idle wait to interrupt here any more
 	// 2. Send what the handler wrote so far (a 101 head), then hand over the connection
 	//    without the server's deadlines: the caller sets its own.
-	hc := &hijackedConn{Conn: c.nc, closed: make(chan struct{}), writeTO: c.writeTO}
+	hc := &hijackedConn{Conn: c.nc, writeTO: c.writeTO}
+	hc.open.Add(1)
 	c.hijackedConn = hc
 	if w.status != 0 && !w.headSent {
 		w.sendHead(false)
@@ -419,20 +421,27 @@ func handOverReadAhead(ahead []byte, nc net.Conn) *bufio.Reader {
 // storage and the string arena, whose block r's strings point into (they are copied out
 // first, into one string of their own size), are left to the garbage collector.
 func (c *conn) releaseForHijack(r *Request) {
+	ex := c.ex
 	bodyErr := ErrHijacked
-	if c.ex.body.b.err == io.EOF {
+	if ex.body.b.err == io.EOF {
 		bodyErr = io.EOF // a body that had ended still reads its end
 	}
-	c.ex.body.b = body{err: bodyErr}
-	c.ex.body.expect = false
+	ex.body.b = body{err: bodyErr}
+	ex.body.expect = false
 	if c.br != nil {
 		c.releaseReadBuffer()
 	}
 	c.releaseWriteBuffer()
-	c.head = head{}
+	ex.head = head{}
 	r.compactStrings()
-	c.strings = stringArena{}
-	c.ex.resp.held = nil
+	ex.strings = stringArena{}
+	ex.resp.held = nil
+	// The connection forgets the exchange: it lives on only while the handler keeps the
+	// Request or the writer, and the connection keeps only what it needs to be closed.
+	c.mu.Lock()
+	c.req = nil
+	c.mu.Unlock()
+	c.ex = nil
 }
 
 // compactStrings copies every string of the request's head into one string of their total
@@ -464,8 +473,8 @@ func (r *Request) compactStrings() {
 type hijackedConn struct {
 	net.Conn
 	once    sync.Once
-	closed  chan struct{}
-	writeTO time.Duration // the server's write timeout bounds every write…
+	open    sync.WaitGroup // done at the first Close: what the server's goroutine waits for
+	writeTO time.Duration  // the server's write timeout bounds every write…
 	// …until the caller sets write deadlines of its own.
 	ownWriteDeadline atomic.Bool
 }
@@ -491,7 +500,7 @@ func (hc *hijackedConn) SetDeadline(t time.Time) error {
 
 func (hc *hijackedConn) Close() error {
 	err := hc.Conn.Close()
-	hc.once.Do(func() { close(hc.closed) })
+	hc.once.Do(hc.open.Done)
 	return err
 }
 
