@@ -102,6 +102,11 @@ type conn struct {
 	watchDone   chan struct{}      // closed when the watcher returns; nil when none runs
 	stopping    bool               // the server is stopping the watcher, not the client
 	clientGone  bool               // the watcher saw the connection end
+
+	// A handler waiting on the connection itself (wait.go).
+	waiting bool          // Wait is reading the connection: Wake moves its deadline
+	woken   bool          // Wake was called since the last Wait returned
+	wake    chan struct{} // Wake's signal when Wait waits on the context instead; made then
 }
 
 // exchange is the state of one request and its response, allocated together apart from
@@ -189,9 +194,14 @@ type connReader struct {
 	nc     net.Conn
 	peek   [1]byte
 	peeked bool // peek holds a byte that no read buffer has had yet: it comes first
+	// What Wait's last look into the socket found (wait.go), until the next read: the
+	// socket was empty (drained), or a byte was there (ahead, left in the socket).
+	drained, ahead bool
+	look           *socketLook // made at the first look, on a TCP connection
 }
 
 func (r *connReader) Read(p []byte) (int, error) {
+	r.drained, r.ahead = false, false
 	if r.peeked && len(p) > 0 {
 		p[0], r.peeked = r.peek[0], false
 		return 1, nil
@@ -207,10 +217,11 @@ func (c *conn) serve() {
 	// Hijack stops the hook early (stopIdle): a hijacked connection is never idle here.
 	c.stopIdleHook = context.AfterFunc(c.ctx, func() {
 		c.idleMu.Lock()
-		defer c.idleMu.Unlock()
 		if c.idle {
 			c.nc.SetReadDeadline(aLongTimeAgo)
 		}
+		c.idleMu.Unlock()
+		c.wakeWaiter(false) // a handler waiting on the connection (wait.go) sees the stop
 	})
 	defer c.stopIdle()
 	first := true
@@ -311,10 +322,8 @@ func (c *conn) waitForRequest(wait time.Duration) error {
 		}
 	}
 	c.rdlKnown = false
-	return errShuttingDown
+	return ErrShuttingDown
 }
-
-var errShuttingDown = errors.New("http1: server shutting down")
 
 // newRequest builds the handler's Request from the parsed head. One string holds the
 // whole head; every string of the Request is a piece of it, so building costs one copy,

@@ -63,6 +63,12 @@ func (r *Request) Context() context.Context {
 	return r.ctx
 }
 
+// HasContext reports whether r has a context already: one given with WithContext, or the
+// one an earlier call of Context made. A server request has none until Context is called,
+// which makes it and starts the client watcher; a handler that waits on its connection
+// instead (Waiter) asks this first, so as to honour a context that a caller gave it.
+func (r *Request) HasContext() bool { return r.ctx != nil }
+
 // WithContext returns a shallow copy of r with its context changed to ctx.
 func (r *Request) WithContext(ctx context.Context) *Request {
 	r2 := *r

@@ -58,10 +58,10 @@ func (c *conn) watchClient() {
 }
 
 func (c *conn) startWatchLocked() {
-	if c.watchDone != nil || c.req == nil || c.hijacked {
-		return
+	if c.watchDone != nil || c.req == nil || c.hijacked || c.waiting {
+		return // (a handler waiting on the connection watches it itself: wait.go)
 	}
-	if c.br.Buffered() > 0 {
+	if c.br != nil && c.br.Buffered() > 0 {
 		return // the next request is already here: the client has not gone
 	}
 	done := make(chan struct{})
@@ -76,7 +76,9 @@ func (c *conn) startWatchLocked() {
 	// body reader, which shares it, only ever reports its end), and the handler reads
 	// nothing else. The next request takes one again (conn.readRequest); Hijack hands over
 	// the watcher's byte (conn.readAhead).
-	c.releaseReadBuffer()
+	if c.br != nil { // (Wait may have given it back already)
+		c.releaseReadBuffer()
+	}
 	go func() {
 		defer close(done)
 		// Whatever arrives is the next pipelined request: its first byte is kept for the
@@ -100,6 +102,7 @@ func (c *conn) startWatchLocked() {
 // waitForByte blocks until a byte arrives and keeps it for the next Read. The client
 // watcher waits here, with no read buffer.
 func (r *connReader) waitForByte() error {
+	r.drained, r.ahead = false, false
 	for {
 		n, err := r.nc.Read(r.peek[:])
 		if n > 0 {

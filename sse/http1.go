@@ -3,6 +3,10 @@
 package sse
 
 import (
+	"errors"
+	"os"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/wirelab/wirelab/http1"
@@ -36,11 +40,186 @@ func (h *Handler) ServeHTTP(w http1.ResponseWriter, r *http1.Request) {
 		http1.Error(w, "use GET for an event stream", 405)
 		return
 	}
-	sub := h.Hub.Subscribe(h.Topic, lastEventID(r.Header.Get(LastEventIDHeader), r.Query().Get(LastEventIDParam)))
+	last := r.Header.Get(LastEventIDHeader)
+	if last == "" && strings.Contains(r.Target, "?") {
+		last = r.Query().Get(LastEventIDParam) // (parsed only when it can matter)
+	}
+	// A quiet stream waits on its connection (http1.Waiter, see connWaiter): the hub
+	// wakes it when there are events, and the same read that waits tells it when the
+	// client goes. One goroutine, the handler's, serves the stream; the request's context,
+	// whose client watcher would be a second, is not asked for. A request that carries a
+	// context of its own (r.WithContext) is served on that context instead.
+	var sub *Subscription
+	var wt waiter
+	if hw, ok := w.(http1.Waiter); ok && !r.HasContext() {
+		cw := &connWaiter{w: hw, quiet: true}
+		sub = h.Hub.subscribe(h.Topic, last, cw.notify)
+		defer cw.stop()
+		wt = cw
+	} else {
+		sub = h.Hub.Subscribe(h.Topic, last)
+		ctxw := &contextWaiter{ctx: r.Context(), ready: sub.Ready()}
+		defer ctxw.stop()
+		wt = ctxw
+	}
 	st, err := NewHTTP1Stream(w)
 	if err != nil {
 		sub.Close()
 		return
 	}
-	h.serve(r.Context(), st, sub)
+	h.serve(wt, st, sub)
 }
+
+// busyWakes is how many notices within one heartbeat period make a quiet stream busy
+// (connWaiter): a stream that gets an event now and then stays quiet, and sees its client
+// go at once; one that is woken many times a second waits on a channel instead.
+const busyWakes = 16
+
+// connWaiter is how a stream waits over http1, in one of two ways:
+//
+//   - quiet: on the connection itself (http1.Waiter.Wait). The read that waits sees the
+//     client go at once, and the stream needs neither a channel nor a second goroutine;
+//     the hub's notice is a Wake, which moves the connection's read deadline.
+//   - busy: on a channel, as over net/http, which is far cheaper to wake many times a
+//     second than a read deadline is to move. A client that goes is then seen by the
+//     next write, and the server's shutdown by Waiter.Stopping.
+//
+// A stream starts quiet; busyWakes notices within a heartbeat period make it busy, and a
+// heartbeat period without a notice makes it quiet again. Until the stream is first busy, its heartbeat is
+// the read deadline of its wait (so that a stream that never gets an event holds no
+// timer); from then on it is a timer, which wakes the stream the way a notice does.
+// Without heartbeats a busy stream stays busy.
+type connWaiter struct {
+	w     http1.Waiter
+	wakes int           // notices that ended a quiet wait in this heartbeat period
+	every time.Duration // the heartbeat period; 0 until the first wait
+	next  time.Time     // when the next heartbeat is due, while there is no timer
+
+	mu       sync.Mutex    // guards what follows, between the stream, the hub and the timer
+	quiet    bool          // waiting on the connection, not on ready
+	ready    chan struct{} // a busy stream's notices; made when it first gets busy
+	noticed  bool          // a notice came since the last heartbeat
+	due      bool          // a heartbeat is due
+	timer    *time.Timer
+	timerOff bool // stop was called: the timer is not set again
+}
+
+// notify is the hub's notice that events may be waiting (Subscription.notify).
+func (cw *connWaiter) notify() {
+	cw.mu.Lock()
+	cw.noticed = true
+	quiet := cw.wakeLocked()
+	cw.mu.Unlock()
+	if quiet {
+		cw.w.Wake()
+	}
+}
+
+// heartbeat runs on the timer: it marks a heartbeat due, wakes the stream, and sets the
+// timer for the next one.
+func (cw *connWaiter) heartbeat() {
+	cw.mu.Lock()
+	cw.due = true
+	quiet := cw.wakeLocked()
+	if !cw.timerOff {
+		cw.timer.Reset(cw.every)
+	}
+	cw.mu.Unlock()
+	if quiet {
+		cw.w.Wake()
+	}
+}
+
+// wakeLocked puts a token in a busy stream's channel, or reports that the stream is
+// quiet and must be woken with Wake (outside the lock: a Wake too many only makes one
+// wait end early).
+func (cw *connWaiter) wakeLocked() (quiet bool) {
+	if cw.quiet {
+		return true
+	}
+	select {
+	case cw.ready <- struct{}{}:
+	default: // a token already there will do
+	}
+	return false
+}
+
+func (cw *connWaiter) wait(beat time.Duration) error {
+	cw.mu.Lock()
+	if beat > 0 && cw.every == 0 {
+		cw.every = beat
+		cw.next = time.Now().Add(beat)
+	}
+	if cw.due {
+		// A heartbeat period without a notice: the stream is quiet, and waits on the
+		// connection from now on. (Every event notified before the last heartbeat has
+		// been taken since: serve looks for events after each heartbeat.)
+		cw.due = false
+		cw.wakes = 0
+		if !cw.noticed && !cw.quiet {
+			cw.quiet = true
+			select {
+			case <-cw.ready:
+			default:
+			}
+		}
+		cw.noticed = false
+		cw.mu.Unlock()
+		return errHeartbeatDue
+	}
+	quiet, ready := cw.quiet, cw.ready
+	var deadline time.Time // none when the timer beats, or nothing does
+	if cw.timer == nil {
+		deadline = cw.next
+	}
+	cw.mu.Unlock()
+
+	if quiet {
+		err := cw.w.Wait(deadline)
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			cw.next = time.Now().Add(cw.every)
+			return errHeartbeatDue
+		}
+		if err != nil {
+			return err
+		}
+		// Woken: by the busyWakes-th notice of the period, the stream gets busy (by an
+		// earlier one, by the timer's heartbeat, or for nothing, it stays quiet). A busy
+		// stream's heartbeat is the timer.
+		cw.mu.Lock()
+		if cw.noticed && cw.quiet {
+			cw.wakes++
+		}
+		if cw.wakes >= busyWakes && cw.quiet {
+			cw.quiet = false
+			if cw.ready == nil {
+				cw.ready = make(chan struct{}, 1)
+			}
+			if cw.every > 0 && cw.timer == nil && !cw.timerOff {
+				cw.timer = time.AfterFunc(time.Until(cw.next), cw.heartbeat)
+			}
+		}
+		cw.mu.Unlock()
+		return nil
+	}
+	select {
+	case <-ready:
+		return nil
+	case <-cw.w.Stopping():
+		return http1.ErrShuttingDown
+	}
+}
+
+// stop lets go of the timer.
+func (cw *connWaiter) stop() {
+	cw.mu.Lock()
+	defer cw.mu.Unlock()
+	cw.timerOff = true
+	if cw.timer != nil {
+		cw.timer.Stop()
+	}
+}
+
+// stopped is always nil: over http1 the server's shutdown and the client's going are
+// seen at the next wait (or write), once the events in hand are written.
+func (cw *connWaiter) stopped() error { return nil }

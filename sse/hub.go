@@ -116,10 +116,13 @@ type Subscription struct {
 	hub   *Hub
 	topic *topic
 	ready chan struct{} // holds a token while events may be waiting; closed at the end
-	taken atomic.Uint64 // id of the last event taken: moved by Take, read by Publish
-	start uint64        // the topic's newest id when it subscribed: the replay ends here
-	ended atomic.Bool   // set when it is dropped or closed: Take takes nothing more
-	err   error         // why it ended (guarded by topic.mu)
+	// notify, when set, is called instead of sending a token (and at the end), and there
+	// is no ready channel: an http1 stream's Wake (http1.Waiter).
+	notify func()
+	taken  atomic.Uint64 // id of the last event taken: moved by Take, read by Publish
+	start  uint64        // the topic's newest id when it subscribed: the replay ends here
+	ended  atomic.Bool   // set when it is dropped or closed: Take takes nothing more
+	err    error         // why it ended (guarded by topic.mu)
 }
 
 // Ready returns a channel that receives when events may be waiting to be taken, and is
@@ -167,6 +170,19 @@ func (s *Subscription) Close() {
 // of its replay do not count, so that a client catching up on the whole history is not
 // dropped for it.
 func (s *Subscription) behind(last uint64) uint64 { return last - max(s.taken.Load(), s.start) }
+
+// tell lets the subscriber know that events may be waiting, without waiting itself: a
+// token in its Ready channel (one already there will do), or its notify function.
+func (s *Subscription) tell() {
+	if s.notify != nil {
+		s.notify()
+		return
+	}
+	select {
+	case s.ready <- struct{}{}:
+	default:
+	}
+}
 
 // Stats returns the hub's counters.
 func (h *Hub) Stats() HubStats {
@@ -223,10 +239,7 @@ func (h *Hub) publishLocked(t *topic, ev Event) (*Message, error) {
 			continue
 		}
 		needed = min(needed, s.taken.Load()+1)
-		select {
-		case s.ready <- struct{}{}:
-		default:
-		}
+		s.tell()
 	}
 
 	// 4. Let go of the events that are out of the history and that no subscriber still
@@ -245,18 +258,27 @@ func (h *Hub) publishLocked(t *topic, ev Event) (*Message, error) {
 // event. Both are decided under the topic's lock, so no event is missed or sent twice
 // between the replay and the live events.
 func (h *Hub) Subscribe(topicName, lastEventID string) *Subscription {
+	return h.subscribe(topicName, lastEventID, nil)
+}
+
+// subscribe is Subscribe; with notify set, the subscription calls it where it would put
+// a token in its Ready channel, and has none.
+func (h *Hub) subscribe(topicName, lastEventID string, notify func()) *Subscription {
 	t := h.topic(topicName)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	last := t.last.Load()
-	s := &Subscription{hub: h, topic: t, ready: make(chan struct{}, 1), start: last}
+	s := &Subscription{hub: h, topic: t, start: last, notify: notify}
+	if notify == nil {
+		s.ready = make(chan struct{}, 1)
+	}
 	taken := last
 	if lastEventID != "" {
 		taken, s.Gap = t.since(lastEventID)
 	}
 	s.taken.Store(taken)
 	if taken < last {
-		s.ready <- struct{}{} // the replay is waiting
+		s.tell() // the replay is waiting
 	}
 	t.members[s] = struct{}{}
 	h.subs.Add(1)
@@ -316,7 +338,11 @@ func (h *Hub) removeLocked(s *Subscription, why error) {
 	s.err = why
 	s.ended.Store(true)
 	delete(s.topic.members, s)
-	close(s.ready)
+	if s.ready != nil {
+		close(s.ready)
+	} else {
+		s.notify() // the subscriber learns of the end as of an event (ended is set)
+	}
 	h.subs.Add(-1)
 }
 

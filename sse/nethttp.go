@@ -52,6 +52,8 @@ func (h *Handler) NetHTTP() http.Handler {
 			sub.Close()
 			return
 		}
-		h.serve(r.Context(), st, sub)
+		wt := &contextWaiter{ctx: r.Context(), ready: sub.Ready()}
+		defer wt.stop()
+		h.serve(wt, st, sub)
 	})
 }

@@ -153,15 +153,68 @@ func lastEventID(header, query string) string {
 	return query
 }
 
+// A waiter is how a stream waits for its next events. Over net/http (and any server) it
+// waits on the request's context, the subscription's Ready channel and a ticker
+// (contextWaiter); over http1 it waits on the connection itself (connWaiter in http1.go),
+// so that a quiet stream costs one goroutine, not two.
+type waiter interface {
+	// wait blocks until events may be waiting or the subscription has ended (nil), until
+	// a heartbeat is due, every beat (errHeartbeatDue; never when beat <= 0), or until the
+	// stream must end: the client went away or the server is stopping (why).
+	wait(beat time.Duration) error
+	// stopped says, without waiting, why the stream must end now, or nil. A batch being
+	// written stops early on it.
+	stopped() error
+}
+
+// errHeartbeatDue is what a waiter returns when a heartbeat should be sent.
+var errHeartbeatDue = errors.New("sse: heartbeat due")
+
+// contextWaiter waits on ctx, on the subscription's Ready channel and on a ticker.
+type contextWaiter struct {
+	ctx   context.Context
+	ready <-chan struct{}
+	tick  *time.Ticker // made at the first wait with a heartbeat
+}
+
+func (cw *contextWaiter) wait(beat time.Duration) error {
+	var due <-chan time.Time
+	if beat > 0 {
+		if cw.tick == nil {
+			cw.tick = time.NewTicker(beat)
+		}
+		due = cw.tick.C
+	}
+	select {
+	case <-cw.ctx.Done():
+		return cw.ctx.Err()
+	case <-due:
+		return errHeartbeatDue
+	case <-cw.ready: // a token, or closed: the subscription has ended
+		return nil
+	}
+}
+
+func (cw *contextWaiter) stopped() error { return cw.ctx.Err() }
+
+// stop lets go of the ticker.
+func (cw *contextWaiter) stop() {
+	if cw.tick != nil {
+		cw.tick.Stop()
+	}
+}
+
 // serve is the life of one stream, the same over net/http and http1:
-//  1. subscribe, which places the stream right after the client's Last-Event-ID (or at
-//     the newest event), before anything is published that this stream could miss;
+//  1. subscribe (the caller has), which places the stream right after the client's
+//     Last-Event-ID (or at the newest event), before anything is published that this
+//     stream could miss;
 //  2. send the retry time and the gap signal, if any;
 //  3. send the events waiting (the replay first, then live events as they come), and a
-//     heartbeat when quiet, until the client goes away (ctx ends or a write fails), the
-//     server shuts down (ctx ends), or the hub drops the subscription for falling behind
-//     (the response then ends, and the client reconnects and replays from where it was).
-func (h *Handler) serve(ctx context.Context, st *Stream, sub *Subscription) error {
+//     heartbeat every Heartbeat, until the client goes away
+//     (the waiter says so, or a write fails), the server shuts down (the waiter says so),
+//     or the hub drops the subscription for falling behind (the response then ends, and
+//     the client reconnects and replays from where it was).
+func (h *Handler) serve(wt waiter, st *Stream, sub *Subscription) error {
 	defer sub.Close()
 	st.WriteTimeout = h.WriteTimeout
 
@@ -182,41 +235,37 @@ func (h *Handler) serve(ctx context.Context, st *Stream, sub *Subscription) erro
 	if beat == 0 {
 		beat = DefaultHeartbeat
 	}
-	var tick <-chan time.Time
-	if beat > 0 {
-		t := time.NewTicker(beat)
-		defer t.Stop()
-		tick = t.C
-	}
 	var batch []*Message // made at the first event, so that an idle stream holds none
 	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-tick:
+		switch err := wt.wait(beat); {
+		case err == errHeartbeatDue:
+			// Events may be waiting too (a wait may end for both): they are looked for
+			// after the heartbeat.
 			st.queue(heartbeatComment)
 			if err := st.flush(); err != nil {
 				return err
 			}
-		case _, ok := <-sub.Ready():
-			if !ok {
-				return sub.Err()
-			}
-			if batch == nil {
-				batch = make([]*Message, 0, maxBatch)
-			}
-			if err := sendWaiting(ctx, st, sub, batch); err != nil {
-				return err
-			}
+		case err != nil:
+			return err
+		}
+		if sub.ended.Load() {
+			return sub.Err()
+		}
+		if batch == nil {
+			batch = make([]*Message, 0, maxBatch)
+		}
+		if err := sendWaiting(wt, st, sub, batch); err != nil {
+			return err
 		}
 	}
 }
 
 // sendWaiting writes every event the subscription has waiting, oldest first: up to
 // maxBatch events or maxPendingBytes in each flush (one Write, one HTTP chunk), until none
-// is left, or ctx ends. Nothing waits for a batch to fill: what is there goes out at once.
-func sendWaiting(ctx context.Context, st *Stream, sub *Subscription, batch []*Message) error {
-	for ctx.Err() == nil {
+// is left, or the waiter says the stream must stop. Nothing waits for a batch to fill:
+// what is there goes out at once.
+func sendWaiting(wt waiter, st *Stream, sub *Subscription, batch []*Message) error {
+	for wt.stopped() == nil {
 		batch = sub.Take(batch[:0], maxBatch)
 		if len(batch) == 0 {
 			return nil
@@ -233,5 +282,5 @@ func sendWaiting(ctx context.Context, st *Stream, sub *Subscription, batch []*Me
 			return err
 		}
 	}
-	return ctx.Err()
+	return wt.stopped()
 }

@@ -1,0 +1,182 @@
+package sse
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/wirelab/wirelab/http1"
+	"github.com/wirelab/wirelab/internal/leakcheck"
+)
+
+// waitTimeout bounds the waits of these tests: generous, and never reached when they pass.
+const waitTimeout = 10 * time.Second
+
+// fakeWaiter is an http1.Waiter that records how it is used: the deadline of every Wait,
+// and how many times Wake was called.
+type fakeWaiter struct {
+	mu        sync.Mutex
+	deadlines []time.Time
+	wakes     int
+	wake      chan struct{}
+	stop      chan struct{}
+}
+
+func newFakeWaiter() *fakeWaiter {
+	return &fakeWaiter{wake: make(chan struct{}, 1), stop: make(chan struct{})}
+}
+
+func (f *fakeWaiter) Wait(deadline time.Time) error {
+	f.mu.Lock()
+	f.deadlines = append(f.deadlines, deadline)
+	f.mu.Unlock()
+	var due <-chan time.Time
+	if !deadline.IsZero() {
+		t := time.NewTimer(time.Until(deadline))
+		defer t.Stop()
+		due = t.C
+	}
+	select {
+	case <-f.wake:
+		return nil
+	case <-due:
+		return os.ErrDeadlineExceeded
+	case <-f.stop:
+		return http1.ErrShuttingDown
+	}
+}
+
+func (f *fakeWaiter) Wake() {
+	f.mu.Lock()
+	f.wakes++
+	f.mu.Unlock()
+	select {
+	case f.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (f *fakeWaiter) Stopping() <-chan struct{} { return f.stop }
+
+func (f *fakeWaiter) counts() (waits, wakes int, last time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.deadlines) > 0 {
+		last = f.deadlines[len(f.deadlines)-1]
+	}
+	return len(f.deadlines), f.wakes, last
+}
+
+// waitFor calls cw.wait until it returns want, at most n times.
+func waitFor(t *testing.T, cw *connWaiter, beat time.Duration, want error, n int) {
+	t.Helper()
+	for range n {
+		if err := cw.wait(beat); err == want {
+			return
+		}
+	}
+	t.Fatalf("wait did not return %v in %d calls", want, n)
+}
+
+// makeBusy notifies a quiet stream and lets it wait until it is busy. (A heartbeat
+// between the notices starts their count again: it goes on until the stream is busy.)
+func makeBusy(t *testing.T, cw *connWaiter, beat time.Duration) {
+	t.Helper()
+	for i := 0; cw.quiet; i++ {
+		require.Less(t, i, 100*busyWakes, "the stream never got busy")
+		cw.notify()
+		if err := cw.wait(beat); err != errHeartbeatDue {
+			require.NoError(t, err)
+		}
+	}
+}
+
+// TestAStreamOverHTTP1WaitsOnItsConnectionWhileQuietAndOnAChannelWhileBusy walks a stream
+// through both of its ways of waiting (connWaiter).
+func TestAStreamOverHTTP1WaitsOnItsConnectionWhileQuietAndOnAChannelWhileBusy(t *testing.T) {
+	leakcheck.Check(t)
+	const beat = 100 * time.Millisecond
+	f := newFakeWaiter()
+	cw := &connWaiter{w: f, quiet: true}
+	defer cw.stop()
+
+	// 1. Quiet, and never busy yet: the heartbeat is the wait's own deadline; no timer.
+	require.Equal(t, errHeartbeatDue, cw.wait(beat))
+	waits, wakes, last := f.counts()
+	assert.Equal(t, 1, waits)
+	assert.False(t, last.IsZero(), "a quiet stream's wait has the heartbeat as its deadline")
+	assert.Nil(t, cw.timer, "a stream that was never busy holds no timer")
+
+	// 2. A notice while quiet is a Wake; busyWakes of them in one heartbeat period make
+	//    the stream busy, with a timer.
+	makeBusy(t, cw, beat)
+	_, wakes, _ = f.counts()
+	assert.GreaterOrEqual(t, wakes, busyWakes)
+	assert.False(t, cw.quiet, "%d notices in a period make a quiet stream busy", busyWakes)
+	assert.NotNil(t, cw.timer, "a busy stream's heartbeat is a timer")
+
+	// 3. Busy: a notice is a token on the channel, not a Wake, and no Wait is called.
+	waits, wakes, _ = f.counts()
+	cw.notify()
+	require.NoError(t, cw.wait(beat))
+	w2, wakes2, _ := f.counts()
+	assert.Equal(t, wakes, wakes2, "a busy stream is not woken through its connection")
+	assert.Equal(t, waits, w2, "a busy stream does not wait on its connection")
+
+	// 4. A heartbeat period with a notice keeps it busy; one without makes it quiet.
+	waitFor(t, cw, beat, errHeartbeatDue, 10)
+	assert.False(t, cw.quiet, "the period had a notice")
+	waitFor(t, cw, beat, errHeartbeatDue, 10)
+	assert.True(t, cw.quiet, "a heartbeat period without a notice makes the stream quiet")
+
+	// 5. Quiet again, with a timer now: the wait has no deadline, and the timer's
+	//    heartbeat wakes it through the connection.
+	waitFor(t, cw, beat, errHeartbeatDue, 10)
+	_, wakes, last = f.counts()
+	assert.True(t, last.IsZero(), "with a timer, a quiet wait needs no deadline")
+	assert.Greater(t, wakes, 1, "the timer wakes a quiet stream with Wake")
+	assert.True(t, cw.quiet)
+
+	// 6. The server stopping ends a busy wait.
+	makeBusy(t, cw, beat)
+	close(f.stop)
+	waitFor(t, cw, beat, http1.ErrShuttingDown, 10)
+}
+
+// TestAnIdleStreamOverHTTP1IsOneGoroutine: idle streams on an http1 server cost one
+// goroutine each (the handler's, waiting on its connection), not two (a handler and a
+// client watcher); and a client that leaves an idle stream is noticed without any write.
+func TestAnIdleStreamOverHTTP1IsOneGoroutine(t *testing.T) {
+	leakcheck.Check(t)
+	const n = 50
+	hub := &Hub{}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	srv := &http1.Server{Handler: &Handler{Hub: hub, Heartbeat: time.Hour}}
+	go srv.Serve(ln)
+	defer srv.Close()
+	before := runtime.NumGoroutine()
+	conns := make([]net.Conn, n)
+	for i := range conns {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		require.NoError(t, err)
+		defer c.Close()
+		fmt.Fprint(c, "GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+		conns[i] = c
+	}
+	require.Eventually(t, func() bool { return hub.Stats().Subscribers == n }, waitTimeout, time.Millisecond)
+	grown := runtime.NumGoroutine() - before
+	assert.LessOrEqual(t, grown, n+2, "%d goroutines for %d idle streams", grown, n)
+
+	// Leaving: each stream ends on its own, with no event or heartbeat written to it.
+	for _, c := range conns {
+		c.Close()
+	}
+	require.Eventually(t, func() bool { return hub.Stats().Subscribers == 0 }, waitTimeout, time.Millisecond)
+}
