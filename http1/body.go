@@ -38,8 +38,11 @@ type body struct {
 func (b *body) init(br *bufio.Reader, f *framing, maxBody int64, limits *bodyLimits) {
 	*b = body{br: br, kind: f.kind, left: f.length}
 	if f.kind == bodyChunked {
-		b.chunked = chunkedReader{br: br, maxBody: maxBody,
-			maxLine: limits.maxChunkLine, maxTrail: limits.maxTrailer}
+		// b.chunked is zero already: set what it needs, rather than zero it a second time
+		// by assigning a whole chunkedReader.
+		cr := &b.chunked
+		cr.br, cr.maxBody = br, maxBody
+		cr.maxLine, cr.maxTrail = limits.maxChunkLine, limits.maxTrailer
 	}
 	if f.kind == bodyNone {
 		b.err = io.EOF
