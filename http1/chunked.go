@@ -77,7 +77,17 @@ func (cr *chunkedReader) Read(p []byte) (int, error) {
 	if cr.err != nil {
 		return 0, cr.err
 	}
-	n, err := cr.read(p)
+	// 1. The fast path: chunk data and plain framing already buffered, in one pass.
+	if n := cr.readBuffered(p); n > 0 || cr.state == chunkDone {
+		if cr.state == chunkDone {
+			cr.err = io.EOF
+			return n, io.EOF // the caller learns of the end without another Read
+		}
+		return n, nil
+	}
+	// 2. The careful path, for what the fast path leaves: bytes still to come, chunk
+	//    extensions, trailers, errors.
+	n, err := cr.readCarefully(p)
 	if err != nil {
 		if err == io.EOF && cr.state != chunkDone {
 			err = io.ErrUnexpectedEOF
@@ -87,16 +97,9 @@ func (cr *chunkedReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func (cr *chunkedReader) read(p []byte) (int, error) {
-	// 1. The fast path: chunk data and plain framing already buffered, in one pass.
-	if n := cr.readBuffered(p); n > 0 || cr.state == chunkDone {
-		if cr.state == chunkDone {
-			return n, io.EOF // the caller learns of the end without another Read
-		}
-		return n, nil
-	}
-	// 2. The careful path, for what the fast path leaves: bytes still to come, chunk
-	//    extensions, trailers, errors.
+// readCarefully is the careful path of Read: it moves through the states one at a time,
+// waits for bytes where it has to, and reports every framing error.
+func (cr *chunkedReader) readCarefully(p []byte) (int, error) {
 	for {
 		switch cr.state {
 		case chunkSize:
@@ -155,52 +158,54 @@ func (cr *chunkedReader) read(p []byte) (int, error) {
 // advance moves through framing that is already buffered and plainly valid — the CRLF
 // after chunk data, a size line without extensions, an empty trailer section — without
 // waiting for bytes, and consumes all it has read with one Discard. Anything else (an
-// extension, a trailer, an error, bytes still to come) it leaves for the careful path in
-// read, which reports errors too.
-func (cr *chunkedReader) advance() {
-	buf, _ := cr.br.Peek(cr.br.Buffered())
-	off := cr.advanceIn(buf)
-	cr.br.Discard(off)
-}
+// extension, a trailer, an error, bytes still to come) it leaves for the careful path,
+// readCarefully, which reports errors too.
+func (cr *chunkedReader) advance() { cr.readBuffered(nil) }
 
 // readBuffered copies into p the chunk data already buffered, moving through the plain
 // framing between chunks as advance does, while p has room; it consumes all it has read
-// with one Discard. A small chunked body that arrived whole is read in one call.
+// with one Discard. A small chunked body that arrived whole is read in one call. Each turn
+// of its loop is one chunk, its steps in the order of the grammar, each taken only in its
+// own state; it stops where the careful path has to take over, or where p is full.
 func (cr *chunkedReader) readBuffered(p []byte) (n int) {
 	buf, _ := cr.br.Peek(cr.br.Buffered())
-	off := cr.advanceIn(buf)
-	for cr.state == chunkData && n < len(p) && off < len(buf) {
-		data := buf[off:min(len(buf), off+int(min(cr.remaining, int64(len(p)-n))))]
-		copy(p[n:], data)
-		n, off = n+len(data), off+len(data)
-		cr.remaining -= int64(len(data))
-		if cr.remaining == 0 {
-			cr.state = chunkDataCRLF
-			off += cr.advanceIn(buf[off:])
-		}
-	}
-	cr.br.Discard(off)
-	return n
-}
-
-// advanceIn is advance over buf, the bytes buffered; it returns how many it has read.
-func (cr *chunkedReader) advanceIn(buf []byte) (off int) {
+	off := 0
+steps:
 	for {
-		rest := buf[off:]
-		switch cr.state {
-		case chunkDataCRLF, chunkTrailer:
-			if len(rest) < 2 || rest[0] != '\r' || rest[1] != '\n' {
-				return off
+		// 1. chunk-data: as much of it as is buffered and p has room for.
+		if cr.state == chunkData {
+			k := min(len(buf)-off, len(p)-n)
+			if int64(k) > cr.remaining {
+				k = int(cr.remaining)
+			}
+			copy(p[n:], buf[off:off+k])
+			n, off = n+k, off+k
+			cr.remaining -= int64(k)
+			if cr.remaining > 0 {
+				break steps // p is full, or the rest of the chunk is still to come
+			}
+			cr.state = chunkDataCRLF
+		}
+		// 2. The CRLF after chunk-data.
+		if cr.state == chunkDataCRLF {
+			if !hasCRLF(buf[off:]) {
+				break steps
 			}
 			off += 2
-			if cr.state == chunkTrailer {
-				cr.state = chunkDone
-				return off
-			}
 			cr.state = chunkSize
-		case chunkSize:
-			var size int64
-			i := 0
+		}
+		// 3. chunk-size CRLF, without extensions, and within the body limit. The first of
+		//    the hex digits is read on its own, so that the loop over the others stops at
+		//    once on the usual size of one digit. (A loop that stops after a different
+		//    number of turns each time costs more than its instructions: the processor
+		//    cannot foresee where it ends.)
+		if cr.state == chunkSize {
+			rest := buf[off:]
+			if len(rest) == 0 || hexValue[rest[0]] < 0 {
+				break steps
+			}
+			size := int64(hexValue[rest[0]])
+			i := 1
 			for ; i < len(rest) && i <= maxChunkSizeDigits; i++ {
 				v := hexValue[rest[i]]
 				if v < 0 {
@@ -208,26 +213,33 @@ func (cr *chunkedReader) advanceIn(buf []byte) (off int) {
 				}
 				size = size<<4 | int64(v)
 			}
-			if i == 0 || i > maxChunkSizeDigits || i+1 >= len(rest) || rest[i] != '\r' || rest[i+1] != '\n' ||
-				size > cr.maxBody-cr.total {
-				return off
+			if i > maxChunkSizeDigits || !hasCRLF(rest[i:]) || size > cr.maxBody-cr.total {
+				break steps
 			}
 			off += i + 2
 			if cr.onSize != nil {
 				cr.onSize(size)
 			}
 			cr.total += size
-			if size == 0 {
-				cr.state = chunkTrailer
-				continue
+			if size > 0 {
+				cr.remaining, cr.state = size, chunkData
+				continue // the next chunk
 			}
-			cr.remaining, cr.state = size, chunkData
-			return off
-		default:
-			return off
+			cr.state = chunkTrailer // the last chunk
 		}
+		// 4. An empty trailer section: the CRLF that ends the body.
+		if cr.state == chunkTrailer && hasCRLF(buf[off:]) {
+			off += 2
+			cr.state = chunkDone
+		}
+		break // the body is over, or the rest is the careful path's
 	}
+	cr.br.Discard(off)
+	return n
 }
+
+// hasCRLF reports whether b starts with CRLF.
+func hasCRLF(b []byte) bool { return len(b) >= 2 && b[0] == '\r' && b[1] == '\n' }
 
 // readLine reads one CRLF-terminated framing line of at most max bytes (CRLF included) and
 // returns it without the CRLF. Unlike the head, the chunked framing takes no bare LF: a
