@@ -29,8 +29,14 @@ type Routes struct {
 	on   func(string, *Conn)
 	room ChatRoom
 
-	mu    sync.Mutex
-	conns map[*Conn]struct{} // the connections being served, for GoingAway
+	mu sync.Mutex
+	// conns are the connections being served, each with the Done channel of the context
+	// it is served with (nil for none): for GoingAway and the shutdown hooks.
+	conns map[*Conn]<-chan struct{}
+	// hooks holds one shutdown hook per context that connections are served with (one per
+	// server: every connection of an http1 server has its Done channel), rather than one
+	// per connection, which would cost each idle connection a few hundred bytes.
+	hooks map[<-chan struct{}]bool
 }
 
 // NewRoutes returns the ws-server routes with opts.
@@ -51,11 +57,17 @@ func (rt *Routes) Room() *ChatRoom { return &rt.room }
 // Serve runs the service of path on an accepted connection until it ends, closing it with
 // 1001 (going away) if ctx ends first (the server shutting down).
 func (rt *Routes) Serve(ctx context.Context, path string, c *Conn) {
+	done := ctx.Done()
 	rt.mu.Lock()
 	if rt.conns == nil {
-		rt.conns = make(map[*Conn]struct{})
+		rt.conns = make(map[*Conn]<-chan struct{})
+		rt.hooks = make(map[<-chan struct{}]bool)
 	}
-	rt.conns[c] = struct{}{}
+	rt.conns[c] = done
+	if done != nil && !rt.hooks[done] {
+		rt.hooks[done] = true
+		context.AfterFunc(ctx, func() { rt.goingAway(done) })
+	}
 	rt.mu.Unlock()
 	defer func() {
 		rt.mu.Lock()
@@ -65,8 +77,6 @@ func (rt *Routes) Serve(ctx context.Context, path string, c *Conn) {
 	if rt.on != nil {
 		rt.on(path, c)
 	}
-	stop := context.AfterFunc(ctx, func() { c.Close(StatusGoingAway, "server shutting down") })
-	defer stop()
 	switch path {
 	case "/chat":
 		rt.room.Join(c)
@@ -101,6 +111,21 @@ func (rt *Routes) GoingAway() {
 	defer rt.mu.Unlock()
 	for c := range rt.conns {
 		go c.Close(StatusGoingAway, "server shutting down")
+	}
+}
+
+// goingAway is the shutdown hook of the connections served with a context whose Done
+// channel is done: it closes them with 1001, each on a goroutine of its own, as GoingAway
+// does. It forgets the hook, so that a connection served with that context from now on
+// sets one again, which runs at once.
+func (rt *Routes) goingAway(done <-chan struct{}) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	delete(rt.hooks, done)
+	for c, d := range rt.conns {
+		if d == done {
+			go c.Close(StatusGoingAway, "server shutting down")
+		}
 	}
 }
 

@@ -63,11 +63,16 @@ func TestShutdownClosesConnectionsWithGoingAway(t *testing.T) {
 	leakcheck.Check(t)
 	srv := &http1.Server{Handler: NewRoutes(ServerOptions{}).Handler()}
 	addr := serveForTest(t, srv)
-	c := dialForTest(t, "ws://"+addr+"/echo")
-	require.NoError(t, c.WriteMessage(OpText, []byte("before")))
-	_, got, err := c.ReadMessage()
-	require.NoError(t, err)
-	assert.Equal(t, "before", string(got))
+	// Three connections: one shutdown hook serves them all (Routes.goingAway).
+	var conns []*Conn
+	for range 3 {
+		c := dialForTest(t, "ws://"+addr+"/echo")
+		require.NoError(t, c.WriteMessage(OpText, []byte("before")))
+		_, got, err := c.ReadMessage()
+		require.NoError(t, err)
+		assert.Equal(t, "before", string(got))
+		conns = append(conns, c)
+	}
 
 	shutdown := make(chan error, 1)
 	go func() {
@@ -75,8 +80,10 @@ func TestShutdownClosesConnectionsWithGoingAway(t *testing.T) {
 		defer cancel()
 		shutdown <- srv.Shutdown(ctx)
 	}()
-	_, _, err = c.ReadMessage()
-	assert.Equal(t, StatusGoingAway, CloseStatus(err), "%v", err)
+	for _, c := range conns {
+		_, _, err := c.ReadMessage()
+		assert.Equal(t, StatusGoingAway, CloseStatus(err), "%v", err)
+	}
 	require.NoError(t, <-shutdown)
 }
 
