@@ -179,33 +179,38 @@ func (p *headParser) parse(b []byte) (end int, err error) {
 		p.next = lf + 1
 	}
 	// 2. Field lines, each scanned once by parseFieldLine, up to the empty line. The
-	//    fields gather in a local slice, stored back into the head on the way out.
+	//    fields gather in a local slice, stored back into the head where the loop ends,
+	//    its one way out (a deferred store would be a call on every return).
 	h := p.h
 	fields := h.fields
-	defer func() { h.fields = fields }()
+lines:
 	for {
 		pos := p.next
 		switch {
 		case pos >= len(b):
-			return 0, nil
+			break lines // more bytes needed
 		case b[pos] == '\n':
-			return pos + 1, nil // the empty line: the header section is over
+			end = pos + 1 // the empty line: the header section is over
+			break lines
 		case b[pos] == '\r':
-			if pos+1 >= len(b) {
-				return 0, nil
+			switch {
+			case pos+1 >= len(b): // more bytes needed
+			case b[pos+1] == '\n':
+				end = pos + 2
+			default:
+				err = badRequest("bare CR in header section", lineAt(b, pos))
 			}
-			if b[pos+1] == '\n' {
-				return pos + 2, nil
-			}
-			return 0, badRequest("bare CR in header section", lineAt(b, pos))
+			break lines
 		}
-		f, next, err := parseFieldLine(b, pos)
-		if err != nil || next == 0 {
-			return 0, err
+		f, next, ferr := parseFieldLine(b, pos)
+		if ferr != nil || next == 0 {
+			err = ferr
+			break lines
 		}
 		// The limit on the number of fields, checked before the field is stored.
 		if len(fields) >= p.maxFields {
-			return 0, ErrHeaderTooLarge
+			err = ErrHeaderTooLarge
+			break lines
 		}
 		if isFramingCandidate(b[f.name.off:f.name.end]) {
 			h.framingFields = append(h.framingFields, len(fields))
@@ -213,6 +218,8 @@ func (p *headParser) parse(b []byte) (end int, err error) {
 		fields = append(fields, f)
 		p.next = next
 	}
+	h.fields = fields
+	return end, err
 }
 
 // lineAt returns the line that starts at b[pos], for an error message.
@@ -282,10 +289,15 @@ func parseRequestLine(line []byte, h *head) error {
 		return badRequest("malformed request line", line)
 	}
 	target := rest[:sp2]
-	// 3. The version closes the line.
-	minor, err := parseVersion(rest[sp2+1:])
-	if err != nil {
-		return err
+	// 3. The version closes the line. HTTP/1.1, the version of nearly every request, is
+	//    one comparison of eight bytes here; parseVersion reads any other.
+	minor := 1
+	if version := rest[sp2+1:]; string(version) != "HTTP/1.1" {
+		m, err := parseVersion(version)
+		if err != nil {
+			return err
+		}
+		minor = m
 	}
 	h.method = span{0, int32(sp1)}
 	h.target = span{int32(sp1 + 1), int32(sp1 + 1 + sp2)}
