@@ -99,6 +99,7 @@ type connWaiter struct {
 	quiet    bool          // waiting on the connection, not on ready
 	ready    chan struct{} // a busy stream's notices; made when it first gets busy
 	noticed  bool          // a notice came since the last heartbeat
+	fresh    bool          // a notice came since the last wait ended
 	due      bool          // a heartbeat is due
 	timer    *time.Timer
 	timerOff bool // stop was called: the timer is not set again
@@ -107,7 +108,7 @@ type connWaiter struct {
 // notify is the hub's notice that events may be waiting (Subscription.notify).
 func (cw *connWaiter) notify() {
 	cw.mu.Lock()
-	cw.noticed = true
+	cw.noticed, cw.fresh = true, true
 	quiet := cw.wakeLocked()
 	cw.mu.Unlock()
 	if quiet {
@@ -157,7 +158,7 @@ func (cw *connWaiter) wait(beat time.Duration) error {
 		cw.due = false
 		cw.wakes = 0
 		if !cw.noticed && !cw.quiet {
-			cw.quiet = true
+			cw.quiet, cw.fresh = true, false
 			select {
 			case <-cw.ready:
 			default:
@@ -177,7 +178,11 @@ func (cw *connWaiter) wait(beat time.Duration) error {
 	if quiet {
 		err := cw.w.Wait(deadline)
 		if errors.Is(err, os.ErrDeadlineExceeded) {
+			// The heartbeat of a stream that has no timer: a new period begins.
 			cw.next = time.Now().Add(cw.every)
+			cw.mu.Lock()
+			cw.wakes, cw.noticed = 0, false
+			cw.mu.Unlock()
 			return errHeartbeatDue
 		}
 		if err != nil {
@@ -187,7 +192,8 @@ func (cw *connWaiter) wait(beat time.Duration) error {
 		// earlier one, by the timer's heartbeat, or for nothing, it stays quiet). A busy
 		// stream's heartbeat is the timer.
 		cw.mu.Lock()
-		if cw.noticed && cw.quiet {
+		if cw.fresh && cw.quiet {
+			cw.fresh = false
 			cw.wakes++
 		}
 		if cw.wakes >= busyWakes && cw.quiet {
