@@ -110,6 +110,7 @@ func TestAStreamOverHTTP1WaitsOnItsConnectionWhileQuietAndOnAChannelWhileBusy(t 
 	require.Equal(t, errHeartbeatDue, cw.wait(beat))
 	waits, wakes, last := f.counts()
 	assert.Equal(t, 1, waits)
+	assert.Zero(t, wakes, "nothing woke it")
 	assert.False(t, last.IsZero(), "a quiet stream's wait has the heartbeat as its deadline")
 	assert.Nil(t, cw.timer, "a stream that was never busy holds no timer")
 
