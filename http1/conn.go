@@ -194,14 +194,14 @@ type connReader struct {
 	nc     net.Conn
 	peek   [1]byte
 	peeked bool // peek holds a byte that no read buffer has had yet: it comes first
-	// What Wait's last look into the socket found (wait.go), until the next read: the
-	// socket was empty (drained), or a byte was there (ahead, left in the socket).
-	drained, ahead bool
-	look           *socketLook // made at the first look, on a TCP connection
+	// Wait's last look into the socket found a byte there (wait.go), left in the socket
+	// for the next read.
+	ahead bool
+	look  *socketLook // made at the first look, on a TCP connection
 }
 
 func (r *connReader) Read(p []byte) (int, error) {
-	r.drained, r.ahead = false, false
+	r.ahead = false
 	if r.peeked && len(p) > 0 {
 		p[0], r.peeked = r.peek[0], false
 		return 1, nil

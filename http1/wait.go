@@ -34,7 +34,7 @@ type Waiter interface {
 	// goroutine may call it at any time, also after the handler has returned.
 	Wake()
 	// Stopping returns a channel that is closed when the server shuts down: for a handler
-	// that waits on something else than Wait for a while. It costs nothing per request
+	// that waits on something other than Wait for a while. It costs nothing per request
 	// (it is the server's own), unlike the request's context with its client watcher.
 	Stopping() <-chan struct{}
 }
@@ -181,11 +181,9 @@ func (c *conn) wakeWaiter(woken bool) {
 
 // waitReadable blocks until the connection has something to say (a byte, its end, or an
 // error: nil, io.EOF or that error) or its read deadline passes, and consumes nothing.
-// On a TCP connection it looks into the socket with a peek, through its RawConn; and when
-// the last look found the socket empty and nothing has read it since, it waits for the
-// runtime's poller to say the socket changed without looking first: a stream woken by
-// Wake and waiting again costs no system call. On any other connection (TLS, a tracer)
-// it reads one byte into the peek (waitForByte).
+// On a TCP connection it looks into the socket with a peek, through its RawConn, and waits
+// for the runtime's poller when the socket is empty. On any other connection (TLS, a
+// tracer) it reads one byte into the peek (waitForByte).
 func (r *connReader) waitReadable() error {
 	if r.look == nil {
 		r.look = newSocketLook(r)
@@ -193,7 +191,7 @@ func (r *connReader) waitReadable() error {
 	if r.look.rc == nil {
 		return r.waitForByte()
 	}
-	r.look.found, r.look.first = nil, true
+	r.look.found = nil
 	if err := r.look.rc.Read(r.look.fn); err != nil {
 		return err // the deadline, or the connection closed on this side
 	}
@@ -206,7 +204,6 @@ type socketLook struct {
 	r     *connReader
 	rc    syscall.RawConn // nil when the connection is not a TCP socket
 	fn    func(fd uintptr) bool
-	first bool  // the next call of fn is the first of this wait
 	found error // what the look found
 }
 
@@ -222,15 +219,12 @@ func newSocketLook(r *connReader) *socketLook {
 }
 
 // look is called by RawConn.Read: it returns true when the wait is over, false to wait
-// for the poller. The socket is edge-triggered in the poller: after a look that found it
-// empty, any byte or end that comes is an event, so the first call may skip the look.
+// for the poller, which calls it again when the socket changes. Every wait looks first,
+// even when the last look found the socket empty and nothing has read it since: what came
+// in between may have been reported by the poller already, and RawConn.Read forgets such
+// a report before it calls look (it clears the descriptor's readiness), so a wait that
+// did not look would miss a client that went while the handler was busy.
 func (l *socketLook) look(fd uintptr) bool {
-	if l.first {
-		l.first = false
-		if l.r.drained {
-			return false // nothing has changed since the last look, or the poller says so
-		}
-	}
 	var b [1]byte
 	n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
 	for err == syscall.EINTR {
@@ -238,7 +232,6 @@ func (l *socketLook) look(fd uintptr) bool {
 	}
 	switch {
 	case err == syscall.EAGAIN:
-		l.r.drained = true
 		return false
 	case err != nil:
 		l.found = err

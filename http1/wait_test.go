@@ -108,8 +108,7 @@ func TestWaitSeesTheClientGo(t *testing.T) {
 	_, err := ReadResponse(c.br, "GET")
 	require.NoError(t, err)
 	wt := recv(t, started)
-	// Woken a few times first: each wait after the first finds the socket as the last
-	// look left it (drained) and waits for the poller without looking.
+	// Woken a few times first: each wait looks into the empty socket again.
 	for range 3 {
 		waitingOn(t, wt.(*response).c)
 		wt.Wake()
@@ -194,4 +193,52 @@ func waitingOn(t *testing.T, c *conn) {
 		defer c.mu.Unlock()
 		return c.waiting
 	}, waitTimeout, time.Millisecond)
+}
+
+// TestWaitSeesTheClientGoBetweenWaits: a client that closes while the handler is not
+// waiting (it was woken, and is writing) is seen by the next Wait at once. The socket's
+// end arrives while no one reads, and the runtime's poller has reported it before the
+// next Wait begins, which clears what the poller said: only a look into the socket can
+// see it then.
+func TestWaitSeesTheClientGoBetweenWaits(t *testing.T) {
+	leakcheck.Check(t)
+	started, proceed, results := make(chan Waiter, 1), make(chan struct{}), make(chan error, 8)
+	_, addr := startServer(t, HandlerFunc(func(w ResponseWriter, r *Request) {
+		if r.Target == "/ping" {
+			io.WriteString(w, "pong")
+			return
+		}
+		wt := w.(Waiter)
+		w.WriteHeader(StatusOK)
+		w.Flush()
+		started <- wt
+		for {
+			// A deadline, so that a Wait that misses the client's going ends anyway.
+			err := wt.Wait(time.Now().Add(waitTimeout))
+			results <- err
+			if err != nil {
+				return
+			}
+			<-proceed
+		}
+	}))
+	c := dialRaw(t, addr)
+	c.send("GET /s HTTP/1.1\r\nHost: x\r\n\r\n")
+	_, err := ReadResponse(c.br, "GET")
+	require.NoError(t, err)
+	wt := recv(t, started)
+	waitingOn(t, wt.(*response).c) // the first look found the socket empty
+	wt.Wake()
+	require.NoError(t, recv(t, results))
+
+	// The client goes while the handler holds off; then the server answers a request on
+	// another connection, which has the poller run (and see this one's end) before the
+	// handler waits again.
+	c.nc.Close()
+	other := dialRaw(t, addr)
+	other.send("GET /ping HTTP/1.1\r\nHost: x\r\n\r\n")
+	_, body := other.response("GET")
+	require.Equal(t, "pong", body)
+	proceed <- struct{}{}
+	assert.ErrorIs(t, recv(t, results), ErrClientGone)
 }

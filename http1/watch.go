@@ -102,7 +102,7 @@ func (c *conn) startWatchLocked() {
 // waitForByte blocks until a byte arrives and keeps it for the next Read. The client
 // watcher waits here, with no read buffer.
 func (r *connReader) waitForByte() error {
-	r.drained, r.ahead = false, false
+	r.ahead = false
 	for {
 		n, err := r.nc.Read(r.peek[:])
 		if n > 0 {
