@@ -169,6 +169,14 @@ func (c *Client) connectOnce(ctx context.Context, fn func(Event) error) error {
 	//    the connection.
 	p := NewParser(resp.Body)
 	p.MaxEventSize = c.MaxEventSize
+	// The new stream goes on from the last event ID the client has, as a browser's does
+	// (Chromium's EventSourceParser starts its last event ID buffer with the EventSource's
+	// last event ID string): a blank line before the stream's first id field, such as the
+	// retry line a Handler sends first, or a keep-alive, then leaves it as it was instead
+	// of setting it to "", which would lose the client's place at the next reconnection.
+	// An empty id field still clears it.
+	p.idBuf = append(p.idBuf, c.LastEventID...)
+	p.lastID = c.LastEventID
 	for {
 		ev, err := p.Next()
 		if id, ok := p.LastEventID(); ok {

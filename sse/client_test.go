@@ -251,3 +251,23 @@ func TestClientRefusesAURLItCannotUse(t *testing.T) {
 		require.ErrorIs(t, err, errBadURL, "%s", u)
 	}
 }
+
+// TestClientKeepsItsLastEventIDThroughABlankLineAfterReconnecting: a reconnected stream
+// that sends a blank line before its first id (the retry line a Handler with Retry sends
+// first, or a keep-alive) leaves the client's last event ID as it was, as a browser's
+// EventSource does, so that the next reconnection still resumes after event 7.
+func TestClientKeepsItsLastEventIDThroughABlankLineAfterReconnecting(t *testing.T) {
+	leakcheck.Check(t)
+	s := &scriptedServer{steps: []http.HandlerFunc{
+		streamOf("id: 7\ndata: a\n\n"),
+		streamOf("retry: 1\n\n"),
+		streamOf(":\n\n"),
+		// then 204: stop
+	}}
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	got, err := collect(t, &Client{URL: srv.URL, Retry: time.Millisecond})
+	require.NoError(t, err)
+	require.Equal(t, []Event{msg("a", "7")}, got)
+	require.Equal(t, []string{"", "7", "7", "7"}, s.lastIDs)
+}
