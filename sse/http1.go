@@ -226,6 +226,14 @@ func (cw *connWaiter) stop() {
 	}
 }
 
-// stopped is always nil: over http1 the server's shutdown and the client's going are
-// seen at the next wait (or write), once the events in hand are written.
-func (cw *connWaiter) stopped() error { return nil }
+// stopped says whether the server is shutting down, which a stream that always has more
+// events waiting would otherwise never see: it writes batch after batch and does not wait
+// again. The client's going is seen by the next write.
+func (cw *connWaiter) stopped() error {
+	select {
+	case <-cw.w.Stopping():
+		return http1.ErrShuttingDown
+	default:
+		return nil
+	}
+}

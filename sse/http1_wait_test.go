@@ -1,6 +1,7 @@
 package sse
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -180,4 +181,51 @@ func TestAnIdleStreamOverHTTP1IsOneGoroutine(t *testing.T) {
 		c.Close()
 	}
 	require.Eventually(t, func() bool { return hub.Stats().Subscribers == 0 }, waitTimeout, time.Millisecond)
+}
+
+// publishingWriter is a responseWriter that has one more event published on the topic at
+// each write, so that the stream writing to it always has another waiting; the first write
+// also calls first. After maxWrites writes it fails.
+type publishingWriter struct {
+	hub       *Hub
+	first     func()
+	writes    int
+	maxWrites int
+}
+
+var errTooManyWrites = errors.New("too many writes")
+
+func (w *publishingWriter) Write(p []byte) (int, error) {
+	w.writes++
+	if w.writes == 1 {
+		w.first()
+	}
+	if w.writes > w.maxWrites {
+		return 0, errTooManyWrites
+	}
+	if _, err := w.hub.Publish("", Event{Data: "more"}); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+func (w *publishingWriter) Flush() error                     { return nil }
+func (w *publishingWriter) SetWriteDeadline(time.Time) error { return errDeadlineUnsupported }
+
+// TestAStreamOverHTTP1ThatNeverRunsOutOfEventsSeesTheServerStop: the server's shutdown
+// ends a stream between two batches, as over net/http, even when events keep coming as
+// fast as it writes them and it never goes back to waiting.
+func TestAStreamOverHTTP1ThatNeverRunsOutOfEventsSeesTheServerStop(t *testing.T) {
+	leakcheck.Check(t)
+	hub := &Hub{}
+	f := newFakeWaiter()
+	cw := &connWaiter{w: f, quiet: true}
+	defer cw.stop()
+	sub := hub.subscribe("", "", cw.notify)
+	_, err := hub.Publish("", Event{Data: "first"})
+	require.NoError(t, err)
+	w := &publishingWriter{hub: hub, first: func() { close(f.stop) }, maxWrites: 1000}
+	h := &Handler{Hub: hub, Heartbeat: -1}
+	err = h.serve(cw, &Stream{w: w}, sub)
+	require.ErrorIs(t, err, http1.ErrShuttingDown)
+	assert.LessOrEqual(t, w.writes, 2, "the stream stops after the batch in hand")
 }
