@@ -106,28 +106,42 @@ func (c *client) releaseLocked(pieces [][]byte) {
 // the spaces, two counts and two CR LFs.
 const msgOverhead = 48
 
-// enqueueMsg queues one delivery to sub; it reports whether it did. A subscription removed
-// from the index gets nothing more: checked under the lock that orders this client's
+// enqueueMsg queues one delivery to sub; it reports whether it did, and whether that was the
+// last delivery an UNSUB with max allows, after which the caller removes sub. A subscription
+// removed from the index gets nothing more: checked under the lock that orders this client's
 // output, so no MSG for it can follow what its reader wrote after the UNSUB (a PONG, +OK).
-func (c *client) enqueueMsg(sub *subscription, subject, reply []byte, hdrLen int, payload []byte) bool {
+func (c *client) enqueueMsg(sub *subscription, subject, reply []byte, hdrLen int, payload []byte) (queued, last bool) {
 	size := len(sub.sid) + len(subject) + len(reply) + len(payload) + msgOverhead
 	c.outMu.Lock()
 	if c.closing || sub.removed.Load() {
 		c.outMu.Unlock()
-		return false
+		return false, false
+	}
+	// UNSUB with max: exactly max deliveries, however many publishers race for them. They
+	// are counted here, under the same lock as the check above, so that a delivery counted
+	// is never one refused because the subscription was removed meanwhile: the last one
+	// removes it only after all those counted before it were queued, and an UNSUB with max
+	// that finds the count reached has seen only deliveries that are in the queue or going
+	// into it. The count goes up before max is read, as processUnsub writes max before it
+	// reads the count: one of the two sees the other's write.
+	n := sub.delivered.Add(1)
+	max := sub.max.Load()
+	if max > 0 && n > max {
+		c.outMu.Unlock()
+		return false, false
 	}
 	if c.outLen+size > c.srv.opts.MaxPending {
 		c.slowConsumerLocked()
 		c.outMu.Unlock()
 		c.kickFlusher()
-		return false
+		return false, false
 	}
 	tail := c.tailLocked(size)
 	before := len(*tail)
 	*tail = appendMsg(*tail, subject, sub.sid, reply, hdrLen, payload)
 	c.outLen += len(*tail) - before
 	c.outMu.Unlock()
-	return true
+	return true, max > 0 && n == max
 }
 
 // slowConsumerLocked cuts off a client whose queued output reached MaxPending: what is

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -595,4 +596,53 @@ func TestNothingIsDeliveredToASubscriptionAfterItsUnsubscribe(t *testing.T) {
 	// Nothing for 1 after the PONG; the queue group's turns that fell on 3 passed to 2.
 	assert.Equal(t, "PONG\r\nMSG news 2 1\r\na\r\nMSG news 2 1\r\nb\r\nMSG news 2 1\r\nc\r\nMSG news 2 1\r\nd\r\n",
 		string(sub.queuedOutput()))
+}
+
+func TestAnUnsubscribeWithMaxLosesNoDeliveryAlreadyOnItsWay(t *testing.T) {
+	srv := NewServer(Options{Logger: discardLogger()})
+	sub, pub := newTestClient(srv), newTestClient(srv)
+	require.NoError(t, sub.parser.Parse([]byte("SUB news 1\r\n")))
+	news := &Command{Subject: []byte("news"), Payload: []byte("x")}
+	r := srv.subs.Match([]byte("news"))
+	for range 4 {
+		pub.deliverMatches(r, news)
+	}
+
+	// A fifth message is on its way to the subscriber, whose output another goroutine
+	// holds for the moment (its flusher swapping lists, another publisher)...
+	sub.outMu.Lock()
+	delivered := make(chan struct{})
+	go func() {
+		defer close(delivered)
+		pub.deliverMatches(r, news)
+	}()
+	waitUntilBlockedIn(t, "broker.(*client).enqueueMsg")
+	// ...when the subscriber says it wants five in all: the fifth is the one on its way.
+	require.NoError(t, sub.parser.Parse([]byte("UNSUB 1 5\r\n")))
+	sub.outMu.Unlock()
+	select {
+	case <-delivered:
+	case <-time.After(waitTimeout):
+		t.Fatal("the fifth delivery never finished")
+	}
+
+	assert.Equal(t, 5, bytes.Count(sub.queuedOutput(), []byte("MSG news 1 1\r\n")))
+	assert.Zero(t, srv.Stats().Subscriptions)
+}
+
+// waitUntilBlockedIn waits until a goroutine waits for a mutex inside the function named
+// frame, as the runtime's goroutine dump shows it.
+func waitUntilBlockedIn(t *testing.T, frame string) {
+	t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	buf := make([]byte, 1<<20)
+	for time.Now().Before(deadline) {
+		for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
+			if strings.Contains(g, "[sync.Mutex.Lock") && strings.Contains(g, frame) {
+				return
+			}
+		}
+		runtime.Gosched()
+	}
+	t.Fatalf("no goroutine came to wait for a lock in %s", frame)
 }

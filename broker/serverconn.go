@@ -374,21 +374,15 @@ func (c *client) deliver(sub *subscription, cmd *Command) bool {
 	if to == c && c.noEcho.Load() {
 		return false
 	}
-	// UNSUB with max: exactly max deliveries, however many publishers race for them.
-	n := sub.delivered.Add(1)
-	if max := sub.max.Load(); max > 0 {
-		if n > max {
-			return false
-		}
-		if n == max {
-			defer to.removeSub(sub)
-		}
-	}
 	hdrLen, payload := cmd.HeaderLen, cmd.Payload
 	if hdrLen > 0 && !to.headers.Load() {
 		hdrLen, payload = 0, payload[hdrLen:] // a client without headers gets the body
 	}
-	if !to.enqueueMsg(sub, cmd.Subject, cmd.Reply, hdrLen, payload) {
+	queued, last := to.enqueueMsg(sub, cmd.Subject, cmd.Reply, hdrLen, payload)
+	if last { // UNSUB with max: that was the last of them
+		to.removeSub(sub)
+	}
+	if !queued {
 		return false
 	}
 	c.toKick[to] = struct{}{}
