@@ -75,7 +75,8 @@ const minFailureBackoff = 100 * time.Millisecond
 // Content (nil: WHATWG HTML §9.2: "a client can be told to stop reconnecting using the
 // HTTP 204 No Content response code"), a response is not an event stream (an error
 // wrapping ErrNotEventStream), an event exceeds MaxEventSize (an error wrapping
-// ErrEventTooLarge), the URL cannot be used, the server's TLS certificate does not verify
+// ErrEventTooLarge), the last event ID cannot be sent in a header field (an error wrapping
+// ErrInvalidField), the URL cannot be used, the server's TLS certificate does not verify
 // (an error wrapping *tls.CertificateVerificationError: trying again would not make it
 // trusted), or, with NoReconnect, the first stream ends (nil). Anything else — a refused
 // connection, a stream that ends or breaks — is followed by a reconnection.
@@ -88,7 +89,8 @@ func (c *Client) Run(ctx context.Context, fn func(Event) error) error {
 		case errors.Is(err, errNoContent):
 			return nil
 		case errors.Is(err, ErrNotEventStream), errors.Is(err, ErrEventTooLarge),
-			errors.Is(err, errHandler), errors.Is(err, errBadURL), isUntrusted(err):
+			errors.Is(err, errHandler), errors.Is(err, errBadURL), errors.Is(err, ErrInvalidField),
+			isUntrusted(err):
 			return err
 		case ctx.Err() != nil:
 			return ctx.Err()
@@ -144,6 +146,9 @@ func (c *Client) connectOnce(ctx context.Context, fn func(Event) error) error {
 	}
 	req.Header.Set("Accept", ContentType)
 	req.Header.Set("Cache-Control", "no-cache")
+	if err := checkHeaderValue(LastEventIDHeader, c.LastEventID); err != nil {
+		return err
+	}
 	if c.LastEventID != "" {
 		req.Header.Set(LastEventIDHeader, c.LastEventID)
 	}
@@ -195,6 +200,19 @@ func (c *Client) connectOnce(ctx context.Context, fn func(Event) error) error {
 			return fmt.Errorf("%w: %w", errHandler, err)
 		}
 	}
+}
+
+// checkHeaderValue refuses a value that no request can carry in a header field. An id
+// field may hold any character but CR, LF and NUL, and a stream can give its client one
+// with another control character; RFC 9110 §5.5 makes such a field value invalid, and the
+// http1 client does not send it. Every reconnection would then fail the same way, so
+// Run ends instead.
+func checkHeaderValue(name, v string) error {
+	if i := strings.IndexFunc(v, func(r rune) bool { return r < ' ' && r != '\t' || r == 0x7F }); i >= 0 {
+		return fmt.Errorf("%w: %s %s contains %q at byte %d, which a header field cannot carry",
+			ErrInvalidField, name, quote(v), v[i], i)
+	}
+	return nil
 }
 
 // checkResponse applies WHATWG HTML §9.2.3: "if res's status is not 200, or if res's

@@ -271,3 +271,48 @@ func TestClientKeepsItsLastEventIDThroughABlankLineAfterReconnecting(t *testing.
 	require.Equal(t, []Event{msg("a", "7")}, got)
 	require.Equal(t, []string{"", "7", "7", "7"}, s.lastIDs)
 }
+
+// TestClientEndsWhenItsLastEventIDCannotBeSent: an id with a control character is a last
+// event ID no request can carry (RFC 9110 §5.5), so reconnecting could never work: Run
+// ends with an error wrapping ErrInvalidField instead of trying again for ever.
+func TestClientEndsWhenItsLastEventIDCannotBeSent(t *testing.T) {
+	leakcheck.Check(t)
+	s := &scriptedServer{steps: []http.HandlerFunc{
+		streamOf("id: a\x01b\ndata: x\n\n"),
+		streamOf("data: never\n\n"),
+	}}
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	tried := &countingLog{at: 5, reached: make(chan struct{})}
+	c := &Client{URL: srv.URL, Retry: time.Millisecond, MaxBackoff: time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(tried, nil))}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx, func(Event) error { return nil }) }()
+	select {
+	case err := <-done:
+		require.ErrorIs(t, err, ErrInvalidField)
+	case <-tried.reached:
+		cancel()
+		<-done
+		t.Fatal("the client kept reconnecting with a last event ID it cannot send")
+	}
+	require.Equal(t, 1, s.requests)
+}
+
+// countingLog closes reached at its at-th log line.
+type countingLog struct {
+	mu      sync.Mutex
+	n, at   int
+	reached chan struct{}
+}
+
+func (l *countingLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.n++; l.n == l.at {
+		close(l.reached)
+	}
+	return len(p), nil
+}

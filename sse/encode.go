@@ -14,7 +14,8 @@ import (
 
 // ErrInvalidField is wrapped by the error of an event whose id or type cannot be written:
 // a CR or LF in it would end the field line early and let the rest be read as another
-// field, and a NUL in an id makes every WHATWG parser ignore the id.
+// field, and a NUL in an id makes every WHATWG parser ignore the id. Client.Run's error
+// wraps it when the stream's last event ID cannot be sent back in a header field.
 var ErrInvalidField = errors.New("sse: invalid field value")
 
 // errorQuoteLimit caps how much of a bad value an error message quotes.
