@@ -242,3 +242,58 @@ func TestWaitSeesTheClientGoBetweenWaits(t *testing.T) {
 	proceed <- struct{}{}
 	assert.ErrorIs(t, recv(t, results), ErrClientGone)
 }
+
+// TestWaitKeepsAPipelinedByteFromTheWatcher: on a connection Wait cannot peek into (TLS, a
+// tracer, here a pipe), the Wait that a pipelined request ends keeps its first byte; a
+// context asked for afterwards starts no watcher that would read over it, and the next
+// request is served whole.
+func TestWaitKeepsAPipelinedByteFromTheWatcher(t *testing.T) {
+	leakcheck.Check(t)
+	results := make(chan error, 1)
+	srv := &Server{Handler: HandlerFunc(func(w ResponseWriter, r *Request) {
+		if r.Target == "/next" {
+			io.WriteString(w, r.Method)
+			return
+		}
+		w.WriteHeader(StatusOK)
+		w.Flush()
+		results <- w.(Waiter).Wait(time.Time{})
+		r.Context()
+		// A watcher started now would read the next byte at once, and return: let it.
+		c := w.(*response).c
+		c.mu.Lock()
+		watching := c.watchDone
+		c.mu.Unlock()
+		if watching != nil {
+			select {
+			case <-watching:
+			case <-time.After(waitTimeout):
+			}
+		}
+		io.WriteString(w, "first")
+	})}
+	c := servePipe(t, srv, nil)
+	br := newBufioReader(c)
+	_, err := io.WriteString(c, "GET /wait HTTP/1.1\r\nHost: x\r\n\r\n")
+	require.NoError(t, err)
+	resp, err := ReadResponse(br, "GET")
+	require.NoError(t, err)
+	// One write per byte: the Wait reads the first alone, and a watcher would read the second.
+	go func() {
+		for _, b := range []byte("GET /next HTTP/1.1\r\nHost: x\r\n\r\n") {
+			if _, err := c.Write([]byte{b}); err != nil {
+				return
+			}
+		}
+	}()
+	require.NoError(t, recv(t, results))
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	assert.Equal(t, "first", string(body))
+	resp, err = ReadResponse(br, "GET")
+	require.NoError(t, err)
+	assert.Equal(t, StatusOK, resp.StatusCode)
+	body, err = io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	assert.Equal(t, "GET", string(body), "the method of the pipelined request, read whole")
+}

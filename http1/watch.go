@@ -61,8 +61,11 @@ func (c *conn) startWatchLocked() {
 	if c.watchDone != nil || c.req == nil || c.hijacked || c.waiting {
 		return // (a handler waiting on the connection watches it itself: wait.go)
 	}
-	if c.br != nil && c.br.Buffered() > 0 {
-		return // the next request is already here: the client has not gone
+	if c.rd.peeked || (c.br != nil && c.br.Buffered() > 0) {
+		// The next request is already here: the client has not gone. (Its first byte may
+		// be in the peek, read by a Wait on a connection it cannot peek into: a watcher
+		// would read the next byte over it.)
+		return
 	}
 	done := make(chan struct{})
 	c.watchDone = done
