@@ -83,6 +83,12 @@ func (w *response) Wait(deadline time.Time) error {
 	c.waiting = false
 	woken := c.woken
 	c.woken = false
+	// A context asked for by another goroutine while this one read the connection started
+	// no watcher (startWatchLocked leaves the connection to Wait): it starts now, so that
+	// the context ends when the client goes even if nobody asks for it again.
+	if w.req.ctx != nil {
+		c.startWatchLocked()
+	}
 	switch {
 	case err == nil:
 		// A byte of the next request (pipelined behind this one): the client is there,

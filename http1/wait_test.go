@@ -2,6 +2,7 @@ package http1
 
 import (
 	"context"
+	"errors"
 	"io"
 	"os"
 	"strings"
@@ -296,4 +297,41 @@ func TestWaitKeepsAPipelinedByteFromTheWatcher(t *testing.T) {
 	body, err = io.ReadAll(resp.Body)
 	require.NoError(t, err)
 	assert.Equal(t, "GET", string(body), "the method of the pipelined request, read whole")
+}
+
+// TestWaitLeavesTheContextWatched: a context asked for by another goroutine while the
+// handler waits on the connection is watched once the Wait is over: it ends when the
+// client goes, though nobody asks for it again.
+func TestWaitLeavesTheContextWatched(t *testing.T) {
+	leakcheck.Check(t)
+	type exchange struct {
+		w ResponseWriter
+		r *Request
+	}
+	started, results := make(chan exchange, 1), make(chan error, 2)
+	contexts := make(chan context.Context, 1)
+	_, addr := startServer(t, HandlerFunc(func(w ResponseWriter, r *Request) {
+		w.WriteHeader(StatusOK)
+		w.Flush()
+		started <- exchange{w, r}
+		results <- w.(Waiter).Wait(time.Time{})
+		// The handler waits on the context the other goroutine was given.
+		select {
+		case <-(<-contexts).Done():
+			results <- nil
+		case <-time.After(waitTimeout):
+			results <- errors.New("the context did not see the client go")
+		}
+	}))
+	c := dialRaw(t, addr)
+	c.send("GET /s HTTP/1.1\r\nHost: x\r\n\r\n")
+	_, err := ReadResponse(c.br, "GET")
+	require.NoError(t, err)
+	ex := recv(t, started)
+	waitingOn(t, ex.w.(*response).c)
+	contexts <- ex.r.Context() // asked for while the handler reads the connection
+	ex.w.(Waiter).Wake()
+	require.NoError(t, recv(t, results))
+	c.nc.Close()
+	assert.NoError(t, recv(t, results))
 }
