@@ -118,6 +118,23 @@ func TestHTTP10KeepAliveAndStreaming(t *testing.T) {
 	assert.Equal(t, "part 1;part 2", body)
 }
 
+// TestNoInterimResponseToAnHTTP10Client: RFC 9110 §15.2, a server MUST NOT send a 1xx
+// response to an HTTP/1.0 client; the final response is all it gets.
+func TestNoInterimResponseToAnHTTP10Client(t *testing.T) {
+	leakcheck.Check(t)
+	_, addr := startServer(t, HandlerFunc(func(w ResponseWriter, r *Request) {
+		w.Header().Set("Link", "</style.css>; rel=preload")
+		w.WriteHeader(103) // Early Hints
+		w.Header().Del("Link")
+		io.WriteString(w, "body")
+	}))
+	c := dialRaw(t, addr)
+	c.send("GET / HTTP/1.0\r\n\r\n")
+	resp, body := c.response("GET")
+	assert.Equal(t, StatusOK, resp.StatusCode)
+	assert.Equal(t, "body", body)
+}
+
 func TestExpectContinueIsSentOnlyWhenTheHandlerReadsTheBody(t *testing.T) {
 	leakcheck.Check(t)
 	_, addr := startServer(t, HandlerFunc(func(w ResponseWriter, r *Request) {

@@ -79,8 +79,8 @@ func (w *response) reset() {
 func (w *response) Header() *Header { return &w.header }
 
 // WriteHeader sets the status. A 1xx status other than 101 is sent at once as an interim
-// response and a final status may follow (RFC 9110 §15.2); 101 Switching Protocols is for
-// a handler about to Hijack. Later calls are ignored.
+// response (to an HTTP/1.1 client only) and a final status may follow (RFC 9110 §15.2);
+// 101 Switching Protocols is for a handler about to Hijack. Later calls are ignored.
 func (w *response) WriteHeader(status int) {
 	if w.c.hijacked || w.status != 0 || w.headSent {
 		return
@@ -89,7 +89,10 @@ func (w *response) WriteHeader(status int) {
 		status = StatusInternalServerError
 	}
 	if status >= 100 && status < 200 && status != StatusSwitchingProtocols {
-		w.writeInterim(status)
+		// RFC 9110 §15.2: a server MUST NOT send a 1xx response to an HTTP/1.0 client.
+		if w.req.minor >= 1 {
+			w.writeInterim(status)
+		}
 		return
 	}
 	w.status = status
