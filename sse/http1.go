@@ -88,11 +88,14 @@ const busyWakes = 16
 // heartbeat period without a notice makes it quiet again. Until the stream is first busy, its heartbeat is
 // the read deadline of its wait (so that a stream that never gets an event holds no
 // timer); from then on it is a timer, which wakes the stream the way a notice does.
-// Without heartbeats a busy stream stays busy.
+// Without heartbeats the period is DefaultHeartbeat all the same, and its end writes
+// nothing: it only lets a busy stream go quiet again, so that a client that leaves once
+// the topic is quiet is still seen, with no write to tell.
 type connWaiter struct {
 	w     http1.Waiter
 	wakes int           // notices that ended a quiet wait in this heartbeat period
-	every time.Duration // the heartbeat period; 0 until the first wait
+	every time.Duration // the heartbeat period (DefaultHeartbeat without heartbeats); set by the first wait
+	beats bool          // a heartbeat is written at the end of each period
 	next  time.Time     // when the next heartbeat is due, while there is no timer
 
 	mu       sync.Mutex    // guards what follows, between the stream, the hub and the timer
@@ -147,14 +150,18 @@ func (cw *connWaiter) wakeLocked() (quiet bool) {
 
 func (cw *connWaiter) wait(beat time.Duration) error {
 	cw.mu.Lock()
-	if beat > 0 && cw.every == 0 {
-		cw.every = beat
-		cw.next = time.Now().Add(beat)
+	if cw.every == 0 {
+		cw.every, cw.beats = beat, beat > 0
+		if cw.beats {
+			cw.next = time.Now().Add(beat)
+		} else {
+			cw.every = DefaultHeartbeat // only a busy stream's timer keeps this period
+		}
 	}
 	if cw.due {
 		// A heartbeat period without a notice: the stream is quiet, and waits on the
-		// connection from now on. (Every event notified before the last heartbeat has
-		// been taken since: serve looks for events after each heartbeat.)
+		// connection from now on. (Every event notified before the period's last end has
+		// been taken since: serve looks for events after each heartbeat and each wake.)
 		cw.due = false
 		cw.wakes = 0
 		if !cw.noticed && !cw.quiet {
@@ -165,8 +172,10 @@ func (cw *connWaiter) wait(beat time.Duration) error {
 			}
 		}
 		cw.noticed = false
-		cw.mu.Unlock()
-		return errHeartbeatDue
+		if cw.beats {
+			cw.mu.Unlock()
+			return errHeartbeatDue
+		}
 	}
 	quiet, ready := cw.quiet, cw.ready
 	var deadline time.Time // none when the timer beats, or nothing does
@@ -201,8 +210,12 @@ func (cw *connWaiter) wait(beat time.Duration) error {
 			if cw.ready == nil {
 				cw.ready = make(chan struct{}, 1)
 			}
-			if cw.every > 0 && cw.timer == nil && !cw.timerOff {
-				cw.timer = time.AfterFunc(time.Until(cw.next), cw.heartbeat)
+			if cw.timer == nil && !cw.timerOff {
+				first := cw.every // without heartbeats, a period from now
+				if cw.beats {
+					first = time.Until(cw.next) // the rest of the heartbeat period
+				}
+				cw.timer = time.AfterFunc(first, cw.heartbeat)
 			}
 		}
 		cw.mu.Unlock()

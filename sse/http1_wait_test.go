@@ -229,3 +229,25 @@ func TestAStreamOverHTTP1ThatNeverRunsOutOfEventsSeesTheServerStop(t *testing.T)
 	require.ErrorIs(t, err, http1.ErrShuttingDown)
 	assert.LessOrEqual(t, w.writes, 2, "the stream stops after the batch in hand")
 }
+
+// TestABusyStreamWithoutHeartbeatsGoesQuietAgain: a stream without heartbeats that got busy
+// goes quiet again after a period without a notice, so that it waits on its connection
+// once more and sees its client go with no write to tell it, and it writes no heartbeat.
+func TestABusyStreamWithoutHeartbeatsGoesQuietAgain(t *testing.T) {
+	leakcheck.Check(t)
+	f := newFakeWaiter()
+	// The period is DefaultHeartbeat without heartbeats; the test shortens it.
+	cw := &connWaiter{w: f, quiet: true, every: 10 * time.Millisecond}
+	defer cw.stop()
+	makeBusy(t, cw, -1)
+	require.NotNil(t, cw.timer, "a busy stream keeps its period with a timer")
+	for i := 0; !cw.quiet; i++ {
+		require.Less(t, i, 1000, "the stream never got quiet again")
+		require.NoError(t, cw.wait(-1), "without heartbeats, no heartbeat is due")
+	}
+	waits, _, _ := f.counts()
+	cw.notify()
+	require.NoError(t, cw.wait(-1))
+	w2, _, _ := f.counts()
+	assert.Greater(t, w2, waits, "a quiet stream waits on its connection")
+}
