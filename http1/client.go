@@ -107,8 +107,10 @@ func (c *Client) Do(req *Request) (*Response, error) {
 	}
 	key := connKey{scheme: scheme, addr: hostPort(req.URL.Host, scheme)}
 	// A request without a body can be sent again on a new connection if a kept-alive one
-	// turns out to have been closed by the server meanwhile.
-	retryable := req.Body == nil
+	// turns out to have been closed by the server meanwhile, but only if its method is
+	// idempotent: RFC 9110 §9.2.2, a client SHOULD NOT retry another automatically, since
+	// the server may have acted on it before the connection closed.
+	retryable := req.Body == nil && idempotent(req.Method)
 	for attempt := 0; ; attempt++ {
 		cc, reused, err := c.getConn(ctx, key, req.URL.Hostname())
 		if err != nil {
@@ -320,6 +322,16 @@ func trimBrackets(h string) string {
 		return h[1 : len(h)-1]
 	}
 	return h
+}
+
+// idempotent reports whether a request with method may be sent again with the same effect
+// (RFC 9110 §9.2.2): the safe methods, PUT and DELETE.
+func idempotent(method string) bool {
+	switch method {
+	case "GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE":
+		return true
+	}
+	return false
 }
 
 // isStaleConnError reports an error that a kept-alive connection closed by the server

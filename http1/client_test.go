@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -201,6 +202,36 @@ func TestClientRetriesARequestOnAConnectionTheServerClosedWhileIdle(t *testing.T
 	get()
 	srv.CloseClientConnections() // the pooled connection dies while idle
 	get()
+}
+
+// TestClientDoesNotRetryAPOST: a POST is not idempotent (RFC 9110 §9.2.2): when the
+// kept-alive connection it went out on closes before the response, the server may have
+// acted on it, so the client reports the error instead of sending it again.
+func TestClientDoesNotRetryAPOST(t *testing.T) {
+	leakcheck.Check(t)
+	var posts atomic.Int32
+	_, addr := startServer(t, HandlerFunc(func(w ResponseWriter, r *Request) {
+		if r.Method != "POST" {
+			io.WriteString(w, "ok")
+			return
+		}
+		posts.Add(1)
+		nc, _, err := w.Hijack() // acted on, and gone before answering
+		if err == nil {
+			nc.Close()
+		}
+	}))
+	c := &Client{}
+	defer c.CloseIdleConnections()
+	resp, err := c.Get(context.Background(), "http://"+addr+"/")
+	require.NoError(t, err)
+	io.ReadAll(resp.Body)
+	resp.Body.Close()
+	req, err := NewRequest(context.Background(), "POST", "http://"+addr+"/charge", nil)
+	require.NoError(t, err)
+	_, err = c.Do(req) // on the kept-alive connection
+	assert.Error(t, err)
+	assert.Equal(t, int32(1), posts.Load(), "the POST was sent once")
 }
 
 // rawServer answers one connection with the bytes of response, then closes it.
