@@ -135,6 +135,41 @@ func TestNoInterimResponseToAnHTTP10Client(t *testing.T) {
 	assert.Equal(t, "body", body)
 }
 
+// TestASuccessfulCONNECTHasNoFraming: a 2xx answer to CONNECT turns the connection into a
+// tunnel, and RFC 9110 §8.6 and RFC 9112 §6.1 forbid Content-Length and Transfer-Encoding
+// in it: the bytes after the head are the tunnel's, however the handler answers.
+func TestASuccessfulCONNECTHasNoFraming(t *testing.T) {
+	leakcheck.Check(t)
+	_, addr := startServer(t, HandlerFunc(func(w ResponseWriter, r *Request) {
+		w.WriteHeader(StatusOK)
+		if r.Host == "hijack.example:443" {
+			nc, brw, err := w.Hijack() // a tunnel: the head goes out, then the tunnel's bytes
+			if err == nil {
+				brw.WriteString("tunnel")
+				brw.Flush()
+				nc.Close()
+			}
+		}
+	}))
+	for _, host := range []string{"return.example:443", "hijack.example:443"} {
+		t.Run(host, func(t *testing.T) {
+			c := dialRaw(t, addr)
+			c.send("CONNECT " + host + " HTTP/1.1\r\nHost: " + host + "\r\n\r\n")
+			resp, err := ReadResponse(c.br, "CONNECT")
+			require.NoError(t, err)
+			assert.Equal(t, StatusOK, resp.StatusCode)
+			assert.False(t, resp.Header.Has("Content-Length"), "Content-Length in a 2xx to CONNECT")
+			assert.False(t, resp.Header.Has("Transfer-Encoding"), "Transfer-Encoding in a 2xx to CONNECT")
+			rest, _ := io.ReadAll(c.br)
+			if strings.HasPrefix(host, "hijack") {
+				assert.Equal(t, "tunnel", string(rest))
+			} else {
+				assert.Empty(t, rest, "nothing after the head, then the close")
+			}
+		})
+	}
+}
+
 func TestExpectContinueIsSentOnlyWhenTheHandlerReadsTheBody(t *testing.T) {
 	leakcheck.Check(t)
 	_, addr := startServer(t, HandlerFunc(func(w ResponseWriter, r *Request) {

@@ -225,9 +225,16 @@ func (w *response) finish() {
 	if w.declared >= 0 && !w.noBody && w.written < w.declared {
 		w.closeAfter = true
 	}
-	if w.status == StatusSwitchingProtocols {
-		w.closeAfter = true // a 101 without a hijack leaves nothing sensible to read next
+	if w.switches() {
+		w.closeAfter = true // a 101 or a tunnel without a hijack leaves nothing sensible to read next
 	}
+}
+
+// switches reports whether the response ends HTTP on the connection: 101 Switching
+// Protocols, or a 2xx to CONNECT, after which the connection is a tunnel (RFC 9110 §9.3.6).
+// Its head has no framing: what follows is the other protocol's.
+func (w *response) switches() bool {
+	return w.status == StatusSwitchingProtocols || (w.req.Method == "CONNECT" && w.status/100 == 2)
 }
 
 // sendHead writes the status line and the fields, choosing the framing: final is true
@@ -243,7 +250,9 @@ func (w *response) sendHead(final bool) {
 	}
 	var length int64 = -1
 	switch {
-	case w.status == StatusSwitchingProtocols:
+	case w.switches():
+		// RFC 9110 §8.6, RFC 9112 §6.1: a server MUST NOT send Content-Length or
+		// Transfer-Encoding in a 2xx response to CONNECT.
 	case w.declared >= 0:
 		length = w.declared
 	case final && (!w.noBody || r.Method == "HEAD") && bodyAllowed(w.status):
