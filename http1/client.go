@@ -171,11 +171,14 @@ func (c *Client) exchange(ctx context.Context, cancel context.CancelFunc, cc *cl
 		}
 	}
 	rb := resp.Body.(*body)
+	if resp.StatusCode == StatusSwitchingProtocols {
+		// The connection is the caller's from here on: the exchange ends when it closes
+		// the Body, not now (release would close the connection under it).
+		resp.Body = &closeDelimitedBody{br: cc.br, release: release}
+		return resp, nil
+	}
 	if f.kind == bodyNone {
 		release(io.EOF)
-		if resp.StatusCode == StatusSwitchingProtocols {
-			resp.Body = &closeDelimitedBody{br: cc.br, nc: cc.nc}
-		}
 		return resp, nil
 	}
 	rb.atEnd = release
@@ -199,14 +202,15 @@ func (b *clientBody) Read(p []byte) (int, error) {
 }
 
 // closeDelimitedBody is what follows a 101 on the connection, for a caller of Do that
-// switched protocols: it reads until the server closes, and Close closes the connection.
+// switched protocols: it reads until the server closes, and Close ends the exchange, which
+// closes the connection.
 type closeDelimitedBody struct {
-	br *bufio.Reader
-	nc net.Conn
+	br      *bufio.Reader
+	release func(error)
 }
 
 func (b *closeDelimitedBody) Read(p []byte) (int, error) { return b.br.Read(p) }
-func (b *closeDelimitedBody) Close() error               { return b.nc.Close() }
+func (b *closeDelimitedBody) Close() error               { b.release(errBodyClosed); return nil }
 
 // getConn returns an idle connection for key, or dials a new one: TCP to key.addr, then,
 // for https://, the TLS handshake with the server named host.

@@ -234,6 +234,44 @@ func TestClientDoesNotRetryAPOST(t *testing.T) {
 	assert.Equal(t, int32(1), posts.Load(), "the POST was sent once")
 }
 
+// TestClientHandsOverTheConnectionAfter101: after a 101 the response's Body reads the
+// connection, in the new protocol, until the server closes it: bytes the server sends
+// after Do has returned arrive too.
+func TestClientHandsOverTheConnectionAfter101(t *testing.T) {
+	leakcheck.Check(t)
+	returned := make(chan struct{})
+	_, addr := startServer(t, HandlerFunc(func(w ResponseWriter, r *Request) {
+		w.Header().Set("Connection", "Upgrade")
+		w.Header().Set("Upgrade", "lines")
+		w.WriteHeader(StatusSwitchingProtocols)
+		nc, brw, err := w.Hijack()
+		if err != nil {
+			return
+		}
+		defer nc.Close()
+		select { // the rest of the connection comes once the client has its response
+		case <-returned:
+		case <-time.After(waitTimeout):
+		}
+		brw.WriteString("in the new protocol\n")
+		brw.Flush()
+	}))
+	c := &Client{}
+	defer c.CloseIdleConnections()
+	req, err := NewRequest(context.Background(), "GET", "http://"+addr+"/up", nil)
+	require.NoError(t, err)
+	req.Header.Set("Connection", "Upgrade")
+	req.Header.Set("Upgrade", "lines")
+	resp, err := c.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, StatusSwitchingProtocols, resp.StatusCode)
+	close(returned)
+	after, err := io.ReadAll(resp.Body)
+	assert.NoError(t, err)
+	assert.Equal(t, "in the new protocol\n", string(after))
+}
+
 // rawServer answers one connection with the bytes of response, then closes it.
 func rawServer(t *testing.T, response string) string {
 	t.Helper()
