@@ -88,7 +88,8 @@ func (c *Client) Get(ctx context.Context, url string) (*Response, error) {
 }
 
 // Do sends req and returns the response once its head has arrived; the body streams from
-// the connection as it is read. Interim responses (1xx other than 101) are skipped. The
+// the connection as it is read. Interim responses (1xx other than 101) are skipped; after a
+// 101, or a 2xx to CONNECT, the Body reads the connection until the server closes it. The
 // caller must close the Body; the connection goes back to the pool when the body has been
 // read to its end. Canceling the request's context or reaching Timeout aborts the exchange,
 // the body included.
@@ -159,8 +160,12 @@ func (c *Client) exchange(ctx context.Context, cancel context.CancelFunc, cc *cl
 			break
 		}
 	}
-	// 4. The body's end decides the connection's fate.
-	reuse := !f.close && !req.Header.HasToken("Connection", "close") && resp.StatusCode != StatusSwitchingProtocols
+	// 4. The body's end decides the connection's fate. After a 101, or a 2xx to CONNECT
+	//    (RFC 9112 §6.3: the connection is a tunnel from the end of the head on), HTTP is
+	//    over on it.
+	switched := resp.StatusCode == StatusSwitchingProtocols ||
+		(req.Method == "CONNECT" && resp.StatusCode/100 == 2)
+	reuse := !f.close && !req.Header.HasToken("Connection", "close") && !switched
 	release := func(err error) {
 		stopped := stop() // false: the context fired and may have spoiled the deadline
 		cancel()
@@ -171,7 +176,7 @@ func (c *Client) exchange(ctx context.Context, cancel context.CancelFunc, cc *cl
 		}
 	}
 	rb := resp.Body.(*body)
-	if resp.StatusCode == StatusSwitchingProtocols {
+	if switched {
 		// The connection is the caller's from here on: the exchange ends when it closes
 		// the Body, not now (release would close the connection under it).
 		resp.Body = &closeDelimitedBody{br: cc.br, release: release}
@@ -201,8 +206,8 @@ func (b *clientBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// closeDelimitedBody is what follows a 101 on the connection, for a caller of Do that
-// switched protocols: it reads until the server closes, and Close ends the exchange, which
+// closeDelimitedBody is what follows a 101 (or a 2xx to CONNECT) on the connection, for a
+// caller of Do that switched protocols: it reads until the server closes, and Close ends the exchange, which
 // closes the connection.
 type closeDelimitedBody struct {
 	br      *bufio.Reader

@@ -272,6 +272,49 @@ func TestClientHandsOverTheConnectionAfter101(t *testing.T) {
 	assert.Equal(t, "in the new protocol\n", string(after))
 }
 
+// TestClientHandsOverTheTunnelAfterA2xxToCONNECT: a 2xx to CONNECT makes the connection a
+// tunnel (RFC 9112 §6.3), as a 101 switches it: the Body reads the tunnel, and the
+// connection never goes back to the pool for other requests.
+func TestClientHandsOverTheTunnelAfterA2xxToCONNECT(t *testing.T) {
+	leakcheck.Check(t)
+	returned := make(chan struct{})
+	_, addr := startServer(t, HandlerFunc(func(w ResponseWriter, r *Request) {
+		if r.Method != "CONNECT" {
+			io.WriteString(w, "not through the tunnel")
+			return
+		}
+		w.WriteHeader(StatusOK)
+		nc, brw, err := w.Hijack()
+		if err != nil {
+			return
+		}
+		defer nc.Close()
+		select { // the tunnel's bytes come once the client has its response
+		case <-returned:
+		case <-time.After(waitTimeout):
+		}
+		brw.WriteString("through the tunnel")
+		brw.Flush()
+	}))
+	c := &Client{}
+	defer c.CloseIdleConnections()
+	req, err := NewRequest(context.Background(), "CONNECT", "http://"+addr+"/", nil)
+	require.NoError(t, err)
+	req.Target = "example.com:443" // authority-form (RFC 9112 §3.2.3)
+	resp, err := c.Do(req)
+	require.NoError(t, err)
+	require.Equal(t, StatusOK, resp.StatusCode)
+	c.mu.Lock()
+	pooled := len(c.idle[connKey{"http", addr}])
+	c.mu.Unlock()
+	assert.Zero(t, pooled, "the tunnel is not kept for other requests")
+	close(returned)
+	tunnel, err := io.ReadAll(resp.Body)
+	assert.NoError(t, err)
+	assert.Equal(t, "through the tunnel", string(tunnel))
+	resp.Body.Close()
+}
+
 // rawServer answers one connection with the bytes of response, then closes it.
 func rawServer(t *testing.T, response string) string {
 	t.Helper()
