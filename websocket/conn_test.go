@@ -338,3 +338,29 @@ func TestSecondMessageWriterWaitsForTheFirst(t *testing.T) {
 	_, b, _ := server.ReadMessage()
 	assert.Equal(t, []string{"first", "second"}, []string{string(a), string(b)})
 }
+
+func TestReadLimitHoldsForAContinuationWhoseLengthWouldOverflowTheCount(t *testing.T) {
+	leakcheck.Check(t)
+	cc, sc := loopback.Pair(t)
+	defer cc.Close()
+	server := NewConn(sc, nil, false, Options{ReadLimit: 100, CloseTimeout: 10 * time.Second})
+	defer server.CloseNow()
+	// A first fragment of 10 bytes, then a continuation announcing 2^63-5 bytes: added to
+	// the 10 already counted, the length passes the largest int64. An all-zero masking key
+	// leaves the payload as it is.
+	var wire []byte
+	wire = AppendFrameHeader(wire, Header{Opcode: OpBinary, Masked: true, Length: 10})
+	wire = append(wire, make([]byte, 10)...)
+	wire = AppendFrameHeader(wire, Header{Fin: true, Opcode: OpContinuation, Masked: true, Length: 1<<63 - 5})
+	wire = append(wire, make([]byte, 1000)...)
+	go func() {
+		cc.Write(wire)
+		cc.(*net.TCPConn).CloseWrite() // no more: the server must not wait for the rest
+		io.Copy(io.Discard, cc)        // until the server closes
+		cc.Close()
+	}()
+	_, got, err := server.ReadMessage()
+	var pe *ProtocolError
+	require.ErrorAs(t, err, &pe, "read %d bytes of a message over the 100-byte limit", len(got))
+	assert.Equal(t, StatusMessageTooBig, pe.Code)
+}

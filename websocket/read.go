@@ -190,7 +190,9 @@ func (c *Conn) checkHeader(h Header) error {
 // beginFrame makes h the current frame of the message, checking the read limit against its
 // announced length before any of the payload is read.
 func (c *Conn) beginFrame(h Header) error {
-	if !c.r.compressed && c.r.size+h.Length > c.opts.ReadLimit {
+	// The room left is compared, not the sum: a length near 2^63 added to the bytes counted
+	// so far would overflow int64 and pass as negative.
+	if !c.r.compressed && h.Length > c.opts.ReadLimit-c.r.size {
 		return c.readFailed(protocolErrorf(StatusMessageTooBig, "message over the read limit of %d bytes", c.opts.ReadLimit))
 	}
 	if c.r.compressed && h.Length > c.opts.ReadLimit {
