@@ -345,7 +345,11 @@ func (c *Conn) keepaliveLoop() {
 			payload[i] = byte(v >> (56 - 8*i))
 		}
 		if err := c.writeControl(OpPing, payload[:]); err != nil {
-			c.conn.Close()
+			// ErrClosed: the close frame is sent, and the closing handshake has its own
+			// timeout; closing the socket now would cut off the peer's answer.
+			if !errors.Is(err, ErrClosed) {
+				c.conn.Close()
+			}
 			return
 		}
 		timer := time.NewTimer(c.opts.PongTimeout)

@@ -364,3 +364,66 @@ func TestReadLimitHoldsForAContinuationWhoseLengthWouldOverflowTheCount(t *testi
 	require.ErrorAs(t, err, &pe, "read %d bytes of a message over the 100-byte limit", len(got))
 	assert.Equal(t, StatusMessageTooBig, pe.Code)
 }
+
+func TestKeepaliveLeavesTheClosingHandshakeToFinish(t *testing.T) {
+	leakcheck.Check(t)
+	cc, sc := loopback.Pair(t)
+	defer cc.Close()
+	server := NewConn(sc, nil, false, Options{PingInterval: time.Millisecond, PongTimeout: time.Minute, CloseTimeout: time.Minute})
+	defer server.CloseNow()
+	readErr := make(chan error, 1)
+	go func() {
+		_, _, err := server.ReadMessage()
+		readErr <- err
+	}()
+	// The peer answers every ping, and answers the close frame only when told to.
+	gotClose, answer := make(chan struct{}), make(chan struct{})
+	go func() {
+		br := bufio.NewReader(cc)
+		for {
+			h, err := ReadFrameHeader(br)
+			if err != nil {
+				return
+			}
+			p := make([]byte, h.Length)
+			if _, err := io.ReadFull(br, p); err != nil {
+				return
+			}
+			switch h.Opcode {
+			case OpPing:
+				cc.Write(frame(OpPong, p))
+			case OpClose:
+				close(gotClose)
+				<-answer
+				cc.Write(closeFrame(StatusNormalClosure, ""))
+				io.Copy(io.Discard, br)
+				cc.Close()
+				return
+			}
+		}
+	}()
+	require.NoError(t, server.CloseSend(StatusNormalClosure, ""))
+	waitFor(t, gotClose, "the peer gets the close frame")
+	// The next tick finds the close frame sent and the keepalive loop ends; it must leave
+	// the connection open for the peer's answer.
+	stopped := make(chan struct{})
+	go func() { server.keepalive.Wait(); close(stopped) }()
+	waitFor(t, stopped, "the keepalive loop stops once the close frame is sent")
+	close(answer)
+	select {
+	case err := <-readErr:
+		assert.Equal(t, StatusNormalClosure, CloseStatus(err), "the reader sees the peer's close frame: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the reader never returned")
+	}
+}
+
+// waitFor waits for ch to be closed, at most 10 s.
+func waitFor(t *testing.T, ch <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("timed out waiting until %s", what)
+	}
+}
