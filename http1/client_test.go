@@ -315,6 +315,25 @@ func TestClientHandsOverTheTunnelAfterA2xxToCONNECT(t *testing.T) {
 	resp.Body.Close()
 }
 
+// TestWriteRequestRefusesAHostOrVersionThatWouldSplitTheHead: the Host field and the
+// version are checked as the other fields are (checkField): a CR or LF in them would end
+// the line early and let what follows be read as fields of its own.
+func TestWriteRequestRefusesAHostOrVersionThatWouldSplitTheHead(t *testing.T) {
+	for name, set := range map[string]func(*Request){
+		"Host":    func(r *Request) { r.Host = "example.com\r\nX-Injected: yes" },
+		"version": func(r *Request) { r.Proto = "HTTP/1.1\r\nX-Injected: yes" },
+	} {
+		t.Run(name, func(t *testing.T) {
+			req, err := NewRequest(context.Background(), "GET", "http://example.com/", nil)
+			require.NoError(t, err)
+			set(req)
+			var out strings.Builder
+			assert.Error(t, WriteRequest(&out, req))
+			assert.NotContains(t, out.String(), "X-Injected")
+		})
+	}
+}
+
 // rawServer answers one connection with the bytes of response, then closes it.
 func rawServer(t *testing.T, response string) string {
 	t.Helper()

@@ -193,13 +193,23 @@ func writeRequestHead(bw *bufio.Writer, r *Request) error {
 	if proto == "" {
 		proto = "HTTP/1.1"
 	}
+	if _, err := parseVersion([]byte(proto)); err != nil {
+		return fmt.Errorf("http1: invalid request version %q", proto)
+	}
+	// Host is checked as every field is below, before anything is written.
+	writeHost := !r.Header.Has("Host")
+	if writeHost {
+		if err := checkField("Host", r.Host); err != nil {
+			return err
+		}
+	}
 	bw.WriteString(r.Method)
 	bw.WriteByte(' ')
 	bw.WriteString(target)
 	bw.WriteByte(' ')
 	bw.WriteString(proto)
 	bw.WriteString("\r\n")
-	if !r.Header.Has("Host") {
+	if writeHost {
 		writeField(bw, "Host", r.Host)
 	}
 	for _, f := range r.Header.fields {
