@@ -112,7 +112,12 @@ func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, error) 
 	}
 	stop := context.AfterFunc(ctx, func() { nc.Close() })
 	c, err := handshake(nc, u, opts)
-	stop()
+	if !stop() && err == nil {
+		// ctx ended as the handshake succeeded: its AfterFunc is closing nc, so the Conn
+		// would be dead on arrival.
+		c.CloseNow()
+		err = ctx.Err()
+	}
 	if err != nil {
 		nc.Close()
 		if ctx.Err() != nil {

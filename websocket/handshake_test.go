@@ -341,3 +341,61 @@ func TestDialSendsExtraHeadersAndTheOriginPolicyApplies(t *testing.T) {
 	require.ErrorAs(t, err, &he)
 	assert.Equal(t, http.StatusForbidden, he.Status)
 }
+
+// cancelAtHeadEnd cancels a context once the bytes it has read hold the end of a response
+// head: the handshake then has all it needs, and the context ends just as it succeeds.
+type cancelAtHeadEnd struct {
+	net.Conn
+	cancel context.CancelFunc
+	seen   []byte
+}
+
+func (c *cancelAtHeadEnd) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.seen = append(c.seen, p[:n]...)
+	if strings.Contains(string(c.seen), "\r\n\r\n") {
+		c.cancel()
+	}
+	return n, err
+}
+
+func TestDialDoesNotReturnAConnectionItsContextClosedUnderIt(t *testing.T) {
+	leakcheck.Check(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		nc, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer nc.Close()
+		req, err := http.ReadRequest(bufio.NewReader(nc))
+		if err != nil {
+			return
+		}
+		io.WriteString(nc, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "+
+			AcceptKey(req.Header.Get("Sec-WebSocket-Key"))+"\r\n\r\n")
+		io.Copy(io.Discard, nc) // until the client closes
+	}()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	opts := &DialOptions{
+		Options: Options{PingInterval: time.Minute}, // a keepalive goroutine that must not be left behind
+		NetConn: func(ctx context.Context, addr string) (net.Conn, error) {
+			nc, err := net.Dial("tcp", addr)
+			if err != nil {
+				return nil, err
+			}
+			return &cancelAtHeadEnd{Conn: nc, cancel: cancel}, nil
+		},
+	}
+	c, err := Dial(ctx, "ws://"+ln.Addr().String()+"/", opts)
+	if err == nil {
+		c.CloseNow()
+	}
+	<-served
+	assert.ErrorIs(t, err, context.Canceled, "the context's end closed the connection")
+}
