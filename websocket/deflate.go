@@ -405,6 +405,10 @@ func (s *inflateSource) Read(p []byte) (int, error) {
 func (s *inflateSource) ReadByte() (byte, error) {
 	c := s.c
 	if s.tail < 0 && c.r.remain > 0 {
+		if c.br.Buffered() == 0 {
+			// The next byte may have to wait for the peer, as readPayload's may.
+			c.flushBeforeBlocking(1)
+		}
 		b, err := c.br.ReadByte()
 		if err != nil {
 			return 0, c.readFailed(err)

@@ -94,3 +94,73 @@ func TestEchoDoesNotFinishATextMessageThatEndsInsideAUTF8Sequence(t *testing.T) 
 		require.False(t, h.Fin, "the invalid message was echoed to its end")
 	}
 }
+
+// TestEchoSendsBatchedAnswersBeforeWaitingInsideACompressedFrame: the answer to a message
+// that arrived together with the start of a compressed one is sent while Echo waits for the
+// rest of that compressed frame, not held until it has arrived.
+func TestEchoSendsBatchedAnswersBeforeWaitingInsideACompressedFrame(t *testing.T) {
+	leakcheck.Check(t)
+	addr := startConformanceServer(t)
+	nc, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer nc.Close()
+	br := bufio.NewReader(nc)
+	ext := rawHandshake(t, nc, br, "/echo", "permessage-deflate; server_no_context_takeover; client_no_context_takeover")
+	require.Contains(t, ext, "permessage-deflate")
+
+	// A short text message, and in the same write the header and first bytes of a
+	// compressed one.
+	d := &clientDeflater{noContext: true}
+	compressed := d.compress(randomText(3000, 1))
+	second := frame(OpBinary, compressed, rsv(4))
+	cut := len(second) - len(compressed) + 100
+	_, err = nc.Write(append(frame(OpText, []byte("first")), second[:cut]...))
+	require.NoError(t, err)
+	nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	h, p := readEchoFrame(t, br)
+	require.Equal(t, OpText, h.Opcode)
+	require.Equal(t, "first", string(p))
+
+	// The rest of the compressed message comes back too.
+	nc.SetDeadline(time.Now().Add(confTimeout))
+	_, err = nc.Write(second[cut:])
+	require.NoError(t, err)
+	h, p = readEchoFrame(t, br)
+	require.Equal(t, OpBinary, h.Opcode)
+	require.True(t, h.Fin)
+	got := p
+	if h.Rsv1 {
+		got, err = newWindowInflater(0, true).inflate(p)
+		require.NoError(t, err)
+	}
+	require.True(t, bytes.Equal(randomText(3000, 1), got), "the compressed message's echo")
+}
+
+// TestEchoSendsBatchedAnswersBeforeWaitingInsideAPing: as above, with the start of a ping
+// behind the message instead.
+func TestEchoSendsBatchedAnswersBeforeWaitingInsideAPing(t *testing.T) {
+	leakcheck.Check(t)
+	addr := startTestServer(t, ServerOptions{})
+	nc, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer nc.Close()
+	br := bufio.NewReader(nc)
+	rawHandshake(t, nc, br, "/echo", "")
+
+	payload := pattern(maxControlPayload, false)
+	ping := frame(OpPing, payload)
+	cut := len(ping) - len(payload) + 20
+	_, err = nc.Write(append(frame(OpText, []byte("first")), ping[:cut]...))
+	require.NoError(t, err)
+	nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	h, p := readEchoFrame(t, br)
+	require.Equal(t, OpText, h.Opcode)
+	require.Equal(t, "first", string(p))
+
+	nc.SetDeadline(time.Now().Add(confTimeout))
+	_, err = nc.Write(ping[cut:])
+	require.NoError(t, err)
+	h, p = readEchoFrame(t, br)
+	require.Equal(t, OpPong, h.Opcode)
+	require.True(t, bytes.Equal(payload, p), "the pong's payload")
+}

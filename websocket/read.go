@@ -211,6 +211,7 @@ func (c *Conn) beginFrame(h Header) error {
 // handleControl reads a control frame's payload and acts on it (RFC 6455 §5.5).
 func (c *Conn) handleControl(h Header) error {
 	p := c.r.ctrl[:h.Length]
+	c.flushBeforeBlocking(len(p))
 	if _, err := io.ReadFull(c.br, p); err != nil {
 		return err
 	}
