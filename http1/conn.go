@@ -83,7 +83,7 @@ type conn struct {
 	idleMu       sync.Mutex
 	idle         bool        // waiting for the next request: Shutdown may interrupt (idleMu)
 	stopIdleHook func() bool // stops serve's shutdown hook
-	armHeaderTO  func()      // starts the header timeout; made once per connection
+	beforeWait   func()      // flushes, starts the header timeout; made once per connection
 	bodyEndedFn  func(error) // c.bodyEnded, made once per connection
 
 	// date is the Date of the responses to the requests read in one batch: the clock is
@@ -143,7 +143,14 @@ func newConn(s *Server, ctx context.Context, nc net.Conn) *conn {
 		writeTO:  duration(s.WriteTimeout, DefaultWriteTimeout),
 	}
 	c.takeReadBuffer()
-	c.armHeaderTO = func() { c.setReadTimeout(c.headerTO) }
+	c.beforeWait = func() {
+		// The responses written so far go out before the server waits for the rest of a
+		// head: what is buffered is not a whole request (an empty line after a body, the
+		// start of a head), and the client may wait for them before it sends more. A
+		// failed flush keeps its error in the buffer; the next flush ends the connection.
+		c.flush()
+		c.setReadTimeout(c.headerTO)
+	}
 	c.bodyEndedFn = c.bodyEnded
 	c.dateStale = true
 	return c
@@ -284,9 +291,9 @@ func (c *conn) readRequest(first bool) (*Request, error) {
 		}
 	}
 	// 2. The head. If it is not all here yet, the rest must come within the header timeout
-	//    (against slowloris): readHead calls armHeaderTO before it waits for more.
+	//    (against slowloris): readHead calls beforeWait before it waits for more.
 	ex := c.ex
-	if err := readHead(c.br, &ex.head, true, c.maxHeader, c.maxFields, c.armHeaderTO); err != nil {
+	if err := readHead(c.br, &ex.head, true, c.maxHeader, c.maxFields, c.beforeWait); err != nil {
 		return nil, err
 	}
 	if err := requestFraming(&ex.head, c.maxBody, &ex.frame); err != nil {

@@ -90,11 +90,7 @@ func (h *head) reset() {
 func readHead(br *bufio.Reader, h *head, isRequest bool, maxBytes, maxFields int, beforeWait func()) error {
 	// 1. RFC 9112 §2.2: a server SHOULD ignore at least one empty line (CRLF) received
 	//    prior to the request-line.
-	if beforeWait != nil && br.Buffered() < 2 {
-		beforeWait()
-		beforeWait = nil
-	}
-	if err := skipEmptyLines(br); err != nil {
+	if err := skipEmptyLines(br, &beforeWait); err != nil {
 		return err
 	}
 	h.reset()
@@ -126,11 +122,7 @@ func readHead(br *bufio.Reader, h *head, isRequest bool, maxBytes, maxFields int
 			}
 			return ErrHeaderTooLarge
 		}
-		if beforeWait != nil {
-			beforeWait()
-			beforeWait = nil
-		}
-		if _, err := br.Peek(len(b) + 1); err != nil {
+		if _, err := peek(br, len(b)+1, &beforeWait); err != nil {
 			if errors.Is(err, bufio.ErrBufferFull) {
 				return ErrHeaderTooLarge
 			}
@@ -231,10 +223,22 @@ func lineAt(b []byte, pos int) []byte {
 	return bytes.TrimSuffix(line, []byte("\r"))
 }
 
+// peek is br.Peek(n) for readHead: when the n bytes are not all buffered yet, so that Peek
+// has to wait, it calls *beforeWait first, the first time only.
+func peek(br *bufio.Reader, n int, beforeWait *func()) ([]byte, error) {
+	if br.Buffered() < n && *beforeWait != nil {
+		f := *beforeWait
+		*beforeWait = nil
+		f()
+	}
+	return br.Peek(n)
+}
+
 // skipEmptyLines discards up to maxLeadingEmptyLines CRLF or LF lines before a start line.
-func skipEmptyLines(br *bufio.Reader) error {
+// It waits for bytes as readHead does, calling *beforeWait before the first wait.
+func skipEmptyLines(br *bufio.Reader, beforeWait *func()) error {
 	for range maxLeadingEmptyLines + 1 {
-		b, err := br.Peek(1)
+		b, err := peek(br, 1, beforeWait)
 		if err != nil {
 			return err
 		}
@@ -242,7 +246,7 @@ func skipEmptyLines(br *bufio.Reader) error {
 		case b[0] == '\n':
 			br.Discard(1)
 		case b[0] == '\r':
-			b, err = br.Peek(2)
+			b, err = peek(br, 2, beforeWait)
 			if err != nil {
 				if err == io.EOF {
 					err = io.ErrUnexpectedEOF

@@ -126,6 +126,35 @@ func TestPipelinedRequestsAreAnsweredInOrderInOneWrite(t *testing.T) {
 	assert.Equal(t, int64(1), counted.writes.Load(), "the 16 responses leave in one write")
 }
 
+// TestAResponseIsNotHeldBackForARequestStillArriving: the responses to pipelined requests
+// wait in the write buffer only while whole requests follow them. When what follows is the
+// empty line an old client sends after a POST body (RFC 9112 §2.2), or the start of a head
+// whose rest has not come, the server sends what it has before it waits for more: the
+// client may be waiting for the answer before it sends anything else.
+func TestAResponseIsNotHeldBackForARequestStillArriving(t *testing.T) {
+	leakcheck.Check(t)
+	// Timeouts longer than the test waits: only a flush can bring the answer.
+	srv := &Server{Handler: HandlerFunc(echoBody), ReadHeaderTimeout: 2 * waitTimeout, IdleTimeout: 2 * waitTimeout}
+	for name, after := range map[string]string{
+		"an empty line after the body":       "\r\n",
+		"the start of the next request line": "GE",
+		"the start of the next head":         "GET / HTTP/1.1\r\nHo",
+	} {
+		t.Run(name, func(t *testing.T) {
+			// On a pipe the server reads the one write whole, in one read.
+			nc := servePipe(t, srv, nil)
+			_, err := io.WriteString(nc, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nbody"+after)
+			require.NoError(t, err)
+			resp, err := ReadResponse(bufio.NewReader(nc), "POST")
+			require.NoError(t, err)
+			body, err := io.ReadAll(resp.Body)
+			require.NoError(t, err)
+			assert.Equal(t, StatusOK, resp.StatusCode)
+			assert.Equal(t, "body", string(body))
+		})
+	}
+}
+
 func TestHijackHandsOverTheConnectionWithBufferedBytes(t *testing.T) {
 	leakcheck.Check(t)
 	_, addr := startServer(t, HandlerFunc(func(w ResponseWriter, r *Request) {
