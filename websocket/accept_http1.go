@@ -34,9 +34,10 @@ func Accept(w http1.ResponseWriter, r *http1.Request, opts *AcceptOptions) (*Con
 	if err != nil {
 		return nil, fmt.Errorf("websocket: hijack: %w", err)
 	}
-	// 3. The HTTP server's deadlines belonged to the request; the WebSocket connection has
-	//    its own (the server's per-write timeout still bounds every write).
-	nc.SetDeadline(time.Time{})
+	// 3. The HTTP server's read deadline belonged to the request; the WebSocket connection
+	//    has its own. The write deadline is left alone: the server's per-write timeout still
+	//    bounds every write, and setting a deadline here would hand writes over to ours.
+	nc.SetReadDeadline(time.Time{})
 	// 4. The 101 response (RFC 6455 §4.2.2), then frames.
 	if _, err := nc.Write(appendResponse(nil, d)); err != nil {
 		nc.Close()

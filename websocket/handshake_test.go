@@ -399,3 +399,31 @@ func TestDialDoesNotReturnAConnectionItsContextClosedUnderIt(t *testing.T) {
 	<-served
 	assert.ErrorIs(t, err, context.Canceled, "the context's end closed the connection")
 }
+
+func TestTheHTTP1ServersWriteTimeoutStillBoundsAWebSocketsWrites(t *testing.T) {
+	leakcheck.Check(t)
+	wrote := make(chan error, 1)
+	srv := &http1.Server{WriteTimeout: 200 * time.Millisecond, Handler: http1.HandlerFunc(func(w http1.ResponseWriter, r *http1.Request) {
+		c, err := Accept(w, r, nil)
+		if err != nil {
+			wrote <- err
+			return
+		}
+		defer c.CloseNow()
+		// The client reads nothing: the socket fills and the write waits.
+		wrote <- c.WriteMessage(OpBinary, make([]byte, 64<<20))
+	})}
+	addr := serveForTest(t, srv)
+	nc, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer nc.Close()
+	rawHandshake(t, nc, bufio.NewReader(nc), "/", "")
+	select {
+	case err := <-wrote:
+		var ne net.Error
+		require.ErrorAs(t, err, &ne)
+		assert.True(t, ne.Timeout(), "the write ends at the server's write timeout: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("a write to a client that reads nothing was not bounded by the server's write timeout")
+	}
+}
