@@ -279,7 +279,6 @@ func (c *Conn) fail(err error) error {
 	if errors.As(err, &pe) {
 		code = pe.Code
 	}
-	c.conn.SetWriteDeadline(time.Now().Add(c.opts.CloseTimeout))
 	c.writeClose(code, "")
 	c.lingerClose()
 	return err

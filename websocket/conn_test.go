@@ -427,3 +427,41 @@ func waitFor(t *testing.T, ch <-chan struct{}, what string) {
 		t.Fatalf("timed out waiting until %s", what)
 	}
 }
+
+// signalWrite is a connection that tells when a write of more than a megabyte has begun.
+type signalWrite struct {
+	net.Conn
+	once    sync.Once
+	writing chan struct{}
+}
+
+func (c *signalWrite) Write(p []byte) (int, error) {
+	if len(p) > 1<<20 {
+		c.once.Do(func() { close(c.writing) })
+	}
+	return c.Conn.Write(p)
+}
+
+func TestCloseReturnsWithinItsTimeoutWhileAWriteIsStuck(t *testing.T) {
+	leakcheck.Check(t)
+	cc, sc := loopback.Pair(t)
+	defer cc.Close() // the peer reads nothing: the write below fills the socket and waits
+	nc := &signalWrite{Conn: sc, writing: make(chan struct{})}
+	server := NewConn(nc, nil, false, Options{CloseTimeout: 100 * time.Millisecond})
+	defer server.CloseNow()
+	wrote := make(chan error, 1)
+	go func() { wrote <- server.WriteMessage(OpBinary, make([]byte, 64<<20)) }()
+	waitFor(t, nc.writing, "the large write begins")
+	closed := make(chan struct{})
+	go func() {
+		server.Close(StatusGoingAway, "")
+		close(closed)
+	}()
+	waitFor(t, closed, "Close returns")
+	select {
+	case err := <-wrote:
+		assert.Error(t, err, "the stuck write ends with the connection")
+	case <-time.After(10 * time.Second):
+		t.Fatal("the stuck write never returned")
+	}
+}

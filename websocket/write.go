@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 )
 
 // writeBufPool holds the buffers in which frames are assembled, so an idle connection holds
@@ -98,9 +99,14 @@ func (c *Conn) writeControl(op Opcode, p []byte) error {
 
 // writeClose sends the close frame, once: RFC 6455 §5.5.1: "After sending a Close frame,
 // the endpoint MUST NOT send any further data frames." Later writes get ErrClosed.
+//
+// From here on every write is bounded by CloseTimeout, one already under way included: a
+// write stuck behind a peer that stopped reading holds wmu, and would otherwise keep the
+// close frame, and whoever sends it, waiting for ever.
 func (c *Conn) writeClose(code StatusCode, reason string) error {
 	var buf [maxControlPayload]byte
 	p := appendClosePayload(buf[:0], code, reason)
+	c.conn.SetWriteDeadline(time.Now().Add(c.opts.CloseTimeout))
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	if c.closeSent {
