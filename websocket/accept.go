@@ -4,6 +4,7 @@
 package websocket
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -28,13 +29,13 @@ func AcceptHTTP(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*C
 		return nil, &HandshakeError{Status: d.status, Reason: d.reason}
 	}
 	// 2. Take the connection from net/http; its bufio.Reader keeps any frame bytes the
-	//    client sent right behind its request.
-	hj, ok := w.(http.Hijacker)
-	if !ok {
+	//    client sent right behind its request. A ResponseController finds the
+	//    http.Hijacker under the ResponseWriters of middleware that offer it by Unwrap.
+	nc, brw, err := http.NewResponseController(w).Hijack()
+	if errors.Is(err, http.ErrNotSupported) {
 		http.Error(w, "connection cannot be taken over", http.StatusInternalServerError)
 		return nil, fmt.Errorf("websocket: %T is not an http.Hijacker", w)
 	}
-	nc, brw, err := hj.Hijack()
 	if err != nil {
 		return nil, fmt.Errorf("websocket: hijack: %w", err)
 	}

@@ -427,3 +427,34 @@ func TestTheHTTP1ServersWriteTimeoutStillBoundsAWebSocketsWrites(t *testing.T) {
 		t.Fatal("a write to a client that reads nothing was not bounded by the server's write timeout")
 	}
 }
+
+// unwrapOnly is a middleware's ResponseWriter: it offers the one it wraps through Unwrap
+// (as net/http's ResponseController expects) but does not implement http.Hijacker itself.
+type unwrapOnly struct{ http.ResponseWriter }
+
+func (w unwrapOnly) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func TestAcceptHTTPTakesTheConnectionThroughAWrappedResponseWriter(t *testing.T) {
+	leakcheck.Check(t)
+	served := make(chan error, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := AcceptHTTP(unwrapOnly{w}, r, nil)
+		if err != nil {
+			served <- err
+			return
+		}
+		served <- Echo(c)
+		c.CloseNow()
+	}))
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/", nil)
+	require.NoError(t, err)
+	require.NoError(t, c.WriteMessage(OpText, []byte("through the middleware")))
+	_, got, err := c.ReadMessage()
+	require.NoError(t, err)
+	assert.Equal(t, "through the middleware", string(got))
+	require.NoError(t, c.Close(StatusNormalClosure, ""))
+	assert.Equal(t, StatusNormalClosure, CloseStatus(<-served))
+}
