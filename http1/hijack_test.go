@@ -86,3 +86,34 @@ func TestHijackHandsOverEveryByteReadAhead(t *testing.T) {
 	assert.Equal(t, max(s.ahead, 16), s.size, "the reader is as big as what it holds")
 	assert.Equal(t, string(ahead), string(s.read))
 }
+
+// TestAHijackedConnectionCanHalfClose: the hijacked connection has the TCP connection's
+// CloseWrite. The client reads the end of the stream after the handler's last bytes, and
+// what it sends after that still reaches the handler.
+func TestAHijackedConnectionCanHalfClose(t *testing.T) {
+	leakcheck.Check(t)
+	got := make(chan string, 1)
+	_, addr := startServer(t, HandlerFunc(func(w ResponseWriter, r *Request) {
+		w.WriteHeader(StatusSwitchingProtocols)
+		w.Header().Set("Upgrade", "lines")
+		nc, brw, err := w.Hijack()
+		require.NoError(t, err)
+		defer nc.Close()
+		io.WriteString(nc, "last words\n")
+		cw, ok := nc.(interface{ CloseWrite() error })
+		require.True(t, ok, "a hijacked connection has CloseWrite")
+		require.NoError(t, cw.CloseWrite())
+		line, _ := brw.ReadString('\n')
+		got <- line
+	}))
+	c := dialRaw(t, addr)
+	c.send("GET /up HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: lines\r\n\r\n")
+	resp, err := ReadResponse(c.br, "GET")
+	require.NoError(t, err)
+	require.Equal(t, 101, resp.StatusCode)
+	rest, err := io.ReadAll(c.br) // up to the handler's FIN
+	require.NoError(t, err)
+	assert.Equal(t, "last words\n", string(rest))
+	c.send("an answer after the end\n")
+	assert.Equal(t, "an answer after the end\n", recv(t, got))
+}

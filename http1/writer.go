@@ -516,6 +516,21 @@ func (hc *hijackedConn) Close() error {
 	return err
 }
 
+// CloseWrite half-closes the connection when the one underneath can (a TCP connection,
+// traced or not): the peer reads the end of the stream, and may go on sending. A WebSocket
+// sends its FIN this way after its close frame, then reads until the peer's (RFC 6455
+// §7.1.1), so that the close frame is not lost to a reset.
+func (hc *hijackedConn) CloseWrite() error {
+	c := hc.Conn
+	if tc, ok := c.(*tcp.TracedConn); ok {
+		c = tc.Conn
+	}
+	if cw, ok := c.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return errors.ErrUnsupported
+}
+
 // Unwrap returns the connection underneath (a *tcp.TracedConn when tracing).
 func (hc *hijackedConn) Unwrap() net.Conn { return hc.Conn }
 
