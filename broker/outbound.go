@@ -54,15 +54,20 @@ func errLine(pe *ProtocolError) []byte {
 // MaxPending; it reports whether b was queued.
 func (c *client) append(b []byte) bool {
 	c.outMu.Lock()
-	defer c.outMu.Unlock()
 	if c.closing {
+		c.outMu.Unlock()
 		return false
 	}
 	if c.outLen+len(b) > c.srv.opts.MaxPending {
 		c.slowConsumerLocked()
+		c.outMu.Unlock()
+		// The -ERR now queued may be all there is: nothing else will wake the flusher
+		// that writes it and ends the connection.
+		c.kickFlusher()
 		return false
 	}
 	c.appendLocked(b)
+	c.outMu.Unlock()
 	return true
 }
 

@@ -630,19 +630,46 @@ func TestAnUnsubscribeWithMaxLosesNoDeliveryAlreadyOnItsWay(t *testing.T) {
 	assert.Zero(t, srv.Stats().Subscriptions)
 }
 
-// waitUntilBlockedIn waits until a goroutine waits for a mutex inside the function named
-// frame, as the runtime's goroutine dump shows it.
+// waitUntilBlockedIn waits until a goroutine waits for a mutex or on a channel inside the
+// function named frame, as the runtime's goroutine dump shows it.
 func waitUntilBlockedIn(t *testing.T, frame string) {
 	t.Helper()
 	deadline := time.Now().Add(waitTimeout)
 	buf := make([]byte, 1<<20)
 	for time.Now().Before(deadline) {
 		for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
-			if strings.Contains(g, "[sync.Mutex.Lock") && strings.Contains(g, frame) {
+			if strings.Contains(g, "[sync.Mutex.Lock") && strings.Contains(g, frame) ||
+				strings.Contains(g, "[chan receive") && strings.Contains(g, frame) {
 				return
 			}
 		}
 		runtime.Gosched()
 	}
 	t.Fatalf("no goroutine came to wait for a lock in %s", frame)
+}
+
+func TestAClientWhoseOwnOutputPassesMaxPendingIsToldAndClosed(t *testing.T) {
+	srv := NewServer(Options{MaxPending: 64, Logger: discardLogger()})
+	server, peer := net.Pipe()
+	defer peer.Close()
+	c := newTestClient(srv)
+	c.conn, c.flushed = server, make(chan struct{})
+	go c.flushLoop()
+	waitUntilBlockedIn(t, "broker.(*client).flushLoop")
+
+	// A line of the server's own for this client (an INFO, an -ERR that quotes the client)
+	// longer than MaxPending, with nothing else queued: the client is a slow consumer, and
+	// its flusher must be woken to tell it so and end.
+	c.send([]byte("INFO {" + strings.Repeat(" ", 100) + "}\r\n"))
+	r := newReader(peer)
+	peer.SetReadDeadline(time.Now().Add(waitTimeout))
+	line, err := r.ReadString('\n')
+	require.NoError(t, err)
+	assert.Equal(t, "-ERR 'Slow Consumer'\r\n", line)
+	select {
+	case <-c.flushed:
+	case <-time.After(waitTimeout):
+		t.Fatal("the flusher did not end")
+	}
+	assert.EqualValues(t, 1, srv.Stats().SlowConsumers)
 }
