@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wirelab/wirelab/tcp"
@@ -85,8 +86,13 @@ func TLSConfig(cfg *tls.Config) Option { return func(o *clientOptions) { o.tls =
 // reply that only its own goroutine could read).
 type Conn struct {
 	conn   net.Conn
-	info   serverInfo
+	info   serverInfo // the INFO of the handshake
 	parser *Parser
+
+	// maxPayload is the max_payload of the latest INFO. A server may send INFO again at
+	// any time (nats-server does when its cluster changes), read by the reader goroutine
+	// while any goroutine publishes.
+	maxPayload atomic.Int64
 
 	wmu     sync.Mutex
 	space   *sync.Cond // signalled when the flusher takes the buffer
@@ -248,7 +254,10 @@ func (c *Conn) handle(cmd *Command) error {
 		if err := json.Unmarshal(cmd.Args, &info); err != nil {
 			return fmt.Errorf("broker: bad INFO: %w", err)
 		}
-		c.info, c.handshake.info = info, true
+		if !c.handshake.info {
+			c.info, c.handshake.info = info, true
+		}
+		c.maxPayload.Store(int64(info.MaxPayload))
 	case OpPing:
 		c.write([]byte("PONG\r\n"))
 	case OpPong:
@@ -416,7 +425,7 @@ func (c *Conn) PublishMsg(m *Msg) error {
 	if len(m.Header) > 0 {
 		hdr = appendHeader(nil, m.Header)
 	}
-	if len(hdr)+len(m.Data) > c.info.MaxPayload {
+	if len(hdr)+len(m.Data) > c.MaxPayload() {
 		return ErrPayloadTooBig
 	}
 	c.wmu.Lock()
@@ -561,4 +570,4 @@ func (c *Conn) Err() error {
 }
 
 // MaxPayload returns the server's max_payload.
-func (c *Conn) MaxPayload() int { return c.info.MaxPayload }
+func (c *Conn) MaxPayload() int { return int(c.maxPayload.Load()) }

@@ -1,7 +1,9 @@
 package broker
 
 import (
+	"io"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -93,4 +95,60 @@ func TestAutoUnsubscribeStopsTheHandler(t *testing.T) {
 	got.take(t, 3)
 	require.NoError(t, c.Flush(waitTimeout))
 	got.none(t)
+}
+
+func TestAClientReadsAnINFOThatComesLater(t *testing.T) {
+	leakcheck.Check(t)
+	// A NATS server may send INFO again at any time (nats-server does when its cluster
+	// changes or it enters lame-duck mode), while the client's user asks MaxPayload or
+	// publishes, which reads it.
+	ln, err := listenLoopback()
+	require.NoError(t, err)
+	defer ln.Close()
+	sendInfo, served := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(served)
+		nc, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer nc.Close()
+		r := newReader(nc)
+		nc.Write([]byte(`INFO {"server_id":"x","max_payload":1024,"headers":true}` + "\r\n"))
+		for range 4 { // CONNECT, PING, SUB, PING
+			if l, _ := r.ReadString('\n'); l == "PING\r\n" {
+				nc.Write([]byte("PONG\r\n"))
+			}
+		}
+		<-sendInfo
+		nc.Write([]byte(`INFO {"server_id":"x","max_payload":2048,"headers":true}` + "\r\n" +
+			"MSG a 1 1\r\nx\r\n"))
+		io.Copy(io.Discard, r)
+	}()
+	c, err := Connect(ln.Addr().String())
+	require.NoError(t, err)
+	got := newCollector()
+	_, err = c.Subscribe("a", got.handle)
+	require.NoError(t, err)
+	require.NoError(t, c.Flush(waitTimeout))
+
+	assert.Equal(t, 1024, c.MaxPayload())
+	var stop atomic.Bool
+	asked := make(chan struct{})
+	go func() { // a user asking meanwhile, as Publish does before each message
+		defer close(asked)
+		for {
+			c.MaxPayload()
+			if stop.Load() {
+				return
+			}
+		}
+	}()
+	close(sendInfo)
+	got.take(t, 1) // the message after the second INFO: that INFO has been read
+	stop.Store(true)
+	<-asked
+	assert.Equal(t, 2048, c.MaxPayload())
+	require.NoError(t, c.Close())
+	<-served
 }
