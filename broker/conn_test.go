@@ -152,3 +152,23 @@ func TestAClientReadsAnINFOThatComesLater(t *testing.T) {
 	require.NoError(t, c.Close())
 	<-served
 }
+
+func TestAGoClientReceivesAMessageWhosePUBLineWasAtTheLimit(t *testing.T) {
+	leakcheck.Check(t)
+	// The broker accepts a PUB line of MaxControlLine bytes; the MSG line it makes of it
+	// carries the subscriber's sid besides, and so is longer than the PUB line was.
+	_, addr := startServer(t, Options{})
+	sub := connect(t, addr)
+	got := newCollector()
+	_, err := sub.Subscribe(">", got.handle)
+	require.NoError(t, err)
+	require.NoError(t, sub.Flush(waitTimeout))
+
+	subject := strings.Repeat("s", DefaultMaxControlLine-len("PUB  1"))
+	pub := dialRaw(t, addr)
+	pub.send("PUB " + subject + " 1\r\nx\r\n")
+	assert.Empty(t, pub.sync(), "the broker accepts the PUB")
+	m := got.take(t, 1)[0]
+	assert.Equal(t, subject, m.Subject)
+	assert.NoError(t, sub.Flush(waitTimeout), "the subscriber's connection is still up")
+}

@@ -75,8 +75,9 @@ const maxFields = 5
 // in chunks cut anywhere; it calls its handler once per complete operation. A Parser is for
 // one goroutine.
 type Parser struct {
-	// MaxControlLine and MaxPayload are the limits (DefaultMaxControlLine,
-	// DefaultMaxPayload unless changed before the first Parse).
+	// MaxControlLine and MaxPayload are the limits (DefaultMaxControlLine and
+	// DefaultMaxPayload for the ServerSide, clientMaxControlLine and clientMaxPayload for
+	// the ClientSide, unless changed before the first Parse).
 	MaxControlLine int
 	MaxPayload     int
 
@@ -116,7 +117,7 @@ func NewParser(side Side, handle func(c *Command) error) *Parser {
 	p := &Parser{MaxControlLine: DefaultMaxControlLine, MaxPayload: DefaultMaxPayload,
 		side: side, handle: handle}
 	if side == ClientSide {
-		p.MaxPayload = clientMaxPayload
+		p.MaxPayload, p.MaxControlLine = clientMaxPayload, clientMaxControlLine
 	}
 	return p
 }

@@ -77,6 +77,14 @@ const (
 	// server may announce in max_payload (nats-server caps it at 64 MiB).
 	clientMaxPayload = 64 << 20
 
+	// clientMaxControlLine is the longest line the Go client's parser accepts from a
+	// server. A MSG line is longer than the PUB line it came from, which the server took
+	// at up to its own control-line limit: it carries the subscriber's sid besides, itself
+	// sent in a SUB line under that limit. So a server keeping to 4 KiB lines may send
+	// nearly 8 KiB ones; 64 KiB leaves room for a server with a higher limit, and still
+	// bounds what one that never ends a line makes the client hold.
+	clientMaxControlLine = 64 << 10
+
 	// errorQuoteLimit caps how much of a client's bad input an error message quotes.
 	errorQuoteLimit = 80
 )
