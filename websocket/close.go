@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"unicode/utf8"
 )
 
 // StatusCode is the 2-byte code at the start of a close frame's payload (RFC 6455 §7.4).
@@ -70,6 +71,22 @@ func (c StatusCode) validOnWire() bool {
 		return true
 	}
 	return false
+}
+
+// checkCloseArgs refuses a close frame that the peer would have to fail the connection
+// for: a code that may not be on the wire (RFC 6455 §7.4.1: 1005, 1006 and 1015 "MUST NOT
+// be set as a status code in a Close control frame by an endpoint"; §7.4.2: unassigned
+// codes), except StatusNoStatusRcvd, which asks for a close frame without a code; and a
+// reason that is not UTF-8 (§5.5.1). A reason too long for a control frame is not an
+// error: it is cut at a character boundary.
+func checkCloseArgs(code StatusCode, reason string) error {
+	if code != StatusNoStatusRcvd && !code.validOnWire() {
+		return fmt.Errorf("websocket: close code %d may not be sent (RFC 6455 §7.4)", int(code))
+	}
+	if !utf8.ValidString(reason) {
+		return errors.New("websocket: a close reason must be UTF-8 (RFC 6455 §5.5.1)")
+	}
+	return nil
 }
 
 // CloseError is the close frame a connection ended with: the code and reason the peer sent

@@ -194,8 +194,12 @@ func (c *Conn) Done() <-chan struct{} { return c.done }
 // reason (StatusNoStatusRcvd sends an empty one), waits up to CloseTimeout for the peer's
 // close frame, and closes the TCP connection. If another goroutine is reading, that reader
 // sees the peer's close frame (and returns its *CloseError); otherwise Close reads, and
-// discards, whatever data comes before it.
+// discards, whatever data comes before it. A code that may not be sent (see
+// checkCloseArgs) or a reason that is not UTF-8 is an error, and nothing is sent.
 func (c *Conn) Close(code StatusCode, reason string) error {
+	if err := checkCloseArgs(code, reason); err != nil {
+		return err
+	}
 	// 1. Send our close frame (once; later calls skip this).
 	err := c.writeClose(code, reason)
 	if err != nil && !errors.Is(err, ErrClosed) {
@@ -214,8 +218,11 @@ func (c *Conn) Close(code StatusCode, reason string) error {
 // by contrast, reads and discards those messages itself when no read is in progress at the
 // moment it is called. A peer that does not answer within CloseTimeout has the TCP
 // connection closed anyway. CloseSend is for a program whose reads run in a loop of their
-// own, as cmd/ws-client's do.
+// own, as cmd/ws-client's do. Its code and reason are checked as Close's are.
 func (c *Conn) CloseSend(code StatusCode, reason string) error {
+	if err := checkCloseArgs(code, reason); err != nil {
+		return err
+	}
 	err := c.writeClose(code, reason)
 	if err != nil && !errors.Is(err, ErrClosed) {
 		c.closeTCP()
