@@ -3,6 +3,8 @@ package tcp
 import (
 	"io"
 	"net"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -31,4 +33,31 @@ func TestDeadlineConnIsANetConn(t *testing.T) {
 		d2 := &deadlineConn{Conn: c2, idle: time.Minute, write: time.Minute}
 		return d1, d2, func() { d1.Close(); d2.Close() }, nil
 	})
+}
+
+// TestTakeSlotNeverPassesMaxConns: accept loops of several listeners take connection slots
+// at the same moment, and together never get more than MaxConns of them.
+func TestTakeSlotNeverPassesMaxConns(t *testing.T) {
+	const limit, loops, tries = 5, 8, 50
+	s := &Server{MaxConns: limit}
+	var taken atomic.Int64
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for range loops {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			for range tries {
+				if s.takeSlot() {
+					taken.Add(1)
+				}
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if taken.Load() != limit || s.active.Load() != limit {
+		t.Fatalf("%d slots taken, %d counted active; want %d of each", taken.Load(), s.active.Load(), limit)
+	}
 }

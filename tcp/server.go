@@ -139,7 +139,7 @@ func (s *Server) Serve(ln net.Listener) error {
 		}
 		backoff = 0
 		// 3. Enforce the connection limit before spending anything on the connection.
-		if s.active.Load() >= int64(s.maxConns()) {
+		if !s.takeSlot() {
 			refused := s.refused.Add(1)
 			s.logger().Warn("tcp: connection refused, too many open", "remote", conn.RemoteAddr().String(),
 				"max_conns", s.maxConns(), "refused_so_far", refused)
@@ -151,7 +151,19 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 }
 
-// startHandler numbers conn, wraps it as the options say, and runs the handler on it.
+// takeSlot counts one more open connection if MaxConns allows it, in one atomic step: with
+// several listeners (Serve called for each), accept loops that checked the count and then
+// raised it could together pass the limit.
+func (s *Server) takeSlot() bool {
+	if s.active.Add(1) > int64(s.maxConns()) {
+		s.active.Add(-1)
+		return false
+	}
+	return true
+}
+
+// startHandler numbers conn, wraps it as the options say, and runs the handler on it. Its
+// slot among MaxConns is taken (takeSlot); the handler's end gives it back.
 func (s *Server) startHandler(raw net.Conn) {
 	id := s.nextID.Add(1)
 	conn := raw
@@ -165,6 +177,7 @@ func (s *Server) startHandler(raw net.Conn) {
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
+		s.active.Add(-1)
 		conn.Close()
 		return
 	}
@@ -176,7 +189,6 @@ func (s *Server) startHandler(raw net.Conn) {
 	ctx := withConnID(s.ctx, id)
 	s.mu.Unlock()
 	s.accepted.Add(1)
-	s.active.Add(1)
 
 	go func() {
 		defer s.handlers.Done()
