@@ -513,6 +513,10 @@ func (s *Subscription) Unsubscribe() error {
 func (s *Subscription) AutoUnsubscribe(max int) error {
 	s.conn.mu.Lock()
 	s.max = max
+	if max > 0 && s.delivered >= max {
+		// Already had them all: it ends now, as the server's side does on this UNSUB.
+		delete(s.conn.subs, s.sid)
+	}
 	s.conn.mu.Unlock()
 	return s.conn.write([]byte("UNSUB " + strconv.FormatUint(s.sid, 10) + " " + strconv.Itoa(max) + "\r\n"))
 }

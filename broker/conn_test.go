@@ -97,6 +97,30 @@ func TestAutoUnsubscribeStopsTheHandler(t *testing.T) {
 	got.none(t)
 }
 
+// TestAutoUnsubscribeWithMaxAlreadyReachedEndsTheSubscription: a max no higher than the
+// messages already delivered ends the subscription at once, on the client's side too.
+func TestAutoUnsubscribeWithMaxAlreadyReachedEndsTheSubscription(t *testing.T) {
+	leakcheck.Check(t)
+	_, addr := startServer(t, Options{})
+	c := connect(t, addr)
+	got := newCollector()
+	sub, err := c.Subscribe("n", got.handle)
+	require.NoError(t, err)
+	for range 3 {
+		require.NoError(t, c.Publish("n", []byte("m")))
+	}
+	require.NoError(t, c.Flush(waitTimeout))
+	got.take(t, 3)
+	require.NoError(t, sub.AutoUnsubscribe(2))
+	c.mu.Lock()
+	_, kept := c.subs[sub.sid]
+	c.mu.Unlock()
+	assert.False(t, kept, "the subscription is gone from the client's table")
+	require.NoError(t, c.Publish("n", []byte("m")))
+	require.NoError(t, c.Flush(waitTimeout))
+	got.none(t)
+}
+
 func TestAClientReadsAnINFOThatComesLater(t *testing.T) {
 	leakcheck.Check(t)
 	// A NATS server may send INFO again at any time (nats-server does when its cluster
