@@ -72,8 +72,14 @@ func UserPassword(u, p string) Option { return func(o *clientOptions) { o.user, 
 // NoEcho asks the server not to deliver this connection's own messages back to it.
 func NoEcho() Option { return func(o *clientOptions) { o.noEcho = true } }
 
-// Timeout bounds connecting (DefaultConnectTimeout).
-func Timeout(d time.Duration) Option { return func(o *clientOptions) { o.timeout = d } }
+// Timeout bounds connecting (zero or less: DefaultConnectTimeout, as for tcp.Dial).
+func Timeout(d time.Duration) Option {
+	return func(o *clientOptions) {
+		if d > 0 {
+			o.timeout = d
+		}
+	}
+}
 
 // TLSConfig sets the TLS configuration of a tls:// address, and makes any address TLS. Left
 // empty, its ServerName is the address's host; a nil or absent configuration trusts the

@@ -121,6 +121,18 @@ func TestAutoUnsubscribeWithMaxAlreadyReachedEndsTheSubscription(t *testing.T) {
 	got.none(t)
 }
 
+// TestATimeoutOfZeroIsTheDefault: Timeout(0) connects with DefaultConnectTimeout, as a
+// zero timeout means for tcp.Dial; it made the handshake's deadline now, and every
+// Connect failed.
+func TestATimeoutOfZeroIsTheDefault(t *testing.T) {
+	leakcheck.Check(t)
+	_, addr := startServer(t, Options{})
+	c, err := Connect(addr, Timeout(0))
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, c.Flush(waitTimeout))
+}
+
 func TestAClientReadsAnINFOThatComesLater(t *testing.T) {
 	leakcheck.Check(t)
 	// A NATS server may send INFO again at any time (nats-server does when its cluster
