@@ -244,8 +244,12 @@ func (c *conn) serve() {
 		keepAlive := c.serveRequest(req)
 		if c.hijacked {
 			// The handler owns the connection now; it stays counted as open until the
-			// handler's side closes it.
-			c.hijackedConn.open.Wait()
+			// handler's side closes it, or the server stops waiting and closes it itself.
+			select {
+			case <-c.hijackedConn.closed:
+			case <-c.srv.forced:
+				c.hijackedConn.Close()
+			}
 			return
 		}
 		if !keepAlive {

@@ -1,8 +1,10 @@
 package http1
 
 import (
+	"context"
 	"io"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -116,4 +118,43 @@ func TestAHijackedConnectionCanHalfClose(t *testing.T) {
 	assert.Equal(t, "last words\n", string(rest))
 	c.send("an answer after the end\n")
 	assert.Equal(t, "an answer after the end\n", recv(t, got))
+}
+
+// TestCloseDoesNotWaitForAHijackerThatNeverCloses: a hijacked connection stays counted
+// until its owner closes it, so that a graceful Shutdown waits for it; but Close, and a
+// Shutdown whose context ends, close it themselves and return, whether the owner ever calls
+// Close or not.
+func TestCloseDoesNotWaitForAHijackerThatNeverCloses(t *testing.T) {
+	for _, how := range []string{"Close", "Shutdown"} {
+		t.Run(how, func(t *testing.T) {
+			leakcheck.Check(t)
+			hijacked, release := make(chan struct{}), make(chan struct{})
+			srv, addr := startServer(t, HandlerFunc(func(w ResponseWriter, r *Request) {
+				w.WriteHeader(StatusSwitchingProtocols)
+				w.Header().Set("Upgrade", "lines")
+				nc, _, err := w.Hijack()
+				require.NoError(t, err)
+				close(hijacked)
+				go func() { <-release; nc.Close() }() // the owner forgets it until the test ends
+			}))
+			defer close(release)
+			c := dialRaw(t, addr)
+			c.send("GET /up HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: lines\r\n\r\n")
+			recv(t, hijacked)
+			done := make(chan error, 1)
+			go func() {
+				if how == "Close" {
+					done <- srv.Close()
+					return
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+				defer cancel()
+				done <- srv.Shutdown(ctx)
+			}()
+			recv(t, done)
+			// The server closed the connection: the client reads its end.
+			_, err := io.ReadAll(c.br)
+			assert.NoError(t, err)
+		})
+	}
 }

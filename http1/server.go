@@ -60,11 +60,17 @@ type Server struct {
 
 	once sync.Once
 	tcp  tcp.Server
+	// forced is closed when the server stops waiting for its connections (Close, or a
+	// Shutdown whose context ended): a hijacked connection is then closed by the server
+	// too, and its owner's Close is no longer waited for (conn.serve).
+	forced     chan struct{}
+	forcedOnce sync.Once
 }
 
 // init builds the tcp.Server under the HTTP one, once.
 func (s *Server) init() {
 	s.once.Do(func() {
+		s.forced = make(chan struct{})
 		s.tcp = tcp.Server{
 			Handler:  tcp.HandlerFunc(s.serveConn),
 			MaxConns: s.MaxConns,
@@ -95,16 +101,25 @@ func (s *Server) Serve(ln net.Listener) error {
 // connections, cancels every request's context (a long poll answers at once), lets requests
 // in flight finish, and, if ctx ends first, closes what is still open. When it returns no
 // goroutine of the server is left.
+//
+// A hijacked connection counts as open until its owner closes it; if ctx ends first, the
+// server closes it as well, and returns whether the owner ever does or not.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.init()
+	stop := context.AfterFunc(ctx, s.force)
+	defer stop()
 	return s.tcp.Shutdown(ctx)
 }
 
-// Close stops the server at once, closing every connection.
+// Close stops the server at once, closing every connection, hijacked ones included.
 func (s *Server) Close() error {
 	s.init()
+	s.force()
 	return s.tcp.Close()
 }
+
+// force ends the wait for hijacked connections (see forced).
+func (s *Server) force() { s.forcedOnce.Do(func() { close(s.forced) }) }
 
 // Stats returns the connection counters of the tcp.Server underneath.
 func (s *Server) Stats() tcp.Stats {

@@ -359,7 +359,8 @@ var statusLines = func() (lines [600]string) {
 // to write) are let go: a caller that reads or writes much through small pieces wraps the
 // net.Conn in buffers of its own size. The Request stays valid, but its Body reads
 // ErrHijacked unless it had already ended. The caller must Close the connection; until then the server
-// counts it as open, and Shutdown waits for it (closing it when its grace period ends).
+// counts it as open, and Shutdown waits for it (closing it when its grace period ends;
+// Close closes it at once).
 func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	c := w.c
 	if c.hijacked {
@@ -375,8 +376,7 @@ func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	c.stopIdle() // Shutdown has no idle wait to interrupt here any more
 	// 2. Send what the handler wrote so far (a 101 head), then hand over the connection
 	//    without the server's deadlines: the caller sets its own.
-	hc := &hijackedConn{Conn: c.nc, writeTO: c.writeTO}
-	hc.open.Add(1)
+	hc := &hijackedConn{Conn: c.nc, writeTO: c.writeTO, closed: make(chan struct{})}
 	c.hijackedConn = hc
 	if w.status != 0 && !w.headSent {
 		w.sendHead(false)
@@ -485,8 +485,8 @@ func (r *Request) compactStrings() {
 type hijackedConn struct {
 	net.Conn
 	once    sync.Once
-	open    sync.WaitGroup // done at the first Close: what the server's goroutine waits for
-	writeTO time.Duration  // the server's write timeout bounds every write…
+	closed  chan struct{} // closed at the first Close: what the server's goroutine waits for
+	writeTO time.Duration // the server's write timeout bounds every write…
 	// …until the caller sets write deadlines of its own.
 	ownWriteDeadline atomic.Bool
 }
@@ -512,7 +512,7 @@ func (hc *hijackedConn) SetDeadline(t time.Time) error {
 
 func (hc *hijackedConn) Close() error {
 	err := hc.Conn.Close()
-	hc.once.Do(hc.open.Done)
+	hc.once.Do(func() { close(hc.closed) })
 	return err
 }
 
