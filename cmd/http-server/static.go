@@ -18,6 +18,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/wirelab/wirelab/http1"
@@ -179,9 +180,12 @@ func copyFile(w io.Writer, f *os.File, offset, length int64) error {
 }
 
 // open opens name under the root. It refuses what is neither a file nor a directory (a
-// device, a socket, a pipe: reading one could block forever).
+// device, a socket, a pipe: reading one could block forever). The open itself must not
+// wait: opening a named pipe for reading blocks until a writer comes, so it is made with
+// O_NONBLOCK, which changes nothing for a file or a directory, and the kind is checked
+// after.
 func (s *staticFiles) open(name string) (*os.File, fs.FileInfo, error) {
-	f, err := s.root.Open(name)
+	f, err := s.root.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, nil, err
 	}
