@@ -103,7 +103,7 @@ func newApp(name, summary string) *App {
 }
 
 // Parse parses the command line. With -h it prints the usage on stdout and exits 0; on a
-// bad flag it prints one line on stderr and exits 2. It returns the positional arguments.
+// bad flag (or a -tls-cert without its -tls-key) it prints one line on stderr and exits 2. It returns the positional arguments.
 func (a *App) Parse(args []string) []string {
 	err := a.Flags.Parse(args)
 	switch {
@@ -112,6 +112,10 @@ func (a *App) Parse(args []string) []string {
 		a.exit(0)
 	case err != nil:
 		a.Fail(err.Error())
+	case (a.TLSCert == "") != (a.TLSKey == ""):
+		// A certificate without its key, or a key without its certificate, is a bad
+		// pair of flags: known now, before anything is bound.
+		a.Fail("-tls-cert and -tls-key go together")
 	}
 	return a.Flags.Args()
 }

@@ -200,6 +200,17 @@ func TestTLSCertWithoutKeyIsRefused(t *testing.T) {
 	assert.Error(t, err)
 }
 
+// TestTLSCertWithoutKeyIsABadFlag: the contract's bad flags exit with status 2 and one line,
+// and -tls-cert without -tls-key (or the reverse) is one, known before anything is bound.
+func TestTLSCertWithoutKeyIsABadFlag(t *testing.T) {
+	for _, args := range [][]string{{"-tls-cert", "x.pem"}, {"-tls-key", "x.key"}} {
+		a, _, stderr, code := testApp()
+		parse(a, args...)
+		assert.Equal(t, 2, *code, "%v", args)
+		assert.Equal(t, "demo: -tls-cert and -tls-key go together (see demo -h)\n", stderr.String(), "%v", args)
+	}
+}
+
 func TestSchemesForEachKind(t *testing.T) {
 	addr := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8443}
 	assert.Equal(t, "https://127.0.0.1:8443/", tlsURL("http", addr))
