@@ -130,6 +130,12 @@ func run(c *websocket.Conn, in io.Reader, out io.Writer, s sender, app *cli.App)
 				readDone <- err
 				return
 			}
+			if s.count > 0 && n > s.count {
+				// -n is reached and the close frame sent, but the server may send data
+				// until it sees it (RFC 6455 §5.5.1): read on to its close frame, and
+				// print no more.
+				continue
+			}
 			if mop == websocket.OpBinary {
 				w.WriteString(hex.EncodeToString(buf))
 			} else {
