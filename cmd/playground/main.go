@@ -25,8 +25,12 @@ func main() {
 	measure := app.Flags.Duration("measure", 0, "instead of serving the page, run one simulated page per transport for this long and print the figures")
 	every := app.Flags.Duration("measure-every", 200*time.Millisecond, "with -measure, publish one message this often")
 	app.Parse(os.Args[1:])
-	if app.Flags.NArg() > 0 {
+	switch {
+	case app.Flags.NArg() > 0:
 		app.Fail("unexpected argument " + app.Flags.Arg(0))
+	case *measure > 0 && *every <= 0:
+		// The measurement publishes -measure divided by -measure-every messages.
+		app.Fail("-measure-every must be positive")
 	}
 	if *measure > 0 {
 		os.Exit(runMeasure(app, *measure, *every))
