@@ -517,15 +517,11 @@ func (hc *hijackedConn) Close() error {
 }
 
 // CloseWrite half-closes the connection when the one underneath can (a TCP connection,
-// traced or not): the peer reads the end of the stream, and may go on sending. A WebSocket
-// sends its FIN this way after its close frame, then reads until the peer's (RFC 6455
-// §7.1.1), so that the close frame is not lost to a reset.
+// traced or not: tcp.TracedConn passes it on): the peer reads the end of the stream, and
+// may go on sending. A WebSocket sends its FIN this way after its close frame, then reads
+// until the peer's (RFC 6455 §7.1.1), so that the close frame is not lost to a reset.
 func (hc *hijackedConn) CloseWrite() error {
-	c := hc.Conn
-	if tc, ok := c.(*tcp.TracedConn); ok {
-		c = tc.Conn
-	}
-	if cw, ok := c.(interface{ CloseWrite() error }); ok {
+	if cw, ok := hc.Conn.(interface{ CloseWrite() error }); ok {
 		return cw.CloseWrite()
 	}
 	return errors.ErrUnsupported

@@ -61,3 +61,25 @@ func TestTakeSlotNeverPassesMaxConns(t *testing.T) {
 		t.Fatalf("%d slots taken, %d counted active; want %d of each", taken.Load(), s.active.Load(), limit)
 	}
 }
+
+// TestTracedConnPassesCloseWriteOn: a traced TCP connection half-closes: the peer reads
+// the end of the stream, and can still send to this side.
+func TestTracedConnPassesCloseWriteOn(t *testing.T) {
+	c1, c2 := loopback.Pair(t)
+	w1 := NewTracer(io.Discard).Wrap(c1, 1)
+	defer w1.Close()
+	defer c2.Close()
+	if err := w1.CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	if rest, err := io.ReadAll(c2); err != nil || len(rest) != 0 {
+		t.Fatalf("the peer read %q, %v; want the end at once", rest, err)
+	}
+	if _, err := c2.Write([]byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, 1)
+	if _, err := io.ReadFull(w1, b); err != nil || b[0] != 'x' {
+		t.Fatalf("read %q, %v after the half-close", b, err)
+	}
+}

@@ -3,6 +3,7 @@
 package tcp
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -152,6 +153,17 @@ func (c *TracedConn) Close() error {
 			c.tracer.label(), c.id, c.bytes(Read), c.bytes(Write))
 	})
 	return c.Conn.Close()
+}
+
+// CloseWrite half-closes the connection underneath when it can (a *net.TCPConn): the peer
+// reads the end of the stream, and this side may go on reading. Wrappers above the tracer
+// (an HTTP server's hijacked connection) pass it on, so a protocol finds it whether the
+// connection is traced or not.
+func (c *TracedConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return errors.ErrUnsupported
 }
 
 func (c *TracedConn) bytes(d Direction) int64 {

@@ -12,8 +12,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/wirelab/wirelab/tcp"
 )
 
 // DefaultReadLimit is the largest message a Conn reads unless Options.ReadLimit says
@@ -300,7 +298,9 @@ func (c *Conn) fail(err error) error {
 // A connection that cannot half-close (one hidden under wrappers that do not expose it)
 // instead reads off what has already arrived, for at most lingerDrain, before closing.
 func (c *Conn) lingerClose() {
-	if cw := closeWriter(c.conn); cw != nil && cw.CloseWrite() == nil {
+	// (tcp.TracedConn and an http1 server's hijacked connection pass CloseWrite on to the
+	// TCP connection under them.)
+	if cw, ok := c.conn.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
 		c.conn.SetReadDeadline(time.Now().Add(c.opts.CloseTimeout))
 	} else {
 		c.conn.SetReadDeadline(time.Now().Add(lingerDrain))
@@ -312,20 +312,6 @@ func (c *Conn) lingerClose() {
 // lingerDrain is how long a connection that cannot half-close reads before closing: bytes
 // the peer sent before it saw our close frame are, by then, almost always here.
 const lingerDrain = 20 * time.Millisecond
-
-// closeWriter finds the half-close of a TCP connection, under a tracer if there is one.
-func closeWriter(nc net.Conn) interface{ CloseWrite() error } {
-	for {
-		switch v := nc.(type) {
-		case interface{ CloseWrite() error }:
-			return v
-		case *tcp.TracedConn:
-			nc = v.Conn
-		default:
-			return nil
-		}
-	}
-}
 
 // keepaliveLoop pings every PingInterval and fails the connection when a pong does not
 // come back within PongTimeout.
