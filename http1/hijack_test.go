@@ -1,8 +1,10 @@
 package http1
 
 import (
+	"bufio"
 	"context"
 	"io"
+	"net"
 	"testing"
 	"time"
 
@@ -96,10 +98,7 @@ func TestAHijackedConnectionCanHalfClose(t *testing.T) {
 	leakcheck.Check(t)
 	got := make(chan string, 1)
 	_, addr := startServer(t, HandlerFunc(func(w ResponseWriter, r *Request) {
-		w.WriteHeader(StatusSwitchingProtocols)
-		w.Header().Set("Upgrade", "lines")
-		nc, brw, err := w.Hijack()
-		require.NoError(t, err)
+		nc, brw := switchToLines(t, w)
 		defer nc.Close()
 		io.WriteString(nc, "last words\n")
 		cw, ok := nc.(interface{ CloseWrite() error })
@@ -109,7 +108,7 @@ func TestAHijackedConnectionCanHalfClose(t *testing.T) {
 		got <- line
 	}))
 	c := dialRaw(t, addr)
-	c.send("GET /up HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: lines\r\n\r\n")
+	c.send(upgradeToLines)
 	resp, err := ReadResponse(c.br, "GET")
 	require.NoError(t, err)
 	require.Equal(t, 101, resp.StatusCode)
@@ -130,16 +129,13 @@ func TestCloseDoesNotWaitForAHijackerThatNeverCloses(t *testing.T) {
 			leakcheck.Check(t)
 			hijacked, release := make(chan struct{}), make(chan struct{})
 			srv, addr := startServer(t, HandlerFunc(func(w ResponseWriter, r *Request) {
-				w.WriteHeader(StatusSwitchingProtocols)
-				w.Header().Set("Upgrade", "lines")
-				nc, _, err := w.Hijack()
-				require.NoError(t, err)
+				nc, _ := switchToLines(t, w)
 				close(hijacked)
 				go func() { <-release; nc.Close() }() // the owner forgets it until the test ends
 			}))
 			defer close(release)
 			c := dialRaw(t, addr)
-			c.send("GET /up HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: lines\r\n\r\n")
+			c.send(upgradeToLines)
 			recv(t, hijacked)
 			done := make(chan error, 1)
 			go func() {
@@ -157,4 +153,17 @@ func TestCloseDoesNotWaitForAHijackerThatNeverCloses(t *testing.T) {
 			assert.NoError(t, err)
 		})
 	}
+}
+
+// upgradeToLines asks to switch the connection to a protocol of lines (switchToLines).
+const upgradeToLines = "GET /up HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: lines\r\n\r\n"
+
+// switchToLines answers upgradeToLines: 101, then the connection is the handler's.
+func switchToLines(t *testing.T, w ResponseWriter) (net.Conn, *bufio.ReadWriter) {
+	t.Helper()
+	w.WriteHeader(StatusSwitchingProtocols)
+	w.Header().Set("Upgrade", "lines")
+	nc, brw, err := w.Hijack()
+	require.NoError(t, err)
+	return nc, brw
 }

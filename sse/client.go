@@ -179,9 +179,7 @@ func (c *Client) connectOnce(ctx context.Context, fn func(Event) error) error {
 	// last event ID string): a blank line before the stream's first id field, such as the
 	// retry line a Handler sends first, or a keep-alive, then leaves it as it was instead
 	// of setting it to "", which would lose the client's place at the next reconnection.
-	// An empty id field still clears it.
-	p.idBuf = append(p.idBuf, c.LastEventID...)
-	p.lastID = c.LastEventID
+	p.resumeFrom(c.LastEventID)
 	for {
 		ev, err := p.Next()
 		if id, ok := p.LastEventID(); ok {

@@ -112,6 +112,14 @@ func NewParser(r io.Reader) *Parser { return &Parser{r: r} }
 // dispatched). A client sends it back in the Last-Event-ID header when it reconnects.
 func (p *Parser) LastEventID() (id string, ok bool) { return p.lastID, p.lastIDSet }
 
+// resumeFrom starts the last event ID buffer at id, for a stream that goes on from an
+// earlier one (Client.connectOnce): a blank line before the stream's first id field then
+// leaves id as it was. An empty id field still clears it.
+func (p *Parser) resumeFrom(id string) {
+	p.idBuf = append(p.idBuf[:0], id...)
+	p.lastID = id
+}
+
 // Retry returns the reconnection time the stream asked for with its last valid retry
 // field, and whether it asked at all.
 func (p *Parser) Retry() (time.Duration, bool) { return p.retry, p.retrySet }

@@ -113,19 +113,9 @@ func TestEchoSendsBatchedAnswersBeforeWaitingInsideACompressedFrame(t *testing.T
 	d := &clientDeflater{noContext: true}
 	compressed := d.compress(randomText(3000, 1))
 	second := frame(OpBinary, compressed, rsv(4))
-	cut := len(second) - len(compressed) + 100
-	_, err = nc.Write(append(frame(OpText, []byte("first")), second[:cut]...))
-	require.NoError(t, err)
-	nc.SetReadDeadline(time.Now().Add(10 * time.Second))
-	h, p := readEchoFrame(t, br)
-	require.Equal(t, OpText, h.Opcode)
-	require.Equal(t, "first", string(p))
+	h, p := echoFirstThenRest(t, nc, br, second, len(second)-len(compressed)+100)
 
 	// The rest of the compressed message comes back too.
-	nc.SetDeadline(time.Now().Add(confTimeout))
-	_, err = nc.Write(second[cut:])
-	require.NoError(t, err)
-	h, p = readEchoFrame(t, br)
 	require.Equal(t, OpBinary, h.Opcode)
 	require.True(t, h.Fin)
 	got := p
@@ -149,8 +139,17 @@ func TestEchoSendsBatchedAnswersBeforeWaitingInsideAPing(t *testing.T) {
 
 	payload := pattern(maxControlPayload, false)
 	ping := frame(OpPing, payload)
-	cut := len(ping) - len(payload) + 20
-	_, err = nc.Write(append(frame(OpText, []byte("first")), ping[:cut]...))
+	h, p := echoFirstThenRest(t, nc, br, ping, len(ping)-len(payload)+20)
+	require.Equal(t, OpPong, h.Opcode)
+	require.True(t, bytes.Equal(payload, p), "the pong's payload")
+}
+
+// echoFirstThenRest writes a short text message and, in the same write, the first cut
+// bytes of next: the message's echo must come back while the rest of next is still to
+// come. Then it sends the rest, and returns the frame that answers next.
+func echoFirstThenRest(t *testing.T, nc net.Conn, br *bufio.Reader, next []byte, cut int) (Header, []byte) {
+	t.Helper()
+	_, err := nc.Write(append(frame(OpText, []byte("first")), next[:cut]...))
 	require.NoError(t, err)
 	nc.SetReadDeadline(time.Now().Add(10 * time.Second))
 	h, p := readEchoFrame(t, br)
@@ -158,9 +157,7 @@ func TestEchoSendsBatchedAnswersBeforeWaitingInsideAPing(t *testing.T) {
 	require.Equal(t, "first", string(p))
 
 	nc.SetDeadline(time.Now().Add(confTimeout))
-	_, err = nc.Write(ping[cut:])
+	_, err = nc.Write(next[cut:])
 	require.NoError(t, err)
-	h, p = readEchoFrame(t, br)
-	require.Equal(t, OpPong, h.Opcode)
-	require.True(t, bytes.Equal(payload, p), "the pong's payload")
+	return readEchoFrame(t, br)
 }

@@ -103,7 +103,8 @@ func newApp(name, summary string) *App {
 }
 
 // Parse parses the command line. With -h it prints the usage on stdout and exits 0; on a
-// bad flag (or a -tls-cert without its -tls-key) it prints one line on stderr and exits 2. It returns the positional arguments.
+// bad flag (or a -tls-cert without its -tls-key) it prints one line on stderr and exits 2.
+// It returns the positional arguments.
 func (a *App) Parse(args []string) []string {
 	err := a.Flags.Parse(args)
 	switch {
