@@ -132,6 +132,29 @@ func isDigits(b []byte) bool {
 	return len(b) > 0
 }
 
+// isRegNameChars reports whether b is made of the characters RFC 3986 §3.2.2 allows in a
+// reg-name, less pct-encoded: unreserved and sub-delims.
+func isRegNameChars(b []byte) bool {
+	for _, c := range b {
+		if !hostTable[c] || c == ':' || c == '%' || c == '[' || c == ']' {
+			return false
+		}
+	}
+	return true
+}
+
+// isIPLiteralChars reports whether b can stand between the brackets of an IP literal:
+// hex digits, colons and dots of an IPv6 address (an IPv4 one at its end), or the letters
+// of an IPvFuture (RFC 3986 §3.2.2), checked loosely.
+func isIPLiteralChars(b []byte) bool {
+	for _, c := range b {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == ':' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
 // isHostChars reports whether b is made of the characters of a Host value only.
 func isHostChars(b []byte) bool {
 	for _, c := range b {

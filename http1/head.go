@@ -354,11 +354,49 @@ func checkTargetForm(method, target []byte) error {
 		}
 	case hasSchemePrefix(target):
 		// RFC 9112 §3.2.2: absolute-form (a request meant for a proxy, which a server
-		// MUST accept).
+		// MUST accept), with an authority a server can use.
+		if !validAbsoluteAuthority(target) {
+			return badRequest("invalid host in an absolute-form target", target)
+		}
 	default:
 		return badRequest("invalid request target", target)
 	}
 	return nil
+}
+
+// validAbsoluteAuthority checks the authority of an absolute-form target (after "http://"
+// or "https://", up to the path or query): a host, and an optional ":" port of digits only
+// (RFC 3986 §3.2.3). The host is a reg-name of unreserved and sub-delims characters or an
+// IP literal in brackets; it is not empty (RFC 9110 §4.2.1: a recipient MUST reject an
+// "http" URI with an empty host as invalid). Stricter than RFC 3986 in two places: no
+// userinfo ("user@", which RFC 9110 §4.2.4 says a recipient SHOULD treat as an error) and
+// no percent-encoding in the host. A "#", which no request-target carries, ends nothing
+// here: it is not a host character, so "http://#" is refused.
+func validAbsoluteAuthority(target []byte) bool {
+	rest := target[bytes.IndexByte(target, ':')+3:] // after "://"
+	if end := bytes.IndexAny(rest, "/?"); end >= 0 {
+		rest = rest[:end]
+	}
+	host := rest
+	if len(host) > 0 && host[0] == '[' {
+		end := bytes.IndexByte(host, ']')
+		if end < 2 || !isIPLiteralChars(host[1:end]) {
+			return false
+		}
+		host, rest = host[:end+1], host[end+1:]
+	} else {
+		if colon := bytes.IndexByte(host, ':'); colon >= 0 {
+			host, rest = host[:colon], host[colon:]
+		} else {
+			rest = nil
+		}
+		if len(host) == 0 || !isRegNameChars(host) {
+			return false
+		}
+	}
+	// What follows the host: nothing, or ":" and the port's digits (RFC 3986 §3.2.3: port =
+	// *DIGIT, so "host:" is allowed).
+	return len(rest) == 0 || rest[0] == ':' && (len(rest) == 1 || isDigits(rest[1:]))
 }
 
 // hasSchemePrefix reports whether target starts with http:// or https:// (any case).

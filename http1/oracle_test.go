@@ -78,7 +78,7 @@ var (
 	ctlRe         = regexp.MustCompile(`[\x00-\x08\x0a-\x1f\x7f]`) // controls but HTAB
 	hostValueRe   = regexp.MustCompile(`^[A-Za-z0-9\-._~!$&'()*+,;=:%\[\]]*$`)
 	authorityRe   = regexp.MustCompile(`^[A-Za-z0-9\-._~!$&'()*+,;=:%\[\]]+:[0-9]+$`)
-	absoluteRe    = regexp.MustCompile(`^(?i)https?://.`)
+	absoluteRe    = regexp.MustCompile(`^(?i)https?://(\[[0-9A-Za-z:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=]+)(:[0-9]*)?([/?].*)?$`)
 	badPercentRe  = regexp.MustCompile(`%(?:[^0-9A-Fa-f]|.[^0-9A-Fa-f]|.?$)`)
 	contentLenRe  = regexp.MustCompile(`^[0-9]{1,18}$`)
 	// RFC 9112 §7.1: chunk-size [ chunk-ext ], chunk-ext = *( BWS ";" BWS name [ BWS "="
