@@ -373,29 +373,29 @@ func checkTargetForm(method, target []byte) error {
 // no percent-encoding in the host. A "#", which no request-target carries, ends nothing
 // here: it is not a host character, so "http://#" is refused.
 func validAbsoluteAuthority(target []byte) bool {
-	rest := target[bytes.IndexByte(target, ':')+3:] // after "://"
-	if end := bytes.IndexAny(rest, "/?"); end >= 0 {
-		rest = rest[:end]
+	authority := target[bytes.IndexByte(target, ':')+3:] // after "://"
+	if end := bytes.IndexAny(authority, "/?"); end >= 0 {
+		authority = authority[:end]
 	}
-	host := rest
-	if len(host) > 0 && host[0] == '[' {
-		end := bytes.IndexByte(host, ']')
-		if end < 2 || !isIPLiteralChars(host[1:end]) {
+	// 1. The host, and what follows it.
+	var rest []byte
+	if len(authority) > 0 && authority[0] == '[' {
+		end := bytes.IndexByte(authority, ']')
+		if end < 2 || !isIPLiteralChars(authority[1:end]) {
 			return false
 		}
-		host, rest = host[:end+1], host[end+1:]
+		rest = authority[end+1:]
 	} else {
-		if colon := bytes.IndexByte(host, ':'); colon >= 0 {
-			host, rest = host[:colon], host[colon:]
-		} else {
-			rest = nil
+		host := authority
+		if colon := bytes.IndexByte(authority, ':'); colon >= 0 {
+			host, rest = authority[:colon], authority[colon:]
 		}
 		if len(host) == 0 || !isRegNameChars(host) {
 			return false
 		}
 	}
-	// What follows the host: nothing, or ":" and the port's digits (RFC 3986 §3.2.3: port =
-	// *DIGIT, so "host:" is allowed).
+	// 2. Nothing, or ":" and the port's digits (RFC 3986 §3.2.3: port = *DIGIT, so "host:"
+	//    is allowed).
 	return len(rest) == 0 || rest[0] == ':' && (len(rest) == 1 || isDigits(rest[1:]))
 }
 
