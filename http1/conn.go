@@ -86,11 +86,6 @@ type conn struct {
 	beforeWait   func()      // flushes, starts the header timeout; made once per connection
 	bodyEndedFn  func(error) // c.bodyEnded, made once per connection
 
-	// date is the Date of the responses to the requests read in one batch: the clock is
-	// read once per read from the network, not once per pipelined response.
-	date      string
-	dateStale bool
-
 	// The client watcher: while a handler runs with the request body read, one goroutine
 	// waits on the connection to notice the client going away, and cancels the request's
 	// context. It starts only when a handler asks for the context.
@@ -152,7 +147,6 @@ func newConn(s *Server, ctx context.Context, nc net.Conn) *conn {
 		c.setReadTimeout(c.headerTO)
 	}
 	c.bodyEndedFn = c.bodyEnded
-	c.dateStale = true
 	return c
 }
 
@@ -285,7 +279,6 @@ func (c *conn) readRequest(first bool) (*Request, error) {
 		if err := c.flush(); err != nil {
 			return nil, err
 		}
-		c.dateStale = true
 		wait := c.idleTO
 		if first {
 			wait = c.headerTO

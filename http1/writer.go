@@ -290,7 +290,7 @@ func (w *response) sendHead(final bool) {
 	// 4. Date (RFC 9110 §6.6.1: an origin server with a clock MUST send it), framing,
 	//    and Connection.
 	if !hasDate {
-		b = appendField(b, "Date", c.responseDate())
+		b = appendField(b, "Date", httpDate())
 	}
 	switch {
 	case w.chunked:
