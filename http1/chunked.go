@@ -213,7 +213,9 @@ steps:
 				}
 				size = size<<4 | int64(v)
 			}
-			if i > maxChunkSizeDigits || !hasCRLF(rest[i:]) || size > cr.maxBody-cr.total {
+			// A line over the limit, like any other trouble, is the careful path's to
+			// refuse (RFC 9112 §7.1.1: a recipient bounds what it accepts of a size line).
+			if i > maxChunkSizeDigits || i+2 > cr.maxLine || !hasCRLF(rest[i:]) || size > cr.maxBody-cr.total {
 				break steps
 			}
 			off += i + 2

@@ -17,8 +17,9 @@ import (
 // Small limits, far under the defaults and under the read buffer's 4 KiB floor, so that a
 // limit can only hold if the server checks it, not because its buffer is full.
 const (
-	testMaxHeader = 200
-	testMaxBody   = 10
+	testMaxHeader    = 200
+	testMaxBody      = 10
+	testMaxChunkLine = 6 // "0005" and its CRLF
 )
 
 // padTo returns a GET whose head (request line, Host, an X-Pad field, the empty line) is
@@ -50,11 +51,14 @@ var limitCases = []struct {
 	{"a Content-Length over MaxBodyBytes gets 413", post + "Content-Length: 11\r\n\r\n0123456789a", 413, ""},
 	{"a chunked body of exactly MaxBodyBytes is served", chunkedPost("5\r\n01234\r\n5\r\n56789\r\n0\r\n\r\n"), 200, "0123456789"},
 	{"a chunked body over MaxBodyBytes gets 413", chunkedPost("5\r\n01234\r\n6\r\n56789a\r\n0\r\n\r\n"), 413, ""},
+	{"a chunk size line of exactly MaxChunkLineBytes is served", chunkedPost("0005\r\n01234\r\n0\r\n\r\n"), 200, "01234"},
+	{"a chunk size line one byte over MaxChunkLineBytes gets 400", chunkedPost("00005\r\n01234\r\n0\r\n\r\n"), 400, ""},
 }
 
 func smallLimits(s *Server) {
 	s.MaxHeaderBytes = testMaxHeader
 	s.MaxBodyBytes = testMaxBody
+	s.MaxChunkLineBytes = testMaxChunkLine
 }
 
 // TestSmallLimitsHoldWhenTheHeadArrivesWhole sends each request in one write: the server's
