@@ -266,8 +266,11 @@ func (c *client) processPub(cmd *Command) error {
 
 // deliverMatches delivers one message to every plain subscription in r and to one member
 // of each queue group. r may be older than a subscription's UNSUB (processed meanwhile by
-// its own client's reader); such a subscription refuses the message, and in a group the
-// turn passes to the next member.
+// its own client's reader) or its connection's end; such a subscription refuses the
+// message, and in a group the message goes on to the following members, one after another
+// from its own turn, until one takes it. The turn is taken once per message: other
+// publishers move the group's round robin on meanwhile, and a message that took a fresh
+// turn for each try could meet the member that refused it again and miss the live one.
 func (c *client) deliverMatches(r *matchResult, cmd *Command) {
 	for _, sub := range r.plain {
 		c.deliver(sub, cmd)
@@ -277,8 +280,9 @@ func (c *client) deliverMatches(r *matchResult, cmd *Command) {
 		skip = c // a queue group's turn does not fall on a member that would drop it
 	}
 	for _, g := range r.groups {
-		for range g.members {
-			sub := g.pick(skip)
+		at := g.turn()
+		for i := range uint64(len(g.members)) {
+			sub := g.member(at+i, skip)
 			if sub == nil || c.deliver(sub, cmd) {
 				break
 			}

@@ -55,20 +55,25 @@ type queueMatch struct {
 	next    atomic.Uint64
 }
 
-// pick returns the member whose turn it is, skipping the members of client skip (a
-// publisher that asked not to receive its own messages). A member that has left since the
-// result was built refuses the message when it is delivered; the publisher then picks
-// again, and the next turn falls on the next member.
-func (q *queueMatch) pick(skip *client) *subscription {
+// turn moves the group's round robin on by one and returns where this message's turn
+// starts among the members.
+func (q *queueMatch) turn() uint64 { return q.next.Add(1) - 1 }
+
+// member returns the first member from position at on, round the group, skipping the
+// members of client skip (a publisher that asked not to receive its own messages); nil when
+// every member is skip's.
+func (q *queueMatch) member(at uint64, skip *client) *subscription {
 	n := uint64(len(q.members))
-	start := q.next.Add(1) - 1
 	for i := range n {
-		if s := q.members[(start+i)%n]; skip == nil || s.client != skip {
+		if s := q.members[(at+i)%n]; skip == nil || s.client != skip {
 			return s
 		}
 	}
 	return nil
 }
+
+// pick returns the member whose turn it is, skipping the members of client skip.
+func (q *queueMatch) pick(skip *client) *subscription { return q.member(q.turn(), skip) }
 
 var emptyResult = &matchResult{}
 
