@@ -11,10 +11,15 @@ import (
 // setReadTimeout sets the read deadline to d from now (no deadline when d is zero). Moving
 // a deadline updates a runtime timer, which at tens of thousands of requests a second is a
 // cost worth avoiding: a deadline that would move by less than an eighth of the timeout is
-// left where it is, so a timeout fires between 7/8 and all of d after the last read.
+// left where it is, so a timeout fires between 7/8 and all of d after the last read. Most
+// of the time this second's clock (thisSecond) is enough to know that, and the clock
+// itself is not read.
 func (c *conn) setReadTimeout(d time.Duration) {
 	var dl time.Time
 	if d > 0 {
+		if c.rdlKnown && c.rdlFor == d && thisSecond().keeps(c.rdl, d) {
+			return
+		}
 		dl = time.Now().Add(d)
 		if c.rdlKnown && !c.rdl.IsZero() && !dl.Before(c.rdl) && dl.Sub(c.rdl) < d/8 {
 			return
@@ -23,12 +28,12 @@ func (c *conn) setReadTimeout(d time.Duration) {
 		return
 	}
 	c.nc.SetReadDeadline(dl)
-	c.rdl, c.rdlKnown = dl, true
+	c.rdl, c.rdlFor, c.rdlKnown = dl, d, true
 }
 
 // setWriteTimeout is setReadTimeout for writes.
 func (c *conn) setWriteTimeout(d time.Duration) {
-	if d <= 0 {
+	if d <= 0 || c.wdlKnown && c.wdlFor == d && thisSecond().keeps(c.wdl, d) {
 		return
 	}
 	dl := time.Now().Add(d)
@@ -36,7 +41,7 @@ func (c *conn) setWriteTimeout(d time.Duration) {
 		return
 	}
 	c.nc.SetWriteDeadline(dl)
-	c.wdl, c.wdlKnown = dl, true
+	c.wdl, c.wdlFor, c.wdlKnown = dl, d, true
 }
 
 // timeoutWriter is what the connection's bufio.Writer writes to: every write must finish
@@ -48,23 +53,46 @@ func (w timeoutWriter) Write(p []byte) (int, error) {
 	return w.c.nc.Write(p)
 }
 
-// httpDate returns the current time as an IMF-fixdate (RFC 9110 §5.6.7), shared by every
-// connection. It is formatted at most once a second, by the first response of that second,
-// which also sets a timer for the next second boundary to retire it: until then a response
-// finds its Date ready and reads no clock at all (at a hundred thousand responses a second,
-// reading the clock for each is a cost that shows).
-func httpDate() string {
-	if d := currentDate.Load(); d != nil {
-		return *d
-	}
-	now := time.Now()
-	text := now.UTC().Format("Mon, 02 Jan 2006 15:04:05 GMT")
-	if currentDate.CompareAndSwap(nil, &text) {
-		next := now.Truncate(time.Second).Add(time.Second)
-		time.AfterFunc(next.Sub(now), func() { currentDate.Store(nil) })
-	}
-	return text
+// second is one second of the server's clock: when it began, and its Date. The first
+// response or deadline of each second reads the clock and makes it; a timer set for the
+// second's end retires it. Until then whatever needs the time only to within a second —
+// the Date of a response, whether a deadline must move — finds it here and reads no clock:
+// at a hundred thousand requests a second, reading the clock for each is a cost that shows.
+// (A timer that fires late leaves its second in place that much longer: a Date a little
+// behind, a deadline that much earlier than 7/8 of its timeout.)
+type second struct {
+	start time.Time // the second's first instant
+	date  string    // the second as an IMF-fixdate (RFC 9110 §5.6.7)
 }
 
-// currentDate is the Date of this second, nil once the second is over.
-var currentDate atomic.Pointer[string]
+// current is the second the clock is in, nil between its end and the next use.
+var current atomic.Pointer[second]
+
+// thisSecond returns the current second, reading the clock only for the first use of it.
+func thisSecond() *second {
+	if s := current.Load(); s != nil {
+		return s
+	}
+	now := time.Now()
+	s := &second{start: now.Truncate(time.Second)}
+	s.date = s.start.UTC().Format("Mon, 02 Jan 2006 15:04:05 GMT")
+	if current.CompareAndSwap(nil, s) {
+		time.AfterFunc(s.start.Add(time.Second).Sub(now), func() { current.CompareAndSwap(s, nil) })
+	}
+	return s
+}
+
+// keeps reports whether a deadline dl, set for the timeout d at an earlier instant, may stay
+// wherever in this second the clock is now: d from any instant of the second is less than
+// d/8 after dl (see setReadTimeout). It cannot be before dl, which was set for the same d
+// earlier. A dl that seems set after the second's end means the wall clock was stepped back:
+// then the clock must be read, as it must for a timeout under 8 s, an eighth of which is
+// less than the second's width.
+func (s *second) keeps(dl time.Time, d time.Duration) bool {
+	since := dl.Sub(s.start) // how far dl is from the second's start
+	return since <= time.Second+d && time.Second+d-since < d/8
+}
+
+// httpDate returns the current time as an IMF-fixdate (RFC 9110 §5.6.7), shared by every
+// connection: formatted once a second (see second).
+func httpDate() string { return thisSecond().date }

@@ -77,6 +77,7 @@ type conn struct {
 	// (see setReadTimeout). Only the connection's goroutine touches them, or whoever holds
 	// the connection between requests.
 	rdl, wdl           time.Time
+	rdlFor, wdlFor     time.Duration // the timeouts they were set for
 	rdlKnown, wdlKnown bool
 	writeTO            time.Duration
 
