@@ -10,7 +10,8 @@ import (
 )
 
 // historyLen bounds the messages kept for polling: a page that has been away for longer than
-// that many messages gets the newest ones only. Each is small; a thousand is a few hundred KiB.
+// that many messages gets the newest ones only. Each is small (the panels take at most
+// maxPublishBytes of one: shown); a thousand is usually a few hundred KiB.
 const historyLen = 1000
 
 // maxPollAnswer is the most messages one /poll or /longpoll answer carries; the page asks

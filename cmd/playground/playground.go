@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/wirelab/wirelab/broker"
 	"github.com/wirelab/wirelab/http1"
@@ -193,9 +194,25 @@ func (p *playground) deliver(m *broker.Msg) {
 	if stamp, ok := publishedAt(m.Header); ok {
 		at, from = stamp, timedFromPublish
 	}
-	msg := p.msgs.add(m.Subject, m.Data, at, from)
+	msg := p.msgs.add(m.Subject, shown(m.Data), at, from)
 	data, _ := json.Marshal(msg)
 	p.events.Publish(sseTopic, sse.Event{Data: string(data)})
+}
+
+// shown is what the panels take of a message's data: all of it up to maxPublishBytes, the
+// page's own limit, else its first maxPublishBytes (cut between characters) and its length.
+// A client of the broker's port may publish up to max_payload (1 MiB); the log, the SSE
+// history and each WebSocket page's queue keep hundreds of messages each, which at that size
+// would be gigabytes, for text nobody reads in a panel.
+func shown(data []byte) []byte {
+	if len(data) <= maxPublishBytes {
+		return data
+	}
+	cut := maxPublishBytes
+	for cut > 0 && !utf8.RuneStart(data[cut]) {
+		cut--
+	}
+	return fmt.Appendf(data[:cut:cut], " … (%d bytes in all)", len(data))
 }
 
 func (p *playground) runTicker() {

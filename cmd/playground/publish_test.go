@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -165,4 +166,32 @@ func TestTheTickerSwitch(t *testing.T) {
 	assert.Equal(t, timedFromPublish, tick.TimedFrom, "a tick is stamped at its publish")
 	// Beats still waiting in the channel at the end are dropped: at shutdown the ticker stops
 	// waiting for the test to take them.
+}
+
+// TestABrokerPublishIsShownWithinThePagesOwnLimit publishes a message of the broker's
+// max_payload (1 MiB) on demo.chat, as nc may, where /publish takes at most maxPublishBytes.
+// The log, the SSE history and every WebSocket queue keep a thousand messages or so each: at
+// a mebibyte apiece that is gigabytes, so the panels take at most maxPublishBytes of a message,
+// and say how long it was.
+func TestABrokerPublishIsShownWithinThePagesOwnLimit(t *testing.T) {
+	leakcheck.Check(t)
+	m, err := startMeasurement(0)
+	require.NoError(t, err)
+	defer m.stop()
+	msgs, unsubscribe := m.p.msgs.subscribe()
+	defer unsubscribe()
+
+	big := strings.Repeat("é", 1<<19) // 1 MiB of two-byte runes
+	require.NoError(t, m.brokerC.Publish(chatSubject, []byte(big)))
+	require.NoError(t, m.brokerC.Flush(10*time.Second))
+	var got message
+	select {
+	case got = <-msgs:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the message did not reach the log")
+	}
+	assert.LessOrEqual(t, len(got.Data), maxPublishBytes+100, "a panel's message stays within the page's limit")
+	assert.True(t, strings.HasPrefix(got.Data, big[:maxPublishBytes/2]), "it begins as the message does")
+	assert.True(t, utf8.ValidString(got.Data), "it is not cut inside a character")
+	assert.Contains(t, got.Data, "1048576 bytes", "it says how long the message was")
 }
