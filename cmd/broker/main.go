@@ -41,6 +41,11 @@ func main() {
 		Logger:             app.Log,
 	}
 	if user, pass, ok := strings.Cut(*auth, ":"); ok {
+		if user == "" {
+			// The server asks for user and pass only when it has a user: without one, a
+			// password alone would let every client in.
+			app.Fail("-auth user:password needs a user")
+		}
 		opts.User, opts.Password = user, pass
 	} else {
 		opts.Token = *auth
