@@ -110,10 +110,11 @@ func (c *Client) Do(req *Request) (*Response, error) {
 	// A request without a body can be sent again on a new connection if a kept-alive one
 	// turns out to have been closed by the server meanwhile, but only if its method is
 	// idempotent: RFC 9110 §9.2.2, a client SHOULD NOT retry another automatically, since
-	// the server may have acted on it before the connection closed.
+	// the server may have acted on it before the connection closed. The one retry dials:
+	// a server that closed one idle connection has most likely closed the pool's others.
 	retryable := req.Body == nil && idempotent(req.Method)
 	for attempt := 0; ; attempt++ {
-		cc, reused, err := c.getConn(ctx, key, req.URL.Hostname())
+		cc, reused, err := c.getConn(ctx, key, req.URL.Hostname(), attempt > 0)
 		if err != nil {
 			cancel()
 			return nil, ctxErr(ctx, err)
@@ -217,11 +218,11 @@ type closeDelimitedBody struct {
 func (b *closeDelimitedBody) Read(p []byte) (int, error) { return b.br.Read(p) }
 func (b *closeDelimitedBody) Close() error               { b.release(errBodyClosed); return nil }
 
-// getConn returns an idle connection for key, or dials a new one: TCP to key.addr, then,
-// for https://, the TLS handshake with the server named host.
-func (c *Client) getConn(ctx context.Context, key connKey, host string) (*clientConn, bool, error) {
+// getConn returns an idle connection for key (unless fresh), or dials a new one: TCP to
+// key.addr, then, for https://, the TLS handshake with the server named host.
+func (c *Client) getConn(ctx context.Context, key connKey, host string, fresh bool) (*clientConn, bool, error) {
 	c.mu.Lock()
-	if list := c.idle[key]; len(list) > 0 {
+	if list := c.idle[key]; len(list) > 0 && !fresh {
 		cc := list[len(list)-1]
 		c.idle[key] = list[:len(list)-1]
 		c.mu.Unlock()

@@ -1,0 +1,46 @@
+package http1
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/wirelab/wirelab/internal/leakcheck"
+)
+
+// TestClientRetriesPastEveryPooledConnectionTheServerClosed: a server that closes its idle
+// connections (a restart, its idle timeout) closes them all at once. A GET that meets the
+// first dead one is sent again, and the second try must not be spent on the next dead one
+// of the same pool: it goes out on a new connection and succeeds.
+func TestClientRetriesPastEveryPooledConnectionTheServerClosed(t *testing.T) {
+	leakcheck.Check(t)
+	srv := startNetHTTP(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	c := &Client{}
+	defer c.CloseIdleConnections()
+	// Two exchanges at once, so that two connections end up in the pool.
+	first, err := c.Get(context.Background(), srv.URL+"/")
+	require.NoError(t, err)
+	second, err := c.Get(context.Background(), srv.URL+"/")
+	require.NoError(t, err)
+	for _, resp := range []*Response{first, second} {
+		body, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, "ok", string(body))
+	}
+	c.mu.Lock()
+	pooled := len(c.idle[connKey{"http", srv.Listener.Addr().String()}])
+	c.mu.Unlock()
+	require.Equal(t, 2, pooled)
+
+	srv.CloseClientConnections() // both pooled connections die while idle
+	resp, err := c.Get(context.Background(), srv.URL+"/")
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, "ok", string(body))
+}
