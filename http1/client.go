@@ -36,7 +36,8 @@ type Client struct {
 	// MaxIdlePerHost is how many idle connections are kept per host (zero:
 	// DefaultMaxIdlePerHost; negative: none, every request gets its own connection).
 	MaxIdlePerHost int
-	// MaxHeaderBytes bounds a response head (zero: DefaultMaxHeaderBytes).
+	// MaxHeaderBytes bounds a response head, the interim (1xx) heads before it included
+	// (zero: DefaultMaxHeaderBytes).
 	MaxHeaderBytes int
 	// MaxChunkLineBytes and MaxTrailerBytes bound a chunked response's size lines and
 	// trailer section (zero: DefaultMaxChunkLineBytes, DefaultMaxTrailerBytes). A body's
@@ -143,12 +144,14 @@ func (c *Client) exchange(ctx context.Context, cancel context.CancelFunc, cc *cl
 	}
 	// 3. The response head; interim responses are skipped (RFC 9110 §15.2: a client MUST
 	//    be able to parse one or more 1xx responses before the final one).
-	maxHeader := orDefault(c.MaxHeaderBytes, DefaultMaxHeaderBytes)
+	//    Their number has no bound there, so MaxHeaderBytes bounds them all together with
+	//    the final head: a server cannot keep Do reading interim heads forever.
+	budget := min(orDefault(c.MaxHeaderBytes, DefaultMaxHeaderBytes), cc.br.Size())
 	var resp *Response
 	var f framing
 	var err error
 	for {
-		resp, f, err = readResponse(cc.br, &cc.head, req.Method, min(maxHeader, cc.br.Size()),
+		resp, f, err = readResponse(cc.br, &cc.head, req.Method, budget,
 			DefaultMaxHeaderFields, bodyLimits{
 				maxChunkLine: orDefault(c.MaxChunkLineBytes, DefaultMaxChunkLineBytes),
 				maxTrailer:   orDefault(c.MaxTrailerBytes, DefaultMaxTrailerBytes),
@@ -159,6 +162,10 @@ func (c *Client) exchange(ctx context.Context, cancel context.CancelFunc, cc *cl
 		}
 		if resp.StatusCode >= 200 || resp.StatusCode == StatusSwitchingProtocols {
 			break
+		}
+		if budget -= resp.headLen; budget <= 0 {
+			stop()
+			return nil, ErrHeaderTooLarge
 		}
 	}
 	// 4. The body's end decides the connection's fate. After a 101, or a 2xx to CONNECT

@@ -26,6 +26,8 @@ type Response struct {
 	Trailer Header
 	// Close reports whether the server closes the connection after this response.
 	Close bool
+
+	headLen int // the head's bytes on the wire (a Client counts its interim heads')
 }
 
 // defaultBodyLimits are the chunked framing limits ReadResponse reads under.
@@ -64,6 +66,7 @@ func readResponse(br *bufio.Reader, h *head, method string, maxHeader, maxFields
 		Reason:        sub(h.target),
 		ContentLength: -1,
 		Close:         f.close,
+		headLen:       len(s),
 	}
 	resp.Header.fields = make([]field, len(h.fields))
 	for i, rf := range h.fields {

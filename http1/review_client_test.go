@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -43,4 +44,21 @@ func TestClientRetriesPastEveryPooledConnectionTheServerClosed(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, "ok", string(body))
+}
+
+// TestClientBoundsTheInterimResponsesByMaxHeaderBytes: interim responses are skipped, but
+// what they cost counts against MaxHeaderBytes with the final head's: a server that sends
+// 1xx after 1xx, each one small, would otherwise keep Do reading heads without end, the
+// caller with no say in it but the context.
+func TestClientBoundsTheInterimResponsesByMaxHeaderBytes(t *testing.T) {
+	leakcheck.Check(t)
+	interim := "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n"
+	base := rawServer(t, strings.Repeat(interim, 200)+"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+	c := &Client{MaxHeaderBytes: 1024}
+	defer c.CloseIdleConnections()
+	resp, err := c.Get(context.Background(), base+"/")
+	if err == nil {
+		resp.Body.Close()
+	}
+	assert.ErrorIs(t, err, ErrHeaderTooLarge, "200 interim heads of %d bytes went through", len(interim))
 }
