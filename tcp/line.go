@@ -60,7 +60,8 @@ func (lr *LineReader) Buffered() *bufio.Reader { return lr.r }
 // ReadLine returns the next line without its line break. The slice points into the
 // reader's buffer and is valid only until the next read. At the end of the stream it
 // returns io.EOF, or io.ErrUnexpectedEOF with the partial line if the stream ended in the
-// middle of one.
+// middle of one. Any other error (a read deadline that passed) leaves the bytes of an
+// unfinished line buffered: ReadLine may be called again and returns the whole line.
 func (lr *LineReader) ReadLine() ([]byte, error) {
 	// 1. Skip what is left of a line that was too long.
 	for lr.skipping {
@@ -72,8 +73,8 @@ func (lr *LineReader) ReadLine() ([]byte, error) {
 		}
 	}
 
-	// 2. Find the next LF inside the buffer; ReadSlice never allocates.
-	line, err := lr.r.ReadSlice('\n')
+	// 2. Find the next LF inside the buffer, without allocating.
+	line, err := lr.readSlice()
 	switch {
 	case err == bufio.ErrBufferFull:
 		lr.skipping = true
@@ -96,6 +97,37 @@ func (lr *LineReader) ReadLine() ([]byte, error) {
 		return nil, ErrLineTooLong
 	}
 	return line, nil
+}
+
+// readSlice returns the bytes up to and including the next LF, as bufio.Reader.ReadSlice
+// does, with one difference: when a read fails before the LF (a deadline that passed), the
+// bytes of the unfinished line stay buffered instead of being handed back with the error, so
+// that the caller may read on once it has moved the deadline and still get the whole line.
+// It returns bufio.ErrBufferFull, consuming the buffer, when the buffer is full and holds
+// no LF, and at the end of the stream what is left with io.EOF.
+func (lr *LineReader) readSlice() ([]byte, error) {
+	scanned := 0 // bytes already searched for the LF
+	for {
+		buf, _ := lr.r.Peek(lr.r.Buffered())
+		if i := bytes.IndexByte(buf[scanned:], '\n'); i >= 0 {
+			line := buf[:scanned+i+1]
+			lr.r.Discard(len(line))
+			return line, nil
+		}
+		scanned = len(buf)
+		if len(buf) >= lr.r.Size() {
+			lr.r.Discard(len(buf))
+			return buf, bufio.ErrBufferFull
+		}
+		// Wait for at least one byte more; on failure nothing is consumed.
+		if more, err := lr.r.Peek(len(buf) + 1); err != nil {
+			if err == io.EOF {
+				lr.r.Discard(len(more))
+				return more, io.EOF
+			}
+			return nil, err
+		}
+	}
 }
 
 // WriteLine writes line followed by CRLF in a single Write. It refuses a line that holds

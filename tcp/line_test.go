@@ -150,3 +150,35 @@ func abs(n int) int {
 	}
 	return n
 }
+
+// scriptedReader returns its steps one Read at a time: the bytes of a step, or its error.
+type scriptedReader struct {
+	steps []any // string or error
+}
+
+func (r *scriptedReader) Read(p []byte) (int, error) {
+	if len(r.steps) == 0 {
+		return 0, io.EOF
+	}
+	step := r.steps[0]
+	r.steps = r.steps[1:]
+	if err, ok := step.(error); ok {
+		return 0, err
+	}
+	return copy(p, step.(string)), nil
+}
+
+// errTimeout stands for a read deadline that passed: the connection is still good, and a
+// caller that moves the deadline may read on.
+var errTimeout = errors.New("i/o timeout")
+
+// TestLineReaderKeepsAnUnfinishedLineAcrossAFailedRead: a read that fails in the middle of a
+// line (a deadline that passed) loses nothing; the next ReadLine returns the whole line.
+func TestLineReaderKeepsAnUnfinishedLineAcrossAFailedRead(t *testing.T) {
+	lr := tcp.NewLineReader(&scriptedReader{steps: []any{"PUB a", errTimeout, " 5\r\nPING\n"}}, 0)
+	_, err := lr.ReadLine()
+	require.ErrorIs(t, err, errTimeout)
+	got, err := readAllLines(lr)
+	require.ErrorIs(t, err, io.EOF)
+	assert.Equal(t, []string{"PUB a 5", "PING"}, got)
+}
