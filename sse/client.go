@@ -223,8 +223,11 @@ func checkResponse(resp *http1.Response) error {
 		return fmt.Errorf("%w: status %d %s", ErrNotEventStream, resp.StatusCode, resp.Reason)
 	}
 	ct := resp.Header.Get("Content-Type")
+	// Only the essence counts. A parameter that cannot be read does not make the type
+	// another one: WHATWG MIME Sniffing §4.4 "parse a MIME type" skips it, as browsers do,
+	// and mime.ParseMediaType still returns the media type with ErrInvalidMediaParameter.
 	mt, _, err := mime.ParseMediaType(ct)
-	if err != nil || !strings.EqualFold(mt, ContentType) {
+	if err != nil && !errors.Is(err, mime.ErrInvalidMediaParameter) || !strings.EqualFold(mt, ContentType) {
 		return fmt.Errorf("%w: Content-Type %s", ErrNotEventStream, quote(ct))
 	}
 	return nil
