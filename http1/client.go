@@ -174,6 +174,11 @@ func (c *Client) exchange(ctx context.Context, cancel context.CancelFunc, cc *cl
 	switched := resp.StatusCode == StatusSwitchingProtocols ||
 		(req.Method == "CONNECT" && resp.StatusCode/100 == 2)
 	reuse := !f.close && !req.Header.HasToken("Connection", "close") && !switched
+	// RFC 9112 §9.3: an HTTP/1.0 request without keep-alive tells the server that the
+	// connection closes after this response, whatever the response says.
+	if req.Proto == "HTTP/1.0" && !req.Header.HasToken("Connection", "keep-alive") {
+		reuse = false
+	}
 	release := func(err error) {
 		stopped := stop() // false: the context fired and may have spoiled the deadline
 		cancel()

@@ -1,11 +1,14 @@
 package http1
 
 import (
+	"bufio"
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -61,4 +64,60 @@ func TestClientBoundsTheInterimResponsesByMaxHeaderBytes(t *testing.T) {
 		resp.Body.Close()
 	}
 	assert.ErrorIs(t, err, ErrHeaderTooLarge, "200 interim heads of %d bytes went through", len(interim))
+}
+
+// TestClientDoesNotKeepAConnectionAfterAnHTTP10RequestWithoutKeepAlive: an HTTP/1.0
+// request without the keep-alive option tells the server that the connection closes after
+// the response (RFC 9112 §9.3), and a server may then close it without saying so in an
+// HTTP/1.1 response. The client must not keep that connection for its next request: a POST
+// sent on it would be lost.
+func TestClientDoesNotKeepAConnectionAfterAnHTTP10RequestWithoutKeepAlive(t *testing.T) {
+	leakcheck.Check(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	closed := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 2 {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			nc.SetDeadline(time.Now().Add(waitTimeout))
+			br := bufio.NewReader(nc)
+			var h head
+			if readHead(br, &h, true, DefaultMaxHeaderBytes, DefaultMaxHeaderFields, nil) == nil {
+				io.WriteString(nc, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+			}
+			nc.Close() // the request was HTTP/1.0 without keep-alive: it ends here
+			if i == 0 {
+				close(closed)
+			}
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); <-done })
+	base := "http://" + ln.Addr().String()
+
+	c := &Client{}
+	defer c.CloseIdleConnections()
+	req, err := NewRequest(context.Background(), "GET", base+"/", nil)
+	require.NoError(t, err)
+	req.Proto = "HTTP/1.0"
+	resp, err := c.Do(req)
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, "ok", string(body))
+	<-closed
+
+	req, err = NewRequest(context.Background(), "POST", base+"/", strings.NewReader("x"))
+	require.NoError(t, err)
+	resp, err = c.Do(req) // not retried if it goes out on the closed connection
+	require.NoError(t, err)
+	body, err = io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, "ok", string(body))
 }
