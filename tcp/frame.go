@@ -29,6 +29,13 @@ type FrameReader struct {
 	max int
 	hdr [frameHeaderSize]byte
 	buf []byte
+
+	// A read that fails part-way through a frame (a read deadline that passed) leaves its
+	// progress here, so that the next ReadFrame carries on where it stopped: hdrN bytes of
+	// the length read, or, once the length is known (inPayload), got bytes of buf.
+	hdrN      int
+	inPayload bool
+	got       int
 }
 
 // NewFrameReader returns a FrameReader over r accepting payloads of at most maxSize bytes
@@ -42,29 +49,42 @@ func NewFrameReader(r io.Reader, maxSize int) *FrameReader {
 
 // ReadFrame returns the next frame's payload. The slice is valid only until the next call.
 // At a clean end of stream (between frames) it returns io.EOF; in the middle of a frame,
-// io.ErrUnexpectedEOF.
+// io.ErrUnexpectedEOF. After any other error (a read deadline that passed) ReadFrame may
+// be called again: it goes on with the frame it was reading, and loses none of its bytes.
 func (fr *FrameReader) ReadFrame() ([]byte, error) {
-	// 1. The 4-byte length.
-	if _, err := io.ReadFull(fr.r, fr.hdr[:]); err != nil {
-		return nil, err
+	if !fr.inPayload {
+		// 1. The 4-byte length, perhaps the rest of it.
+		n, err := io.ReadFull(fr.r, fr.hdr[fr.hdrN:])
+		fr.hdrN += n
+		if err != nil {
+			if err == io.EOF && fr.hdrN > 0 {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+		fr.hdrN = 0
+		size := binary.BigEndian.Uint32(fr.hdr[:])
+		// 2. Check the length before allocating anything for it.
+		if uint64(size) > uint64(fr.max) {
+			return nil, fmt.Errorf("%w: %d bytes announced, limit %d", ErrFrameTooLarge, size, fr.max)
+		}
+		if cap(fr.buf) < int(size) {
+			fr.buf = make([]byte, size)
+		}
+		fr.buf = fr.buf[:size]
+		fr.inPayload, fr.got = true, 0
 	}
-	n := binary.BigEndian.Uint32(fr.hdr[:])
-	// 2. Check the length before allocating anything for it.
-	if uint64(n) > uint64(fr.max) {
-		return nil, fmt.Errorf("%w: %d bytes announced, limit %d", ErrFrameTooLarge, n, fr.max)
-	}
-	// 3. Exactly n bytes of payload.
-	if cap(fr.buf) < int(n) {
-		fr.buf = make([]byte, n)
-	}
-	payload := fr.buf[:n]
-	if _, err := io.ReadFull(fr.r, payload); err != nil {
+	// 3. Exactly that many bytes of payload, perhaps the rest of them.
+	n, err := io.ReadFull(fr.r, fr.buf[fr.got:])
+	fr.got += n
+	if err != nil {
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF
 		}
 		return nil, err
 	}
-	return payload, nil
+	fr.inPayload = false
+	return fr.buf, nil
 }
 
 // WriteFrame writes payload with its length prefix. On a TCP connection the prefix and the

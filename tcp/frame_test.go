@@ -102,3 +102,26 @@ func FuzzFrameReader(f *testing.F) {
 		}
 	})
 }
+
+// TestFrameReaderResumesAfterAFailedRead: a read that fails in the middle of a frame's
+// length or payload (a deadline that passed) loses nothing; the next ReadFrame carries on
+// where the last stopped and returns the whole frame.
+func TestFrameReaderResumesAfterAFailedRead(t *testing.T) {
+	input := string(append(frame("hello"), frame("world")...))
+	for cut := 1; cut < len(input); cut++ {
+		fr := tcp.NewFrameReader(&scriptedReader{steps: []any{input[:cut], errTimeout, input[cut:]}}, 0)
+		var got []string
+		for {
+			p, err := fr.ReadFrame()
+			if errors.Is(err, errTimeout) {
+				continue
+			}
+			if err != nil {
+				require.ErrorIs(t, err, io.EOF, "cut at %d", cut)
+				break
+			}
+			got = append(got, string(p))
+		}
+		require.Equal(t, []string{"hello", "world"}, got, "cut at %d", cut)
+	}
+}

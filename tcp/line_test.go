@@ -151,7 +151,8 @@ func abs(n int) int {
 	return n
 }
 
-// scriptedReader returns its steps one Read at a time: the bytes of a step, or its error.
+// scriptedReader returns its steps in order: the bytes of a step (over as many Reads as it
+// takes), or its error.
 type scriptedReader struct {
 	steps []any // string or error
 }
@@ -160,12 +161,18 @@ func (r *scriptedReader) Read(p []byte) (int, error) {
 	if len(r.steps) == 0 {
 		return 0, io.EOF
 	}
-	step := r.steps[0]
-	r.steps = r.steps[1:]
-	if err, ok := step.(error); ok {
+	if err, ok := r.steps[0].(error); ok {
+		r.steps = r.steps[1:]
 		return 0, err
 	}
-	return copy(p, step.(string)), nil
+	s := r.steps[0].(string)
+	n := copy(p, s)
+	if n == len(s) {
+		r.steps = r.steps[1:]
+	} else {
+		r.steps[0] = s[n:]
+	}
+	return n, nil
 }
 
 // errTimeout stands for a read deadline that passed: the connection is still good, and a
