@@ -121,7 +121,7 @@ func (r *Request) ProtoAtLeast(minor int) bool { return r.minor >= minor }
 // NewRequest returns a client request for method and rawURL, with body as its content (nil
 // for none). The URL's scheme may be http, https, ws or wss: the request is the same, and
 // WriteRequest writes it on any connection (a WebSocket handshake, say); Client.Do itself
-// speaks plain http only. When body is a *bytes.Reader, *bytes.Buffer or
+// speaks http and https only. When body is a *bytes.Reader, *bytes.Buffer or
 // *strings.Reader its length is known and sent as Content-Length; any other body is sent
 // chunked.
 func NewRequest(ctx context.Context, method, rawURL string, body io.Reader) (*Request, error) {
