@@ -406,6 +406,15 @@ func (c *deadlineConn) SetWriteDeadline(t time.Time) error {
 	return c.Conn.SetWriteDeadline(t)
 }
 
+// CloseWrite half-closes the connection underneath when it can (a *net.TCPConn), as the
+// tracer's does: a handler finds it whether the server applies its timeouts or not.
+func (c *deadlineConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return errors.ErrUnsupported
+}
+
 // earlier returns the earlier of a timeout's deadline and a deadline set by the user
 // (zero meaning none).
 func earlier(timeout, user time.Time) time.Time {

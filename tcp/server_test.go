@@ -325,3 +325,41 @@ func TestConnIDsCountUpFromOne(t *testing.T) {
 	}
 	assert.Equal(t, uint64(0), tcp.ConnID(context.Background()))
 }
+
+// TestAHandlerCanHalfCloseUnderTheServersTimeouts: with IdleTimeout or WriteTimeout (and
+// the tracer above them), a handler still finds CloseWrite on its connection, as it does
+// without them: the peer reads the end of the stream, and can still send.
+func TestAHandlerCanHalfCloseUnderTheServersTimeouts(t *testing.T) {
+	for name, srv := range map[string]*tcp.Server{
+		"idle timeout":          {IdleTimeout: time.Minute},
+		"write timeout":         {WriteTimeout: time.Minute},
+		"idle timeout, traced":  {IdleTimeout: time.Minute, Tracer: tcp.NewTracer(io.Discard)},
+		"write timeout, traced": {WriteTimeout: time.Minute, Tracer: tcp.NewTracer(io.Discard)},
+	} {
+		t.Run(name, func(t *testing.T) {
+			leakcheck.Check(t)
+			closeWrite := make(chan error, 1)
+			heard := make(chan string, 1)
+			srv.Handler = tcp.HandlerFunc(func(ctx context.Context, conn net.Conn) {
+				cw, ok := conn.(interface{ CloseWrite() error })
+				if !ok {
+					closeWrite <- errors.New("the handler's connection has no CloseWrite")
+					return
+				}
+				closeWrite <- cw.CloseWrite()
+				b, _ := io.ReadAll(conn)
+				heard <- string(b)
+			})
+			c := dial(t, startServer(t, srv))
+			require.NoError(t, <-closeWrite)
+			require.NoError(t, c.SetReadDeadline(time.Now().Add(10*time.Second)))
+			rest, err := io.ReadAll(c)
+			require.NoError(t, err)
+			require.Empty(t, rest)
+			_, err = c.Write([]byte("after"))
+			require.NoError(t, err)
+			require.NoError(t, c.(*net.TCPConn).CloseWrite())
+			assert.Equal(t, "after", <-heard)
+		})
+	}
+}
