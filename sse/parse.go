@@ -413,7 +413,10 @@ func (p *Parser) fill() error {
 		p.rpos = 0
 	}
 	if p.wpos == len(p.buf) {
-		size := min(2*len(p.buf), p.maxEventSize()+len(bom)+2)
+		// The buffer never needs more than the limit, a BOM and a line end; near
+		// math.MaxInt that sum would wrap around, so the room is added only where it fits.
+		limit := p.maxEventSize()
+		size := min(2*len(p.buf), limit+min(len(bom)+2, math.MaxInt-limit))
 		if size <= len(p.buf) {
 			return p.tooLarge()
 		}
