@@ -109,9 +109,10 @@ func (c *Client) Do(req *Request) (*Response, error) {
 	}
 	key := connKey{scheme: scheme, addr: hostPort(req.URL.Host, scheme)}
 	// A request without a body can be sent again on a new connection if a kept-alive one
-	// turns out to have been closed by the server meanwhile, but only if its method is
-	// idempotent: RFC 9110 §9.2.2, a client SHOULD NOT retry another automatically, since
-	// the server may have acted on it before the connection closed. The one retry dials:
+	// turns out to have been closed by the server meanwhile (or timed out, with a 408: see
+	// exchange), but only if its method is idempotent: RFC 9110 §9.2.2, a client SHOULD
+	// NOT retry another automatically, since the server may have acted on it before the
+	// connection closed. The one retry dials:
 	// a server that closed one idle connection has most likely closed the pool's others.
 	retryable := req.Body == nil && idempotent(req.Method)
 	for attempt := 0; ; attempt++ {
@@ -120,12 +121,13 @@ func (c *Client) Do(req *Request) (*Response, error) {
 			cancel()
 			return nil, ctxErr(ctx, err)
 		}
-		resp, err := c.exchange(ctx, cancel, cc, req)
+		mayRetry := reused && retryable && attempt == 0
+		resp, err := c.exchange(ctx, cancel, cc, req, mayRetry)
 		if err == nil {
 			return resp, nil
 		}
 		cc.nc.Close()
-		if reused && retryable && attempt == 0 && ctx.Err() == nil && isStaleConnError(err) {
+		if mayRetry && ctx.Err() == nil && (isStaleConnError(err) || err == errIdleTimedOut) {
 			continue
 		}
 		cancel()
@@ -133,8 +135,13 @@ func (c *Client) Do(req *Request) (*Response, error) {
 	}
 }
 
+// errIdleTimedOut is a 408 met on a kept-alive connection by a request that may be sent
+// again (see exchange).
+var errIdleTimedOut = errors.New("http1: 408 on a kept-alive connection")
+
 // exchange writes req on cc and reads the response head; the body's end releases cc.
-func (c *Client) exchange(ctx context.Context, cancel context.CancelFunc, cc *clientConn, req *Request) (*Response, error) {
+// mayRetry says that req may be sent again on a new connection.
+func (c *Client) exchange(ctx context.Context, cancel context.CancelFunc, cc *clientConn, req *Request, mayRetry bool) (*Response, error) {
 	// 1. Cancellation reaches a blocked read or write through the deadline.
 	stop := context.AfterFunc(ctx, func() { cc.nc.SetDeadline(aLongTimeAgo) })
 	// 2. The request.
@@ -168,7 +175,15 @@ func (c *Client) exchange(ctx context.Context, cancel context.CancelFunc, cc *cl
 			return nil, ErrHeaderTooLarge
 		}
 	}
-	// 4. The body's end decides the connection's fate. After a 101, or a 2xx to CONNECT
+	// 4. RFC 9110 §15.5.9: a server that times out a kept-alive connection may send 408 and
+	//    close, and that 408 may have been waiting on the connection before req went out.
+	//    "If the client has an outstanding request in transit, it MAY repeat that request"
+	//    on a new connection: Do does, when req may be sent again.
+	if mayRetry && resp.StatusCode == StatusRequestTimeout {
+		stop()
+		return nil, errIdleTimedOut
+	}
+	// 5. The body's end decides the connection's fate. After a 101, or a 2xx to CONNECT
 	//    (RFC 9112 §6.3: the connection is a tunnel from the end of the head on), HTTP is
 	//    over on it.
 	switched := resp.StatusCode == StatusSwitchingProtocols ||

@@ -3,6 +3,7 @@ package http1
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -120,4 +121,61 @@ func TestClientDoesNotKeepAConnectionAfterAnHTTP10RequestWithoutKeepAlive(t *tes
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, "ok", string(body))
+}
+
+// TestClientRepeatsAGETThatMetTheServersIdleTimeout: a server that times out a kept-alive
+// connection may write a 408 on it before closing (RFC 9110 §15.5.9). That response was
+// there before the client's next request went out, and is not its answer: the client
+// repeats the request on a new connection, as §15.5.9 allows, and returns what that one
+// brings.
+func TestClientRepeatsAGETThatMetTheServersIdleTimeout(t *testing.T) {
+	leakcheck.Check(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	idle, timedOut := make(chan struct{}), make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 2 {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			nc.SetDeadline(time.Now().Add(waitTimeout))
+			br := bufio.NewReader(nc)
+			var h head
+			if readHead(br, &h, true, DefaultMaxHeaderBytes, DefaultMaxHeaderFields, nil) == nil {
+				fmt.Fprintf(nc, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n%d", i)
+			}
+			if i == 0 { // then the connection sits idle, until the server gives up on it
+				select {
+				case <-idle:
+				case <-time.After(waitTimeout):
+				}
+				io.WriteString(nc, "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+				nc.(*net.TCPConn).CloseWrite()
+				close(timedOut)
+				io.Copy(io.Discard, nc) // until the client closes its end
+			}
+			nc.Close()
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); <-done })
+	base := "http://" + ln.Addr().String()
+
+	c := &Client{}
+	defer c.CloseIdleConnections()
+	for want := range 2 {
+		if want == 1 {
+			close(idle) // the first connection is in the pool now
+			<-timedOut
+		}
+		resp, err := c.Get(context.Background(), base+"/")
+		require.NoError(t, err)
+		body, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, 200, resp.StatusCode)
+		assert.Equal(t, fmt.Sprint(want), string(body))
+	}
 }
