@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/wirelab/wirelab/http1"
@@ -76,7 +77,7 @@ func main() {
 		if *asJSON {
 			out.Encode(jsonEvent{Type: ev.Type, Data: ev.Data, LastEventID: ev.ID})
 		} else {
-			fmt.Printf("%s id=%s data=%s\n", ev.Type, strconv.Quote(ev.ID), strconv.Quote(ev.Data))
+			fmt.Printf("%s id=%s data=%s\n", printedType(ev.Type), strconv.Quote(ev.ID), strconv.Quote(ev.Data))
 		}
 		seen++
 		if *n > 0 && seen >= *n {
@@ -88,4 +89,16 @@ func main() {
 		app.Log.Error(err.Error())
 		os.Exit(1)
 	}
+}
+
+// printedType is the event type as the plain output shows it: as it is when it is plain
+// text, quoted like the id and data otherwise. A type may hold any character but CR and
+// LF (WHATWG HTML §9.2.6), so a server could otherwise send control characters to the
+// terminal, or a type with spaces and quotes that makes one event's line read as another.
+func printedType(typ string) string {
+	plain := strings.IndexFunc(typ, func(r rune) bool { return r == ' ' || r == '"' || !strconv.IsPrint(r) }) < 0
+	if plain && typ != "" {
+		return typ
+	}
+	return strconv.Quote(typ)
 }
