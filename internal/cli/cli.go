@@ -103,7 +103,8 @@ func newApp(name, summary string) *App {
 }
 
 // Parse parses the command line. With -h it prints the usage on stdout and exits 0; on a
-// bad flag (or a -tls-cert without its -tls-key) it prints one line on stderr and exits 2.
+// bad flag (a -tls-cert without its -tls-key, an -addr that is not host:port) it prints
+// one line on stderr and exits 2.
 // It returns the positional arguments.
 func (a *App) Parse(args []string) []string {
 	err := a.Flags.Parse(args)
@@ -117,8 +118,27 @@ func (a *App) Parse(args []string) []string {
 		// A certificate without its key, or a key without its certificate, is a bad
 		// pair of flags: known now, before anything is bound.
 		a.Fail("-tls-cert and -tls-key go together")
+	default:
+		if err := a.checkAddr(); err != nil {
+			a.Fail(fmt.Sprintf("invalid value %q for flag -addr: %v", a.Addr, err))
+		}
 	}
 	return a.Flags.Args()
+}
+
+// checkAddr reports a server's -addr that is not host:port with a port the listener can
+// take (a number up to 65535, or a service name): a bad flag, known before anything is
+// bound, and not a listener that failed.
+func (a *App) checkAddr() error {
+	if a.Flags.Lookup("addr") == nil {
+		return nil
+	}
+	_, port, err := net.SplitHostPort(a.Addr)
+	if err != nil {
+		return err
+	}
+	_, err = net.LookupPort("tcp", port)
+	return err
 }
 
 // Fail reports a usage error on one line and exits with status 2.

@@ -227,3 +227,20 @@ func TestALineNamesThePackageOnceUnderTheCommandOfItsName(t *testing.T) {
 	log.Info("http1: something else")
 	assert.Equal(t, "broker: closing after -ERR conn=1\nbroker: http1: something else\n", out.String())
 }
+
+// TestAnAddressThatIsNotHostPortIsABadFlag: -addr is host:port (the contract), and a value
+// that is not one is a bad flag, exit status 2 with one line, known before anything is
+// bound; an address that is well formed but taken is the runtime failure (status 1).
+func TestAnAddressThatIsNotHostPortIsABadFlag(t *testing.T) {
+	for _, addr := range []string{"7000", "127.0.0.1", "127.0.0.1:99999", "127.0.0.1:no-such-service", ""} {
+		a, _, stderr, code := testApp()
+		parse(a, "-addr", addr)
+		assert.Equal(t, 2, *code, "-addr %q", addr)
+		assert.Regexp(t, `^demo: invalid value "`+regexp.QuoteMeta(addr)+`" for flag -addr: [^\n]+ \(see demo -h\)\n$`, stderr.String(), "-addr %q", addr)
+	}
+	for _, addr := range []string{"127.0.0.1:0", ":7000", "[::1]:8080", "localhost:65535"} {
+		a, _, stderr, code := testApp()
+		parse(a, "-addr", addr)
+		assert.Equal(t, -1, *code, "-addr %q: %s", addr, stderr)
+	}
+}
