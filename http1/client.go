@@ -341,11 +341,15 @@ func (c *Client) CloseIdleConnections() {
 	}
 }
 
-// hostPort adds the scheme's default port to a host without one: 80 for http, 443 for
-// https (RFC 9110 §4.2.1, §4.2.2).
+// hostPort adds the scheme's default port to a host without one, or with an empty one: 80
+// for http, 443 for https (RFC 9110 §4.2.1, §4.2.2: "If the port subcomponent is empty or
+// not given", the default port).
 func hostPort(host, scheme string) string {
-	if _, _, err := net.SplitHostPort(host); err == nil {
-		return host
+	if h, port, err := net.SplitHostPort(host); err == nil {
+		if port != "" {
+			return host
+		}
+		host = h
 	}
 	port := "80"
 	if scheme == "https" {

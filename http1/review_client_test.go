@@ -3,6 +3,7 @@ package http1
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -177,5 +178,25 @@ func TestClientRepeatsAGETThatMetTheServersIdleTimeout(t *testing.T) {
 		resp.Body.Close()
 		assert.Equal(t, 200, resp.StatusCode)
 		assert.Equal(t, fmt.Sprint(want), string(body))
+	}
+}
+
+// TestClientDialsTheDefaultPortForAnEmptyOne: RFC 9110 §4.2.1 and §4.2.2: "If the port
+// subcomponent is empty or not given", the port is the scheme's default, 80 or 443:
+// "http://example.test:/" is the same server as "http://example.test/".
+func TestClientDialsTheDefaultPortForAnEmptyOne(t *testing.T) {
+	for _, tc := range []struct{ url, want string }{
+		{"http://example.test:/", "example.test:80"},
+		{"https://example.test:/", "example.test:443"},
+		{"http://[::1]:/", "[::1]:80"},
+	} {
+		var dialled string
+		c := &Client{Dial: func(ctx context.Context, addr string) (net.Conn, error) {
+			dialled = addr
+			return nil, errors.New("no network in this test")
+		}}
+		_, err := c.Get(context.Background(), tc.url)
+		require.Error(t, err)
+		assert.Equal(t, tc.want, dialled, tc.url)
 	}
 }
