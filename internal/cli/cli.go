@@ -103,8 +103,8 @@ func newApp(name, summary string) *App {
 }
 
 // Parse parses the command line. With -h it prints the usage on stdout and exits 0; on a
-// bad flag (a -tls-cert without its -tls-key, an -addr that is not host:port) it prints
-// one line on stderr and exits 2.
+// bad flag (a -tls-cert without its -tls-key, an -addr that is not host:port, a negative
+// -grace) it prints one line on stderr and exits 2.
 // It returns the positional arguments.
 func (a *App) Parse(args []string) []string {
 	err := a.Flags.Parse(args)
@@ -118,6 +118,8 @@ func (a *App) Parse(args []string) []string {
 		// A certificate without its key, or a key without its certificate, is a bad
 		// pair of flags: known now, before anything is bound.
 		a.Fail("-tls-cert and -tls-key go together")
+	case a.Grace < 0:
+		a.Fail(fmt.Sprintf("invalid value %q for flag -grace: a negative grace period", a.Grace))
 	default:
 		if err := a.checkAddr(); err != nil {
 			a.Fail(fmt.Sprintf("invalid value %q for flag -addr: %v", a.Addr, err))
@@ -292,11 +294,10 @@ func (l *tracedListener) Accept() (net.Conn, error) {
 	return l.tracer.Wrap(c, l.next), nil
 }
 
+// grace is the -grace of a server command: 0 gives in-flight work no time, and what is
+// open is closed at once.
 func (a *App) grace() time.Duration {
-	if a.Grace > 0 {
-		return a.Grace
-	}
-	return DefaultGrace
+	return a.Grace
 }
 
 // lineHandler is a slog.Handler that writes one plain line per record, "name: message

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -105,6 +106,9 @@ type stubServer struct {
 	served   chan net.Listener
 	shutdown bool
 	tcp      tcp.Server
+
+	graceLeft time.Time // the deadline of Shutdown's context
+	graceOver bool      // whether it had passed when Shutdown was called
 }
 
 func (s *stubServer) Serve(ln net.Listener) error {
@@ -115,6 +119,8 @@ func (s *stubServer) Serve(ln net.Listener) error {
 func (s *stubServer) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.shutdown = true
+	s.graceLeft, _ = ctx.Deadline()
+	s.graceOver = ctx.Err() != nil
 	s.mu.Unlock()
 	return s.tcp.Shutdown(ctx)
 }
@@ -243,4 +249,26 @@ func TestAnAddressThatIsNotHostPortIsABadFlag(t *testing.T) {
 		parse(a, "-addr", addr)
 		assert.Equal(t, -1, *code, "-addr %q: %s", addr, stderr)
 	}
+}
+
+// TestGraceIsWhatTheFlagSays: -grace 0 gives in-flight work no time at all (what is open is
+// closed at once), and a negative -grace is a bad flag; both became the 5 s default.
+func TestGraceIsWhatTheFlagSays(t *testing.T) {
+	leakcheck.Check(t)
+	a, _, stderr, _ := testApp()
+	parse(a, "-addr", "127.0.0.1:0", "-grace", "0")
+	srv := &stubServer{served: make(chan net.Listener, 1), tcp: tcp.Server{Handler: tcp.Echo}}
+	ctx, stop := context.WithCancel(context.Background())
+	status := make(chan int, 1)
+	go func() { status <- a.run(ctx, []Service{{Kind: "tcp", Addr: a.Addr, Server: srv}}) }()
+	<-srv.served
+	stop()
+	require.Equal(t, 0, <-status)
+	assert.True(t, srv.graceOver, "Shutdown was given until %v", srv.graceLeft)
+	assert.Contains(t, stderr.String(), "stopping grace=0s")
+
+	a, _, stderr, code := testApp()
+	parse(a, "-grace", "-1s")
+	assert.Equal(t, 2, *code)
+	assert.Equal(t, "demo: invalid value \"-1s\" for flag -grace: a negative grace period (see demo -h)\n", stderr.String())
 }
