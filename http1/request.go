@@ -164,8 +164,9 @@ func NewRequest(ctx context.Context, method, rawURL string, body io.Reader) (*Re
 
 // WriteRequest writes r to w: the request line, Host (from r.Host unless r.Header has
 // one), r.Header in order, the framing fields, and the body. A body of unknown length
-// (ContentLength -1) is sent chunked. It writes through one buffer, so the head and a small
-// body leave in as few writes as w allows.
+// (ContentLength -1) is sent chunked, which an HTTP/1.0 request cannot be: an error. It
+// writes through one buffer, so the head and a small body leave in as few writes as w
+// allows.
 func WriteRequest(w io.Writer, r *Request) error {
 	bw, ok := w.(*bufio.Writer)
 	if !ok {
@@ -193,8 +194,15 @@ func writeRequestHead(bw *bufio.Writer, r *Request) error {
 	if proto == "" {
 		proto = "HTTP/1.1"
 	}
-	if _, err := parseVersion([]byte(proto)); err != nil {
+	minor, err := parseVersion([]byte(proto))
+	if err != nil {
 		return fmt.Errorf("http1: invalid request version %q", proto)
+	}
+	// RFC 9112 §6.1: "A client MUST NOT send a request containing Transfer-Encoding unless
+	// it knows the server will handle HTTP/1.1 requests", and a body of unknown length
+	// would go chunked.
+	if minor == 0 && r.Body != nil && r.ContentLength < 0 {
+		return fmt.Errorf("http1: a body of unknown length cannot go in an %s request", proto)
 	}
 	// Host is checked as every field is below, before anything is written.
 	writeHost := !r.Header.Has("Host")
@@ -233,7 +241,7 @@ func writeRequestHead(bw *bufio.Writer, r *Request) error {
 	default:
 		writeField(bw, "Transfer-Encoding", "chunked")
 	}
-	_, err := bw.WriteString("\r\n")
+	_, err = bw.WriteString("\r\n")
 	return err
 }
 

@@ -200,3 +200,16 @@ func TestClientDialsTheDefaultPortForAnEmptyOne(t *testing.T) {
 		assert.Equal(t, tc.want, dialled, tc.url)
 	}
 }
+
+// TestWriteRequestRefusesAnUnknownLengthBodyOnHTTP10: such a body goes chunked, and RFC
+// 9112 §6.1 says "A client MUST NOT send a request containing Transfer-Encoding unless it
+// knows the server will handle HTTP/1.1 requests"; a server MUST treat an HTTP/1.0 message
+// with one as faulty. WriteRequest refuses it, before writing anything.
+func TestWriteRequestRefusesAnUnknownLengthBodyOnHTTP10(t *testing.T) {
+	req, err := NewRequest(context.Background(), "POST", "http://example.test/", io.MultiReader(strings.NewReader("abc")))
+	require.NoError(t, err)
+	req.Proto = "HTTP/1.0"
+	var out strings.Builder
+	assert.Error(t, WriteRequest(&out, req))
+	assert.Empty(t, out.String())
+}
