@@ -17,6 +17,15 @@ func main() {
 	if app.Flags.NArg() > 0 {
 		app.Fail("unexpected argument " + app.Flags.Arg(0))
 	}
+	// tcp.Server reads a MaxConns of 0 or less as DefaultMaxConns and an IdleTimeout of 0
+	// or less as none; on the command line -max-conns 0 asks for no connection at all, and
+	// a negative timeout means nothing: bad flags, not the defaults in disguise.
+	if *maxConns < 1 {
+		app.Fail("-max-conns must be at least 1")
+	}
+	if *idle < 0 {
+		app.Fail("-idle-timeout must not be negative (0: never)")
+	}
 
 	srv := &tcp.Server{
 		Handler:     tcp.Echo,
