@@ -52,6 +52,7 @@ type App struct {
 	// ephemeral self-signed certificate, -tls-cert and -tls-key with the given one.
 	TLS             bool
 	TLSCert, TLSKey string
+	cert            *tls.Certificate // the pair of -tls-cert and -tls-key, loaded by Parse
 	tlsCfg          *tls.Config
 
 	// CAFile and Insecure hold a client's TLS flags: -ca trusts the CA certificates in a
@@ -103,8 +104,8 @@ func newApp(name, summary string) *App {
 }
 
 // Parse parses the command line. With -h it prints the usage on stdout and exits 0; on a
-// bad flag (a -tls-cert without its -tls-key, an -addr that is not host:port, a negative
-// -grace) it prints one line on stderr and exits 2.
+// bad flag (a -tls-cert without its -tls-key or a pair that cannot be loaded, an -addr
+// that is not host:port, a negative -grace) it prints one line on stderr and exits 2.
 // It returns the positional arguments.
 func (a *App) Parse(args []string) []string {
 	err := a.Flags.Parse(args)
@@ -123,6 +124,9 @@ func (a *App) Parse(args []string) []string {
 	default:
 		if err := a.checkAddr(); err != nil {
 			a.Fail(fmt.Sprintf("invalid value %q for flag -addr: %v", a.Addr, err))
+		}
+		if err := a.loadCertificate(); err != nil {
+			a.Fail("-tls-cert, -tls-key: " + err.Error())
 		}
 	}
 	return a.Flags.Args()

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/wirelab/wirelab/internal/cli/clitest"
 	"github.com/wirelab/wirelab/internal/leakcheck"
 	"github.com/wirelab/wirelab/tcp"
 )
@@ -271,4 +272,26 @@ func TestGraceIsWhatTheFlagSays(t *testing.T) {
 	parse(a, "-grace", "-1s")
 	assert.Equal(t, 2, *code)
 	assert.Equal(t, "demo: invalid value \"-1s\" for flag -grace: a negative grace period (see demo -h)\n", stderr.String())
+}
+
+// TestATLSCertificateThatCannotBeLoadedIsABadFlag: -tls-cert and -tls-key name files; a
+// pair that cannot be loaded (a missing file, a key that is not the certificate's) is a
+// bad flag, one line and exit status 2, as a client's -ca file is; a good pair parses.
+func TestATLSCertificateThatCannotBeLoadedIsABadFlag(t *testing.T) {
+	dir := t.TempDir()
+	ca := clitest.NewCA(t)
+	leaf, other := ca.Issue(t, "localhost"), ca.Issue(t, "localhost")
+	for _, pair := range [][2]string{
+		{dir + "/no-such.pem", dir + "/no-such.key"},
+		{leaf.CertFile, other.KeyFile},
+	} {
+		a, _, stderr, code := testApp()
+		parse(a, "-tls-cert", pair[0], "-tls-key", pair[1])
+		assert.Equal(t, 2, *code, "%v", pair)
+		assert.Regexp(t, `^demo: -tls-cert, -tls-key: [^\n]+ \(see demo -h\)\n$`, stderr.String(), "%v", pair)
+	}
+	a, _, stderr, code := testApp()
+	parse(a, "-tls-cert", leaf.CertFile, "-tls-key", leaf.KeyFile)
+	assert.Equal(t, -1, *code, "stderr: %s", stderr)
+	assert.Empty(t, stderr.String(), "the certificate's line comes when the command starts serving")
 }

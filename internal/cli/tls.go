@@ -48,6 +48,8 @@ func (a *App) tlsConfig() (*tls.Config, error) {
 	var cert tls.Certificate
 	var err error
 	switch {
+	case a.cert != nil:
+		cert = *a.cert
 	case a.TLSCert != "" && a.TLSKey != "":
 		cert, err = tls.LoadX509KeyPair(a.TLSCert, a.TLSKey)
 	case a.TLSCert != "" || a.TLSKey != "":
@@ -68,6 +70,21 @@ func (a *App) tlsConfig() (*tls.Config, error) {
 		NextProtos: []string{"http/1.1"},
 	}
 	return a.tlsCfg, nil
+}
+
+// loadCertificate loads the pair of -tls-cert and -tls-key, when they are given: Parse
+// calls it, so that a pair that cannot be loaded (a missing file, a key that is not the
+// certificate's) is a bad flag, known before anything is bound.
+func (a *App) loadCertificate() error {
+	if a.TLSCert == "" || a.TLSKey == "" {
+		return nil
+	}
+	cert, err := tls.LoadX509KeyPair(a.TLSCert, a.TLSKey)
+	if err != nil {
+		return err
+	}
+	a.cert = &cert
+	return nil
 }
 
 // tlsURL is the second line a TLS listener prints: its scheme and address as a URL.
