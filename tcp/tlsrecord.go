@@ -35,6 +35,7 @@ type tlsRecordReader struct {
 	hdrLen    int  // bytes of the current header seen so far
 	remaining int  // bytes of the current record's payload still to come
 	peekType  bool // the next payload byte is a handshake message type
+	cipher    bool // change_cipher_spec was seen: handshake records may be encrypted now
 	pending   int  // index in this chunk where the current header started (-1: earlier chunk)
 }
 
@@ -77,7 +78,13 @@ func (r *tlsRecordReader) Annotate(p []byte) []Note {
 			text += " (encrypted)"
 		}
 		notes = append(notes, Note{At: max(r.pending, 0), Text: text})
-		r.hdrLen, r.remaining, r.peekType = 0, length, typ == 22
+		// RFC 5246 §7.1: the records after change_cipher_spec are protected by the new
+		// keys, so the Finished message of TLS 1.2 is ciphertext in a handshake record;
+		// its first byte is no message type. (TLS 1.3 sends a change_cipher_spec only for
+		// middleboxes, RFC 8446 §D.4, and its encrypted handshake goes in application_data
+		// records: only a second ClientHello after a HelloRetryRequest goes unnamed.)
+		r.cipher = r.cipher || typ == 20
+		r.hdrLen, r.remaining, r.peekType = 0, length, typ == 22 && !r.cipher
 	}
 	return notes
 }

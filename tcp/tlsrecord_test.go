@@ -87,3 +87,18 @@ func FuzzTLSRecords(f *testing.F) {
 		}
 	})
 }
+
+// TestTLSRecordsNamesNoHandshakeMessageAfterChangeCipherSpec: in TLS 1.2 the handshake
+// records after change_cipher_spec (the Finished message) are encrypted, so their first
+// byte is no message type, whatever value it happens to have.
+func TestTLSRecordsNamesNoHandshakeMessageAfterChangeCipherSpec(t *testing.T) {
+	stream := append(tlsRecord(22, 16, 0, 0, 1, 0x41), tlsRecord(20, 1)...)
+	stream = append(stream, tlsRecord(22, 11, 0x5e, 0x91, 0x07)...) // ciphertext that starts with 11
+	want := []placedNote{
+		{0, "TLS record: handshake, version 0x0303, 5 bytes"},
+		{5, "  handshake message: ClientKeyExchange"},
+		{10, "TLS record: change_cipher_spec, version 0x0303, 1 bytes"},
+		{16, "TLS record: handshake, version 0x0303, 4 bytes"},
+	}
+	assert.Equal(t, want, annotateInPieces(stream))
+}
