@@ -144,10 +144,14 @@ var errIdleTimedOut = errors.New("http1: 408 on a kept-alive connection")
 func (c *Client) exchange(ctx context.Context, cancel context.CancelFunc, cc *clientConn, req *Request, mayRetry bool) (*Response, error) {
 	// 1. Cancellation reaches a blocked read or write through the deadline.
 	stop := context.AfterFunc(ctx, func() { cc.nc.SetDeadline(aLongTimeAgo) })
-	// 2. The request.
-	if err := WriteRequest(cc.bw, req); err != nil {
+	// 2. The request. RFC 9112 §9.5: "A client sending a message body SHOULD monitor the
+	//    network connection for an error response while it is transmitting the request."
+	//    A server that refuses a body (413) answers and closes without reading the rest,
+	//    and the rest then meets a reset: the answer came first, and is read below.
+	writeErr := WriteRequest(cc.bw, req)
+	if writeErr != nil && (ctx.Err() != nil || !isConnWriteError(writeErr)) {
 		stop()
-		return nil, err
+		return nil, writeErr
 	}
 	// 3. The response head; interim responses are skipped (RFC 9110 §15.2: a client MUST
 	//    be able to parse one or more 1xx responses before the final one).
@@ -165,6 +169,9 @@ func (c *Client) exchange(ctx context.Context, cancel context.CancelFunc, cc *cl
 			})
 		if err != nil {
 			stop()
+			if writeErr != nil {
+				return nil, writeErr // no answer: the failed write says what went wrong
+			}
 			return nil, err
 		}
 		if resp.StatusCode >= 200 || resp.StatusCode == StatusSwitchingProtocols {
@@ -188,7 +195,7 @@ func (c *Client) exchange(ctx context.Context, cancel context.CancelFunc, cc *cl
 	//    over on it.
 	switched := resp.StatusCode == StatusSwitchingProtocols ||
 		(req.Method == "CONNECT" && resp.StatusCode/100 == 2)
-	reuse := !f.close && !req.Header.HasToken("Connection", "close") && !switched
+	reuse := !f.close && !req.Header.HasToken("Connection", "close") && !switched && writeErr == nil
 	// RFC 9112 §9.3: an HTTP/1.0 request without keep-alive tells the server that the
 	// connection closes after this response, whatever the response says.
 	if req.Proto == "HTTP/1.0" && !req.Header.HasToken("Connection", "keep-alive") {
@@ -380,6 +387,23 @@ func idempotent(method string) bool {
 func isStaleConnError(err error) bool {
 	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, net.ErrClosed) || isConnReset(err)
+}
+
+// isConnWriteError reports an error of a write to the connection, as opposed to one of
+// the request's body or of the request itself: a connection that failed on a write may
+// still hold the server's answer.
+func isConnWriteError(err error) bool {
+	for err != nil {
+		var op *net.OpError
+		if !errors.As(err, &op) {
+			return false
+		}
+		if op.Op == "write" {
+			return true
+		}
+		err = op.Err // a "readfrom" wraps the write's error, or the body's
+	}
+	return false
 }
 
 func isConnReset(err error) bool {

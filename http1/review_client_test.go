@@ -213,3 +213,24 @@ func TestWriteRequestRefusesAnUnknownLengthBodyOnHTTP10(t *testing.T) {
 	assert.Error(t, WriteRequest(&out, req))
 	assert.Empty(t, out.String())
 }
+
+// TestClientReadsTheAnswerToABodyTheServerRefused: a server that will not take a body (413
+// for one over its limit) answers and closes without reading the rest, and the rest of the
+// body the client is still sending meets a reset. RFC 9112 §9.5: a client sending a body
+// SHOULD monitor the connection for an error response. The answer is on the connection
+// before the reset: Do returns it, not the failed write.
+func TestClientReadsTheAnswerToABodyTheServerRefused(t *testing.T) {
+	leakcheck.Check(t)
+	_, addr := startServer(t, HandlerFunc(func(w ResponseWriter, r *Request) {
+		io.Copy(io.Discard, r.Body)
+	}), func(s *Server) { s.MaxBodyBytes = 1 << 20 })
+	c := &Client{}
+	defer c.CloseIdleConnections()
+	req, err := NewRequest(context.Background(), "POST", "http://"+addr+"/", strings.NewReader(strings.Repeat("x", 32<<20)))
+	require.NoError(t, err)
+	resp, err := c.Do(req)
+	require.NoError(t, err)
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, StatusContentTooLarge, resp.StatusCode)
+}
