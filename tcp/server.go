@@ -214,7 +214,7 @@ func (s *Server) recoverHandler(id uint64) {
 //  2. cancel the context of every handler, so that each finishes what it is doing,
 //  3. wait for the handlers to return,
 //  4. if ctx ends first, close every connection that is still open, wait for the
-//     handlers to return, and report ctx.Err().
+//     handlers to return, and report ctx.Err() (nil when none was open).
 //
 // When Shutdown returns, no goroutine of the server is left.
 func (s *Server) Shutdown(ctx context.Context) error {
@@ -234,8 +234,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-finished:
 		return nil
 	case <-ctx.Done():
-		s.closeConns()
+		closed := s.closeConns()
 		<-finished
+		if closed == 0 {
+			// Every handler had already returned (or was returning): nothing was cut
+			// off, which is what the error would say.
+			return nil
+		}
 		return ctx.Err()
 	}
 }
@@ -251,12 +256,14 @@ func (s *Server) Close() error {
 	return nil
 }
 
-func (s *Server) closeConns() {
+// closeConns closes every connection still open and returns how many there were.
+func (s *Server) closeConns() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for c := range s.conns {
 		c.Close()
 	}
+	return len(s.conns)
 }
 
 // init makes the maps and the base context; the caller holds s.mu.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -361,5 +362,31 @@ func TestAHandlerCanHalfCloseUnderTheServersTimeouts(t *testing.T) {
 			require.NoError(t, c.(*net.TCPConn).CloseWrite())
 			assert.Equal(t, "after", <-heard)
 		})
+	}
+}
+
+// TestShutdownWithNothingOpenReportsNoError: a Shutdown whose context has already ended
+// (-grace 0) closes nothing when no connection is open, and so reports nothing closed: its
+// error says that open connections were cut off, and there were none.
+func TestShutdownWithNothingOpenReportsNoError(t *testing.T) {
+	leakcheck.Check(t)
+	for range 20 {
+		srv := &tcp.Server{Handler: tcp.Echo}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		served := make(chan error, 1)
+		go func() { served <- srv.Serve(ln) }()
+		c := dial(t, ln.Addr().String())
+		_, err = echoRoundTrip(c, []byte("x"))
+		require.NoError(t, err)
+		require.NoError(t, c.Close())
+		// Wait for the handler to end: the peer's close is its EOF.
+		for bound := time.Now().Add(10 * time.Second); srv.Stats().Active != 0; runtime.Gosched() {
+			require.True(t, time.Now().Before(bound), "the handler did not end")
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		require.NoError(t, srv.Shutdown(ctx))
+		require.ErrorIs(t, <-served, tcp.ErrServerClosed)
 	}
 }
