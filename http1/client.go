@@ -93,7 +93,8 @@ func (c *Client) Get(ctx context.Context, url string) (*Response, error) {
 // 101, or a 2xx to CONNECT, the Body reads the connection until the server closes it. The
 // caller must close the Body; the connection goes back to the pool when the body has been
 // read to its end. Canceling the request's context or reaching Timeout aborts the exchange,
-// the body included.
+// the body included; a Read of the request's Body that is waiting then is left to finish
+// after Do has returned, and the Body is not the caller's again until it has.
 func (c *Client) Do(req *Request) (*Response, error) {
 	if req.URL == nil {
 		return nil, errors.New("http1: client request without URL (use NewRequest)")
@@ -112,8 +113,8 @@ func (c *Client) Do(req *Request) (*Response, error) {
 	// turns out to have been closed by the server meanwhile (or timed out, with a 408: see
 	// exchange), but only if its method is idempotent: RFC 9110 §9.2.2, a client SHOULD
 	// NOT retry another automatically, since the server may have acted on it before the
-	// connection closed. The one retry dials:
-	// a server that closed one idle connection has most likely closed the pool's others.
+	// connection closed. The one retry dials: a server that closed one idle connection
+	// has most likely closed the pool's others.
 	retryable := req.Body == nil && idempotent(req.Method)
 	for attempt := 0; ; attempt++ {
 		cc, reused, err := c.getConn(ctx, key, req.URL.Hostname(), attempt > 0)
@@ -148,7 +149,7 @@ func (c *Client) exchange(ctx context.Context, cancel context.CancelFunc, cc *cl
 	//    network connection for an error response while it is transmitting the request."
 	//    A server that refuses a body (413) answers and closes without reading the rest,
 	//    and the rest then meets a reset: the answer came first, and is read below.
-	writeErr := WriteRequest(cc.bw, req)
+	writeErr := writeRequest(ctx, cc, req)
 	if writeErr != nil && (ctx.Err() != nil || !isConnWriteError(writeErr)) {
 		stop()
 		return nil, writeErr
@@ -225,6 +226,26 @@ func (c *Client) exchange(ctx context.Context, cancel context.CancelFunc, cc *cl
 	rb.onClose = func() { release(errBodyClosed) }
 	resp.Body = &clientBody{body: rb, ctx: ctx}
 	return resp, nil
+}
+
+// writeRequest writes req on cc. The deadline that a canceled context sets stops a write
+// to the connection, but not a Read of the body that waits for bytes (from a pipe, say): a
+// request with a body, under a context that can end, is written by a goroutine of its own,
+// and when the context ends first the connection is closed and writeRequest returns. The
+// goroutine ends at the body's next Read, whose bytes the closed connection refuses.
+func writeRequest(ctx context.Context, cc *clientConn, req *Request) error {
+	if req.Body == nil || req.ContentLength == 0 || ctx.Done() == nil {
+		return WriteRequest(cc.bw, req)
+	}
+	written := make(chan error, 1)
+	go func() { written <- WriteRequest(cc.bw, req) }()
+	select {
+	case err := <-written:
+		return err
+	case <-ctx.Done():
+		cc.nc.Close()
+		return ctx.Err()
+	}
 }
 
 // clientBody reports a cancelled or timed-out exchange as the context's error.

@@ -234,3 +234,38 @@ func TestClientReadsTheAnswerToABodyTheServerRefused(t *testing.T) {
 	resp.Body.Close()
 	assert.Equal(t, StatusContentTooLarge, resp.StatusCode)
 }
+
+// TestClientCancelEndsAnExchangeWhoseBodyIsStuck: the doc of Do promises that canceling
+// the request's context aborts the exchange. A body that has stopped giving bytes (a pipe
+// whose writer waits) blocks the write in the body's Read, where no connection deadline
+// reaches: Do must return on the cancel all the same.
+func TestClientCancelEndsAnExchangeWhoseBodyIsStuck(t *testing.T) {
+	leakcheck.Check(t)
+	_, addr := startServer(t, HandlerFunc(func(w ResponseWriter, r *Request) { io.Copy(io.Discard, r.Body) }))
+	c := &Client{}
+	defer c.CloseIdleConnections()
+	pr, pw := io.Pipe()
+	defer pw.Close() // ends the body's Read, last
+	ctx, cancel := context.WithCancel(context.Background())
+	req, err := NewRequest(ctx, "POST", "http://"+addr+"/", pr)
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() {
+		resp, err := c.Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		done <- err
+	}()
+	_, err = pw.Write([]byte("abc")) // returns once Do has read it: the body is under way
+	require.NoError(t, err)
+	cancel()
+	select {
+	case err := <-done:
+		assert.ErrorIs(t, err, context.Canceled)
+	case <-time.After(waitTimeout):
+		pw.Close()
+		<-done
+		t.Fatal("Do went on waiting for the body after the cancel")
+	}
+}
