@@ -28,6 +28,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/wirelab/wirelab/tcp"
 )
@@ -348,8 +350,13 @@ func (h *lineHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 // WithGroup is not used by wirelab's commands; groups are flattened.
 func (h *lineHandler) WithGroup(string) slog.Handler { return h }
 
+// quoteIfNeeded quotes a value that would not read as one word: empty, holding a space, a
+// quote or '=', or anything unprintable. A value may come from a peer, and a CR or an escape
+// sequence written raw would overwrite the line at a terminal or forge another one.
 func quoteIfNeeded(s string) string {
-	if s == "" || strings.ContainsAny(s, " \t\n\"=") {
+	if s == "" || !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool {
+		return r == ' ' || r == '"' || r == '=' || !unicode.IsPrint(r)
+	}) {
 		return fmt.Sprintf("%q", s)
 	}
 	return s

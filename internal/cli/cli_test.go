@@ -295,3 +295,14 @@ func TestATLSCertificateThatCannotBeLoadedIsABadFlag(t *testing.T) {
 	assert.Equal(t, -1, *code, "stderr: %s", stderr)
 	assert.Empty(t, stderr.String(), "the certificate's line comes when the command starts serving")
 }
+
+// TestALineQuotesAValueWithControlCharacters: a value can come from a peer (a broker
+// client's CONNECT name), and a CR or an escape sequence written raw would let it overwrite
+// the line at a terminal or forge another; such a value is quoted, as slog's text handler
+// does, so that every record stays one readable line.
+func TestALineQuotesAValueWithControlCharacters(t *testing.T) {
+	var out strings.Builder
+	log := slog.New(newLineHandler(&out, "broker"))
+	log.Info("broker: closing after -ERR", "name", "ok\rbroker: ERROR forged", "esc", "\x1b[2J", "bad", "\xff", "plain", "orders-service")
+	assert.Equal(t, `broker: closing after -ERR name="ok\rbroker: ERROR forged" esc="\x1b[2J" bad="\xff" plain=orders-service`+"\n", out.String())
+}
