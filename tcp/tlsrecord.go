@@ -25,8 +25,8 @@ var tlsHandshakeTypes = map[byte]string{
 }
 
 // TLSRecords returns an Annotator for one direction of a connection below TLS: it marks where
-// each TLS record starts and names its type and length, and, for handshake records, the
-// handshake message when it can be seen. The payload of application_data records is
+// each TLS record starts and names its type and length, and names each handshake message
+// where it starts, while the handshake is in the clear. The payload of application_data records is
 // encrypted; the trace of the same connection above TLS shows it decrypted.
 func TLSRecords() Annotator { return &tlsRecordReader{} }
 
@@ -34,26 +34,33 @@ type tlsRecordReader struct {
 	hdr       [tlsRecordHeaderLen]byte
 	hdrLen    int  // bytes of the current header seen so far
 	remaining int  // bytes of the current record's payload still to come
-	peekType  bool // the next payload byte is a handshake message type
+	handshake bool // the current record's payload is handshake messages in the clear
 	cipher    bool // change_cipher_spec was seen: handshake records may be encrypted now
 	pending   int  // index in this chunk where the current header started (-1: earlier chunk)
+
+	// The handshake messages, which run on from one handshake record to the next
+	// (RFC 8446 §5.1: coalesced into one record, or fragmented across several).
+	msgHdr       [tlsHandshakeHeaderLen]byte
+	msgHdrLen    int // bytes of the current message's header seen so far
+	msgRemaining int // bytes of the current message's body still to come
 }
+
+// tlsHandshakeHeaderLen is the size of a handshake message's header (RFC 8446 §4): its
+// type (1) and the length of its body (3).
+const tlsHandshakeHeaderLen = 4
 
 func (r *tlsRecordReader) Annotate(p []byte) []Note {
 	var notes []Note
 	r.pending = -1
 	for i := 0; i < len(p); {
-		// 1. Inside a record's payload: skip it, peeking at a handshake message's type.
+		// 1. Inside a record's payload: skip it, naming the handshake messages in it.
 		if r.remaining > 0 {
-			if r.peekType {
-				r.peekType = false
-				if name, ok := tlsHandshakeTypes[p[i]]; ok {
-					notes = append(notes, Note{At: i, Text: "  handshake message: " + name})
-				}
+			end := i + min(r.remaining, len(p)-i)
+			if r.handshake {
+				notes = r.handshakeMessages(p[i:end], i, notes)
 			}
-			n := min(r.remaining, len(p)-i)
-			r.remaining -= n
-			i += n
+			r.remaining -= end - i
+			i = end
 			continue
 		}
 		// 2. Collect the 5-byte header, which may be split across chunks.
@@ -84,7 +91,34 @@ func (r *tlsRecordReader) Annotate(p []byte) []Note {
 		// middleboxes, RFC 8446 §D.4, and its encrypted handshake goes in application_data
 		// records: only a second ClientHello after a HelloRetryRequest goes unnamed.)
 		r.cipher = r.cipher || typ == 20
-		r.hdrLen, r.remaining, r.peekType = 0, length, typ == 22 && !r.cipher
+		r.hdrLen, r.remaining, r.handshake = 0, length, typ == 22 && !r.cipher
+	}
+	return notes
+}
+
+// handshakeMessages follows the handshake messages through b, a piece of a handshake
+// record's payload that starts at index base of the chunk, and names each message where
+// its header starts.
+func (r *tlsRecordReader) handshakeMessages(b []byte, base int, notes []Note) []Note {
+	for j := 0; j < len(b); {
+		if r.msgRemaining > 0 {
+			n := min(r.msgRemaining, len(b)-j)
+			r.msgRemaining -= n
+			j += n
+			continue
+		}
+		if r.msgHdrLen == 0 {
+			if name, ok := tlsHandshakeTypes[b[j]]; ok {
+				notes = append(notes, Note{At: base + j, Text: "  handshake message: " + name})
+			}
+		}
+		r.msgHdr[r.msgHdrLen] = b[j]
+		r.msgHdrLen++
+		j++
+		if r.msgHdrLen == tlsHandshakeHeaderLen {
+			r.msgRemaining = int(r.msgHdr[1])<<16 | int(r.msgHdr[2])<<8 | int(r.msgHdr[3])
+			r.msgHdrLen = 0
+		}
 	}
 	return notes
 }

@@ -102,3 +102,34 @@ func TestTLSRecordsNamesNoHandshakeMessageAfterChangeCipherSpec(t *testing.T) {
 	}
 	assert.Equal(t, want, annotateInPieces(stream))
 }
+
+// TestTLSRecordsFollowsHandshakeMessagesAcrossRecords: RFC 8446 §5.1 lets handshake
+// messages be coalesced into one record or fragmented across several, so a record need not
+// start with a message: each message is named where its own header starts, and the bytes
+// that go on with a message from the record before are not read as a type.
+func TestTLSRecordsFollowsHandshakeMessagesAcrossRecords(t *testing.T) {
+	// ServerHello (1 byte of body) and the first 2 of Certificate's 6 bytes in one record;
+	// the rest of Certificate, which starts with 0x01, and ServerHelloDone in the next.
+	stream := append(tlsRecord(22, 2, 0, 0, 1, 0xaa, 11, 0, 0, 6, 0xbb, 0xcc),
+		tlsRecord(22, 0x01, 0xdd, 0xee, 0xff, 14, 0, 0, 0)...)
+	want := []placedNote{
+		{0, "TLS record: handshake, version 0x0303, 11 bytes"},
+		{5, "  handshake message: ServerHello"},
+		{10, "  handshake message: Certificate"},
+		{16, "TLS record: handshake, version 0x0303, 8 bytes"},
+		{25, "  handshake message: ServerHelloDone"},
+	}
+	assert.Equal(t, want, annotateInPieces(stream))
+	cuts := make([]int, 0, len(stream))
+	for i := 1; i < len(stream); i++ {
+		cuts = append(cuts, i)
+	}
+	got := annotateInPieces(stream, cuts...)
+	var messages []placedNote
+	for _, n := range got {
+		if n.text[0] == ' ' {
+			messages = append(messages, n)
+		}
+	}
+	assert.Equal(t, []placedNote{want[1], want[2], want[4]}, messages, "one byte at a time")
+}
