@@ -40,14 +40,10 @@ type tlsRecordReader struct {
 
 	// The handshake messages, which run on from one handshake record to the next
 	// (RFC 8446 §5.1: coalesced into one record, or fragmented across several).
-	msgHdr       [tlsHandshakeHeaderLen]byte
-	msgHdrLen    int // bytes of the current message's header seen so far
-	msgRemaining int // bytes of the current message's body still to come
+	msgHdr       [4]byte // a message's header (RFC 8446 §4): its type (1), its body's length (3)
+	msgHdrLen    int     // bytes of the current message's header seen so far
+	msgRemaining int     // bytes of the current message's body still to come
 }
-
-// tlsHandshakeHeaderLen is the size of a handshake message's header (RFC 8446 §4): its
-// type (1) and the length of its body (3).
-const tlsHandshakeHeaderLen = 4
 
 func (r *tlsRecordReader) Annotate(p []byte) []Note {
 	var notes []Note
@@ -115,7 +111,7 @@ func (r *tlsRecordReader) handshakeMessages(b []byte, base int, notes []Note) []
 		r.msgHdr[r.msgHdrLen] = b[j]
 		r.msgHdrLen++
 		j++
-		if r.msgHdrLen == tlsHandshakeHeaderLen {
+		if r.msgHdrLen == len(r.msgHdr) {
 			r.msgRemaining = int(r.msgHdr[1])<<16 | int(r.msgHdr[2])<<8 | int(r.msgHdr[3])
 			r.msgHdrLen = 0
 		}
