@@ -25,9 +25,12 @@ func main() {
 	measure := app.Flags.Duration("measure", 0, "instead of serving the page, run one simulated page per transport for this long and print the figures")
 	every := app.Flags.Duration("measure-every", 200*time.Millisecond, "with -measure, publish one message this often")
 	app.Parse(os.Args[1:])
+	brokerAddrErr := cli.CheckListenAddr(*brokerAddr)
 	switch {
 	case app.Flags.NArg() > 0:
 		app.Fail("unexpected argument " + app.Flags.Arg(0))
+	case brokerAddrErr != nil:
+		app.Fail(fmt.Sprintf("invalid value %q for flag -broker-addr: %v", *brokerAddr, brokerAddrErr))
 	case *measure > 0 && *every <= 0:
 		// The measurement publishes -measure divided by -measure-every messages.
 		app.Fail("-measure-every must be positive")

@@ -135,13 +135,19 @@ func (a *App) Parse(args []string) []string {
 }
 
 // checkAddr reports a server's -addr that is not host:port with a port the listener can
-// take (a number up to 65535, or a service name): a bad flag, known before anything is
-// bound, and not a listener that failed.
+// take: a bad flag, known before anything is bound, and not a listener that failed.
 func (a *App) checkAddr() error {
 	if a.Flags.Lookup("addr") == nil {
 		return nil
 	}
-	_, port, err := net.SplitHostPort(a.Addr)
+	return CheckListenAddr(a.Addr)
+}
+
+// CheckListenAddr reports an address to listen on that is not host:port with a port the
+// listener can take (a number up to 65535, or a service name). A command checks each of
+// its address flags with it after Parse, and Fails on an error: a bad flag.
+func CheckListenAddr(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return err
 	}
