@@ -70,6 +70,11 @@ func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, error) 
 	if u.Scheme != "ws" && u.Scheme != "wss" {
 		return nil, fmt.Errorf("websocket: unsupported URL scheme %q (ws:// or wss:// only)", capQuote(u.Scheme))
 	}
+	if u.Hostname() == "" {
+		// RFC 6455 §3: ws-URI = "ws:" "//" host [ ":" port ] path [ "?" query ]. Without
+		// a host the address would be ":80", this machine's own port.
+		return nil, fmt.Errorf("websocket: URL %q has no host", capQuote(rawURL))
+	}
 	if u.Fragment != "" {
 		// RFC 6455 §3: "Fragment identifiers are meaningless in the context of WebSocket
 		// URIs and MUST NOT be used on these URIs."
