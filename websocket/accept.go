@@ -20,7 +20,7 @@ func AcceptHTTP(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*C
 		opts = &AcceptOptions{}
 	}
 	// 1. The checks, on the request's plain values.
-	d := decideUpgrade(readUpgradeRequest(r.Method, r.ProtoAtLeast(1, 1), r.Host, r.Header), opts)
+	d := decideUpgrade(readUpgradeRequest(r.Method, r.ProtoAtLeast(1, 1), r.ContentLength, r.Host, r.Header), opts)
 	if d.status != http.StatusSwitchingProtocols {
 		for _, f := range d.header {
 			w.Header().Add(f[0], f[1])

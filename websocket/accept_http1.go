@@ -20,7 +20,7 @@ func Accept(w http1.ResponseWriter, r *http1.Request, opts *AcceptOptions) (*Con
 		opts = &AcceptOptions{}
 	}
 	// 1. The checks, on the request's plain values.
-	d := decideUpgrade(readUpgradeRequest(r.Method, r.ProtoAtLeast(1), r.Host, &r.Header), opts)
+	d := decideUpgrade(readUpgradeRequest(r.Method, r.ProtoAtLeast(1), r.ContentLength, r.Host, &r.Header), opts)
 	if d.status != http.StatusSwitchingProtocols {
 		for _, f := range d.header {
 			w.Header().Add(f[0], f[1])

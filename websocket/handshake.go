@@ -59,6 +59,7 @@ type AcceptOptions struct {
 type upgradeRequest struct {
 	method     string
 	proto11    bool // HTTP/1.1 or later
+	body       bool // the request has content (a Content-Length other than 0, or chunked)
 	host       string
 	upgrade    []string // every Upgrade field value
 	connection []string // every Connection field value
@@ -76,11 +77,13 @@ type fieldReader interface {
 	Values(name string) []string
 }
 
-// readUpgradeRequest takes the fields the handshake looks at from a request's header.
-func readUpgradeRequest(method string, proto11 bool, host string, h fieldReader) upgradeRequest {
+// readUpgradeRequest takes the fields the handshake looks at from a request's header;
+// contentLength is the request's as framed (0: no body, -1: chunked).
+func readUpgradeRequest(method string, proto11 bool, contentLength int64, host string, h fieldReader) upgradeRequest {
 	return upgradeRequest{
 		method:     method,
 		proto11:    proto11,
+		body:       contentLength != 0,
 		host:       host,
 		upgrade:    h.Values("Upgrade"),
 		connection: h.Values("Connection"),
@@ -137,6 +140,13 @@ func decideUpgrade(r upgradeRequest, opts *AcceptOptions) upgradeDecision {
 	}
 	if !r.proto11 {
 		return refuse(http.StatusBadRequest, "a WebSocket handshake needs HTTP/1.1")
+	}
+	// RFC 6455 §4.1 has the handshake a GET with header fields only, and after it the
+	// connection carries frames: a body's bytes would be read as the client's first frames.
+	// RFC 9110 §9.3.1: content in a GET "has no generally defined semantics" and a server
+	// may reject the request.
+	if r.body {
+		return refuse(http.StatusBadRequest, "a WebSocket handshake has no body")
 	}
 	// 2. "A |Host| header field".
 	if r.host == "" {

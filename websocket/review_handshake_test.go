@@ -1,11 +1,19 @@
 package websocket
 
 import (
+	"bufio"
 	"context"
+	"fmt"
 	"net"
+	"net/http"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/wirelab/wirelab/http1"
+	"github.com/wirelab/wirelab/internal/leakcheck"
 )
 
 // A WebSocket URL names its host (RFC 6455 §3: ws-URI = "ws:" "//" host [ ":" port ]
@@ -20,5 +28,36 @@ func TestDialRefusesAURLWithoutAHost(t *testing.T) {
 		}})
 		assert.Error(t, err, u)
 		assert.Empty(t, dialed, "%s was dialed", u)
+	}
+}
+
+// An opening handshake is a GET with no content (RFC 6455 §4.1). One that carries a body
+// (RFC 9110 §9.3.1: content in a GET "has no generally defined semantics" and may be refused
+// as a smuggling risk) must not have the body's bytes read as the client's first frames:
+// the server refuses it with 400 instead of switching protocols and then failing the
+// connection over bytes that were HTTP framing (a chunked body's "0\r\n\r\n").
+func TestAcceptRefusesAHandshakeWithABody(t *testing.T) {
+	leakcheck.Check(t)
+	const fields = "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+	cases := []struct{ name, framing, body string }{
+		{"Content-Length", "Content-Length: 5\r\n", "hello"},
+		{"an empty chunked body", "Transfer-Encoding: chunked\r\n", "0\r\n\r\n"},
+	}
+	for name, addr := range map[string]string{
+		"http1":    startTestServer(t, ServerOptions{}),
+		"net/http": startNetHTTPServer(t, ServerOptions{}),
+	} {
+		for _, tc := range cases {
+			t.Run(name+": "+tc.name, func(t *testing.T) {
+				nc, err := net.Dial("tcp", addr)
+				require.NoError(t, err)
+				defer nc.Close()
+				nc.SetDeadline(time.Now().Add(10 * time.Second))
+				fmt.Fprintf(nc, "GET /echo HTTP/1.1\r\nHost: %s\r\n%s%s\r\n%s", addr, fields, tc.framing, tc.body)
+				resp, err := http1.ReadResponse(bufio.NewReader(nc), "GET")
+				require.NoError(t, err)
+				assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+			})
+		}
 	}
 }
