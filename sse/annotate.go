@@ -128,6 +128,8 @@ type ResponseAnnotator struct {
 	length   int64 // body bytes left: Content-Length, or the current chunk's size; -1 none
 	fields   FieldAnnotator
 	isStream bool // the response's Content-Type is text/event-stream
+	inHead   bool // the status line of the head being read has been read
+	noBody   bool // its status is one that never has a body (1xx, 204, 304)
 }
 
 // NewResponseAnnotator returns an annotator for a stream of HTTP responses.
@@ -181,6 +183,10 @@ func (a *ResponseAnnotator) Annotate(p []byte) []tcp.Note {
 func (a *ResponseAnnotator) endLine(line string, at int, notes []tcp.Note) []tcp.Note {
 	switch a.state {
 	case respHead:
+		if !a.inHead {
+			a.inHead, a.noBody = true, statusWithoutBody(line)
+			return notes
+		}
 		if line != "" {
 			name, value, _ := strings.Cut(line, ":")
 			switch strings.ToLower(strings.TrimSpace(name)) {
@@ -197,7 +203,13 @@ func (a *ResponseAnnotator) endLine(line string, at int, notes []tcp.Note) []tcp
 			return notes
 		}
 		a.fields = FieldAnnotator{}
+		a.inHead = false
 		switch {
+		case a.noBody:
+			// RFC 9112 §6.3: a 1xx (interim), 204 or 304 response ends at its head, whatever
+			// its header fields say; the final response, or the next one, follows.
+			a.state, a.length, a.chunked, a.isStream = respHead, -1, false, false
+			return notes
 		case a.chunked:
 			a.state = respChunkSize
 		case a.length == 0:
@@ -230,6 +242,14 @@ func (a *ResponseAnnotator) endLine(line string, at int, notes []tcp.Note) []tcp
 		}
 	}
 	return notes
+}
+
+// statusWithoutBody reports whether a status line names a status whose response has no
+// body: 1xx, 204 (No Content) or 304 (Not Modified), RFC 9112 §6.3.
+func statusWithoutBody(line string) bool {
+	_, rest, _ := strings.Cut(line, " ")
+	code, _, _ := strings.Cut(rest, " ")
+	return len(code) == 3 && (code[0] == '1' || code == "204" || code == "304")
 }
 
 // Combine returns an annotator that gives p to each of as (skipping nil ones) and returns

@@ -1,0 +1,26 @@
+package sse
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestResponseAnnotatorReadsTheStreamAfterAResponseWithoutBody puts a response that has
+// no body whatever its header fields say (RFC 9112 §6.3: 1xx, 204, 304) before an event
+// stream on one connection: a 103 Early Hints before the stream a client reads, a 100
+// Continue before the reply to POST /publish. The stream's fields are read all the same.
+func TestResponseAnnotatorReadsTheStreamAfterAResponseWithoutBody(t *testing.T) {
+	stream := "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n" +
+		"13\r\nid: 1\ndata: hello\n\n\r\n"
+	want := []string{"sse stream body starts", `sse field id = "1"`, `sse field data = "hello"`, "sse blank line: dispatch the event"}
+	for _, before := range []string{
+		"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n",
+		"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n{\"id\":1}\n",
+		"HTTP/1.1 204 No Content\r\n\r\n",
+		"HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n",
+	} {
+		require.Equal(t, want, texts(NewResponseAnnotator(), before+stream), "after %q", before)
+		require.Equal(t, want, texts(NewResponseAnnotator(), bytewise(before+stream)...), "after %q, byte by byte", before)
+	}
+}
