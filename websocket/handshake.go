@@ -8,6 +8,7 @@ import (
 	"crypto/sha1"
 	"encoding/base64"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"path"
@@ -212,14 +213,23 @@ func selectSubprotocol(offered, supported []string) string {
 	return ""
 }
 
-// originAllowed applies the Origin policy: the server's own origin (the Origin's host equal
-// to Host), or one matching a pattern.
+// originAllowed applies the Origin policy: the server's own origin (the Origin's host and
+// port equal to Host's), or one matching a pattern.
 func originAllowed(origin, host string, patterns []string) bool {
 	u, err := url.Parse(origin)
 	if err != nil || u.Host == "" {
 		return false
 	}
-	if strings.EqualFold(u.Host, host) {
+	// RFC 6454 §5: the same host and port, a missing port being the scheme's default
+	// (RFC 9110 §4.2.1, §4.2.2). Host leaves the default port out or writes it (RFC 6455
+	// §4.1), so a Host without one has the default of the Origin's scheme.
+	def := defaultPorts[strings.ToLower(u.Scheme)]
+	originPort := u.Port()
+	if originPort == "" {
+		originPort = def
+	}
+	hostName, hostPort := splitHostPortDefault(host, def)
+	if strings.EqualFold(u.Hostname(), hostName) && originPort == hostPort {
 		return true
 	}
 	for _, p := range patterns {
@@ -228,6 +238,22 @@ func originAllowed(origin, host string, patterns []string) bool {
 		}
 	}
 	return false
+}
+
+// defaultPorts are the ports of URIs that name none, by scheme (RFC 9110 §4.2.1, §4.2.2;
+// RFC 6455 §3).
+var defaultPorts = map[string]string{"http": "80", "ws": "80", "https": "443", "wss": "443"}
+
+// splitHostPortDefault splits a Host field value into its host (without the brackets of an
+// IPv6 literal) and its port, def when it has none.
+func splitHostPortDefault(hostport, def string) (string, string) {
+	if h, p, err := net.SplitHostPort(hostport); err == nil {
+		if p == "" {
+			p = def
+		}
+		return h, p
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(hostport, "["), "]"), def
 }
 
 // hasToken reports whether a comma-separated list in any of values contains token,

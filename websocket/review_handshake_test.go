@@ -61,3 +61,33 @@ func TestAcceptRefusesAHandshakeWithABody(t *testing.T) {
 		}
 	}
 }
+
+// The same origin is the same scheme's host and port (RFC 6454 §4, §5), and a URI without
+// a port has its scheme's default (RFC 9110 §4.2.1, §4.2.2; RFC 6455 §4.1 writes Host
+// with the port only when it is not the default, but may write it). So Host
+// "example.com:443" and Origin "https://example.com" are the same origin, which Dial
+// itself produces for wss://example.com:443/ with that Origin.
+func TestSameOriginCountsTheDefaultPort(t *testing.T) {
+	cases := []struct {
+		host, origin string
+		status       int
+	}{
+		{"example.com:80", "http://example.com", 101},
+		{"example.com:443", "https://example.com", 101},
+		{"example.com", "http://example.com:80", 101},
+		{"EXAMPLE.com:443", "https://example.COM:443", 101},
+		{"[::1]:80", "http://[::1]", 101},
+		{"[::1]", "http://[::1]:80", 101},
+		{"example.com", "https://example.com", 101},
+		{"example.com:443", "http://example.com", 403},
+		{"example.com:8080", "http://example.com", 403},
+		{"example.com", "http://example.com:8080", 403},
+		{"example.com:80", "http://example.com.evil", 403},
+	}
+	for _, tc := range cases {
+		r := goodUpgrade()
+		r.host, r.origin = tc.host, tc.origin
+		d := decideUpgrade(r, &AcceptOptions{})
+		assert.Equal(t, tc.status, d.status, "Host %s, Origin %s: %s", tc.host, tc.origin, d.reason)
+	}
+}
