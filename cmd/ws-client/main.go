@@ -68,8 +68,12 @@ func main() {
 	if *deflate {
 		opts.Deflate = &websocket.Deflate{}
 	}
-	if *protocols != "" {
-		opts.Subprotocols = strings.Split(*protocols, ",")
+	// A list as HTTP fields write it (RFC 9110 §5.6.1): items may have spaces around them,
+	// which are not part of the subprotocol's name.
+	for _, p := range strings.Split(*protocols, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			opts.Subprotocols = append(opts.Subprotocols, p)
+		}
 	}
 	if tracer := app.Tracer(); tracer != nil {
 		// The handshake and the frames, as the WebSocket layer reads and writes them; for
