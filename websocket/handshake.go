@@ -318,10 +318,14 @@ func checkResponse(status int, get func(string) []string, key string, offered []
 	refuse := func(format string, args ...any) (string, *deflateConfig, error) {
 		return "", nil, &HandshakeError{Status: status, Reason: fmt.Sprintf(format, args...)}
 	}
-	// 2, 3. Upgrade: websocket and Connection: Upgrade, case-insensitively.
-	if !hasToken(get("Upgrade"), "websocket") {
-		return refuse("response Upgrade is %q", capQuote(first("Upgrade")))
+	// 2. "If the response lacks an |Upgrade| header field or the |Upgrade| header field
+	//    contains a value that is not an ASCII case-insensitive match for the value
+	//    "websocket", the client MUST _Fail the WebSocket Connection_": websocket alone,
+	//    not in a list of protocols switched to.
+	if up := splitList(get("Upgrade")); len(up) != 1 || !strings.EqualFold(up[0], "websocket") {
+		return refuse("response Upgrade is %q", capQuote(strings.Join(get("Upgrade"), ", ")))
 	}
+	// 3. Connection: a list that includes the token Upgrade, case-insensitively.
 	if !hasToken(get("Connection"), "upgrade") {
 		return refuse("response Connection is %q", capQuote(first("Connection")))
 	}

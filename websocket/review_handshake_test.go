@@ -91,3 +91,30 @@ func TestSameOriginCountsTheDefaultPort(t *testing.T) {
 		assert.Equal(t, tc.status, d.status, "Host %s, Origin %s: %s", tc.host, tc.origin, d.reason)
 	}
 }
+
+// RFC 6455 §4.1, the client's check 2: "If the response lacks an |Upgrade| header field or
+// the |Upgrade| header field contains a value that is not an ASCII case-insensitive match
+// for the value "websocket", the client MUST _Fail the WebSocket Connection_." A 101
+// naming another protocol as well (RFC 9110 §7.8: the protocols switched to, in layer
+// order) has not switched to WebSocket alone.
+func TestDialRefusesA101UpgradingToMoreThanWebSocket(t *testing.T) {
+	const key = "dGhlIHNhbXBsZSBub25jZQ=="
+	for _, upgrade := range [][]string{{"websocket, h2c"}, {"websocket", "h2c"}, {"h2c, websocket"}, {"websocket/13"}} {
+		fields := map[string][]string{
+			"Upgrade":              upgrade,
+			"Connection":           {"Upgrade"},
+			"Sec-WebSocket-Accept": {AcceptKey(key)},
+		}
+		_, _, err := checkResponse(http.StatusSwitchingProtocols, func(name string) []string { return fields[name] }, key, nil, nil)
+		assert.Error(t, err, "Upgrade %q", upgrade)
+	}
+	for _, upgrade := range []string{"websocket", "WebSocket", " websocket "} {
+		fields := map[string][]string{
+			"Upgrade":              {upgrade},
+			"Connection":           {"keep-alive, Upgrade"},
+			"Sec-WebSocket-Accept": {AcceptKey(key)},
+		}
+		_, _, err := checkResponse(http.StatusSwitchingProtocols, func(name string) []string { return fields[name] }, key, nil, nil)
+		assert.NoError(t, err, "Upgrade %q", upgrade)
+	}
+}
