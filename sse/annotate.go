@@ -29,6 +29,7 @@ type FieldAnnotator struct {
 	lineAt  int    // index of its first byte in the current chunk, or -1 if in an earlier one
 	afterCR bool   // the last line ended with CR; an LF now belongs to it
 	inLine  bool   // a line has started and has not ended
+	nul     bool   // the line holds a NUL somewhere (also past what line keeps)
 }
 
 // Annotate implements tcp.Annotator.
@@ -55,8 +56,8 @@ func (a *FieldAnnotator) feed(p []byte, base int, notes []tcp.Note) []tcp.Note {
 			} else if at < 0 {
 				at = base
 			}
-			notes = append(notes, tcp.Note{At: at, Text: describeLine(a.line, a.lineLen)})
-			a.line, a.lineLen, a.inLine = a.line[:0], 0, false
+			notes = append(notes, tcp.Note{At: at, Text: describeLine(a.line, a.lineLen, a.nul)})
+			a.line, a.lineLen, a.inLine, a.nul = a.line[:0], 0, false, false
 			a.afterCR = c == '\r'
 			continue
 		}
@@ -67,12 +68,14 @@ func (a *FieldAnnotator) feed(p []byte, base int, notes []tcp.Note) []tcp.Note {
 			a.line = append(a.line, c)
 		}
 		a.lineLen++
+		a.nul = a.nul || c == 0
 	}
 	return notes
 }
 
-// describeLine is the note for one line (of which line holds the first bytes, n in all).
-func describeLine(line []byte, n int) string {
+// describeLine is the note for one line (of which line holds the first bytes, n in all;
+// nul says whether the whole line holds a NUL).
+func describeLine(line []byte, n int, nul bool) string {
 	if n == 0 {
 		return "sse blank line: dispatch the event"
 	}
@@ -87,7 +90,14 @@ func describeLine(line []byte, n int) string {
 		value, vlen = value[1:], vlen-1
 	}
 	switch Field(name) {
-	case FieldData, FieldEvent, FieldID:
+	case FieldID:
+		if nul {
+			// WHATWG HTML §9.2.6: "If the field value does not contain U+0000 NULL, then
+			// set the last event ID buffer to the field value. Otherwise, ignore the field."
+			return fmt.Sprintf("sse field id = %s, contains NUL: ignored", traceQuote(value, vlen))
+		}
+		return fmt.Sprintf("sse field id = %s", traceQuote(value, vlen))
+	case FieldData, FieldEvent:
 		return fmt.Sprintf("sse field %s = %s", name, traceQuote(value, vlen))
 	case FieldRetry:
 		if ms, ok := parseDigits(value); ok && vlen == len(value) {

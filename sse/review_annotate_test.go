@@ -1,6 +1,7 @@
 package sse
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -23,4 +24,17 @@ func TestResponseAnnotatorReadsTheStreamAfterAResponseWithoutBody(t *testing.T) 
 		require.Equal(t, want, texts(NewResponseAnnotator(), before+stream), "after %q", before)
 		require.Equal(t, want, texts(NewResponseAnnotator(), bytewise(before+stream)...), "after %q, byte by byte", before)
 	}
+}
+
+// TestFieldAnnotatorSaysAnIdWithNULIsIgnored: WHATWG HTML §9.2.6 ignores an id field whose
+// value holds a NUL, wherever it is in the line (also past what a note quotes), so the
+// note must not read as if the last event ID were set.
+func TestFieldAnnotatorSaysAnIdWithNULIsIgnored(t *testing.T) {
+	long := strings.Repeat("x", 100)
+	got := texts(&FieldAnnotator{}, "id: a\x00b\nid: "+long+"\x00\nid: ok\n")
+	require.Equal(t, []string{
+		`sse field id = "a\x00b", contains NUL: ignored`,
+		`sse field id = "` + long[:traceQuoteLimit+1-len("id: ")] + `"… (101 bytes), contains NUL: ignored`,
+		`sse field id = "ok"`,
+	}, got)
 }
