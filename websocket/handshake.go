@@ -329,6 +329,13 @@ func checkResponse(status int, get func(string) []string, key string, offered []
 	if !hasToken(get("Connection"), "upgrade") {
 		return refuse("response Connection is %q", capQuote(first("Connection")))
 	}
+	// RFC 6455 §11.3.3, §11.3.4: Sec-WebSocket-Accept and Sec-WebSocket-Protocol "MUST NOT
+	// appear more than once in an HTTP response".
+	for _, name := range []string{"Sec-WebSocket-Accept", "Sec-WebSocket-Protocol"} {
+		if v := get(name); len(v) > 1 {
+			return refuse("%s appears %d times", name, len(v))
+		}
+	}
 	// 4. Sec-WebSocket-Accept must be our key's hash.
 	if got, want := strings.TrimSpace(first("Sec-WebSocket-Accept")), AcceptKey(key); got != want {
 		return refuse("Sec-WebSocket-Accept is %q, want %q", capQuote(got), want)

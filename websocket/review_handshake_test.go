@@ -118,3 +118,25 @@ func TestDialRefusesA101UpgradingToMoreThanWebSocket(t *testing.T) {
 		assert.NoError(t, err, "Upgrade %q", upgrade)
 	}
 }
+
+// RFC 6455 §11.3.3 and §11.3.4: Sec-WebSocket-Accept and Sec-WebSocket-Protocol "MUST NOT
+// appear more than once in an HTTP response". With two, which subprotocol the server speaks
+// is unknown; the client took the first and went on.
+func TestDialRefusesARepeatedAcceptOrProtocolField(t *testing.T) {
+	const key = "AAAAAAAAAAAAAAAAAAAAAA=="
+	for name, extra := range map[string]map[string][]string{
+		"two Sec-WebSocket-Protocol": {"Sec-WebSocket-Protocol": {"chat", "superchat"}},
+		"two Sec-WebSocket-Accept":   {"Sec-WebSocket-Accept": {AcceptKey(key), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="}},
+	} {
+		fields := map[string][]string{
+			"Upgrade":              {"websocket"},
+			"Connection":           {"Upgrade"},
+			"Sec-WebSocket-Accept": {AcceptKey(key)},
+		}
+		for k, v := range extra {
+			fields[k] = v
+		}
+		_, _, err := checkResponse(http.StatusSwitchingProtocols, func(name string) []string { return fields[name] }, key, []string{"chat", "superchat"}, nil)
+		assert.Error(t, err, name)
+	}
+}
