@@ -45,8 +45,12 @@ func main() {
 		// none (docs/websocket.md, "What compression costs").
 		opts.Accept.Deflate = &websocket.Deflate{ServerNoContextTakeover: !*deflateContext}
 	}
-	if *origins != "" {
-		opts.Accept.OriginPatterns = strings.Split(*origins, ",")
+	// A list as HTTP fields write it (RFC 9110 §5.6.1): spaces around an item are not part
+	// of the pattern.
+	for _, p := range strings.Split(*origins, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			opts.Accept.OriginPatterns = append(opts.Accept.OriginPatterns, p)
+		}
 	}
 
 	tracer := app.Tracer()
