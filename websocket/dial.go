@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -27,7 +28,8 @@ type DialOptions struct {
 	// Header holds extra handshake fields (Origin, Authorization, cookies, ...), in order.
 	Header [][2]string
 
-	// Subprotocols are offered in Sec-WebSocket-Protocol, most preferred first.
+	// Subprotocols are offered in Sec-WebSocket-Protocol, most preferred first: each a
+	// token, none twice (Dial refuses any other list).
 	Subprotocols []string
 
 	// Deflate, when not nil, offers permessage-deflate (RFC 7692).
@@ -79,6 +81,17 @@ func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, error) 
 		// RFC 6455 §3: "Fragment identifiers are meaningless in the context of WebSocket
 		// URIs and MUST NOT be used on these URIs."
 		return nil, errors.New("websocket: a WebSocket URL has no fragment")
+	}
+	// RFC 6455 §4.1 (item 10): the subprotocols offered "MUST be non-empty strings with
+	// characters in the range U+0021 to U+007E not including separator characters as
+	// defined in [RFC2616] and MUST all be unique strings".
+	for i, p := range opts.Subprotocols {
+		if !isToken(p) {
+			return nil, fmt.Errorf("websocket: subprotocol %q is not a token", capQuote(p))
+		}
+		if slices.Contains(opts.Subprotocols[:i], p) {
+			return nil, fmt.Errorf("websocket: subprotocol %q offered twice", capQuote(p))
+		}
 	}
 	addr := u.Host
 	if u.Port() == "" {

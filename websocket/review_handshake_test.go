@@ -140,3 +140,20 @@ func TestDialRefusesARepeatedAcceptOrProtocolField(t *testing.T) {
 		assert.Error(t, err, name)
 	}
 }
+
+// RFC 6455 §4.1, item 10 of the client's request: the subprotocols offered "MUST be
+// non-empty strings with characters in the range U+0021 to U+007E not including separator
+// characters as defined in [RFC2616] and MUST all be unique strings". Dial sent whatever it
+// was given (an empty item, a space, a comma that splits one name into two, a repeat);
+// now it refuses such a list before dialing.
+func TestDialRefusesSubprotocolsThatAreNotUniqueTokens(t *testing.T) {
+	for _, protocols := range [][]string{{""}, {"chat", " superchat"}, {"a,b"}, {"chat", "chat"}, {"v1/chat"}} {
+		dialed := false
+		_, err := Dial(context.Background(), "ws://example.com/", &DialOptions{Subprotocols: protocols, NetConn: func(context.Context, string) (net.Conn, error) {
+			dialed = true
+			return nil, net.ErrClosed
+		}})
+		assert.Error(t, err, "%q", protocols)
+		assert.False(t, dialed, "%q was offered", protocols)
+	}
+}
