@@ -336,7 +336,20 @@ func (c *Conn) keepaliveLoop() {
 		for i := range payload {
 			payload[i] = byte(v >> (56 - 8*i))
 		}
+		// The pong is due PongTimeout after the ping is, whether or not the ping could leave
+		// at once: a write stuck behind a peer that stopped reading holds the write lock, and
+		// the ping waiting for it would otherwise wait, and keep the connection, for ever.
+		// Closing the socket ends that write, and the reader.
+		expired := make(chan struct{})
+		timer := time.AfterFunc(c.opts.PongTimeout, func() {
+			c.keepaliveFailed.Store(true)
+			c.conn.Close()
+			close(expired)
+		})
 		if err := c.writeControl(OpPing, payload[:]); err != nil {
+			if !timer.Stop() {
+				return // the timeout came first and closed the connection
+			}
 			// ErrClosed: the close frame is sent, and the closing handshake has its own
 			// timeout; closing the socket now would cut off the peer's answer.
 			if !errors.Is(err, ErrClosed) {
@@ -344,17 +357,16 @@ func (c *Conn) keepaliveLoop() {
 			}
 			return
 		}
-		timer := time.NewTimer(c.opts.PongTimeout)
 		select {
 		case <-c.pongs:
-			timer.Stop()
+			if !timer.Stop() {
+				return // the pong came too late: the connection is already closed
+			}
 		case <-c.done:
 			timer.Stop()
 			return
-		case <-timer.C:
-			// No pong: the peer or the path is gone. Closing the socket ends the reader.
-			c.keepaliveFailed.Store(true)
-			c.conn.Close()
+		case <-expired:
+			// No pong: the peer or the path is gone. Closing the socket ended the reader.
 			return
 		}
 	}
