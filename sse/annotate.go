@@ -30,6 +30,7 @@ type FieldAnnotator struct {
 	afterCR bool   // the last line ended with CR; an LF now belongs to it
 	inLine  bool   // a line has started and has not ended
 	nul     bool   // the line holds a NUL somewhere (also past what line keeps)
+	begun   bool   // a line has ended: the stream's first bytes are behind
 }
 
 // Annotate implements tcp.Annotator.
@@ -56,8 +57,14 @@ func (a *FieldAnnotator) feed(p []byte, base int, notes []tcp.Note) []tcp.Note {
 			} else if at < 0 {
 				at = base
 			}
-			notes = append(notes, tcp.Note{At: at, Text: describeLine(a.line, a.lineLen, a.nul)})
-			a.line, a.lineLen, a.inLine, a.nul = a.line[:0], 0, false, false
+			line, n := a.line, a.lineLen
+			if !a.begun && bytes.HasPrefix(line, bom) {
+				// WHATWG HTML §9.2.6: one U+FEFF BYTE ORDER MARK at the start of the stream
+				// is ignored; the first line begins after it.
+				line, n = line[len(bom):], n-len(bom)
+			}
+			notes = append(notes, tcp.Note{At: at, Text: describeLine(line, n, a.nul)})
+			a.line, a.lineLen, a.inLine, a.nul, a.begun = a.line[:0], 0, false, false, true
 			a.afterCR = c == '\r'
 			continue
 		}

@@ -38,3 +38,14 @@ func TestFieldAnnotatorSaysAnIdWithNULIsIgnored(t *testing.T) {
 		`sse field id = "ok"`,
 	}, got)
 }
+
+// TestFieldAnnotatorSkipsTheStreamsByteOrderMark: WHATWG HTML §9.2.6 ignores one BOM at
+// the start of the stream (a server writing UTF-8 "with BOM" sends one), so the first line
+// is the field after it; a BOM anywhere later is part of its line.
+func TestFieldAnnotatorSkipsTheStreamsByteOrderMark(t *testing.T) {
+	stream := "\xEF\xBB\xBFdata: first\n\n\xEF\xBB\xBFdata: later\n"
+	want := []string{`sse field data = "first"`, "sse blank line: dispatch the event", `sse unknown field "\ufeffdata": ignored`}
+	require.Equal(t, want, texts(&FieldAnnotator{}, stream))
+	require.Equal(t, want, texts(&FieldAnnotator{}, bytewise(stream)...), "byte by byte")
+	require.Equal(t, []string{"sse blank line: dispatch the event"}, texts(&FieldAnnotator{}, "\xEF\xBB\xBF\n"))
+}
