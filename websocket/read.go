@@ -195,9 +195,11 @@ func (c *Conn) beginFrame(h Header) error {
 	if !c.r.compressed && h.Length > c.opts.ReadLimit-c.r.size {
 		return c.readFailed(protocolErrorf(StatusMessageTooBig, "message over the read limit of %d bytes", c.opts.ReadLimit))
 	}
-	if c.r.compressed && h.Length > c.opts.ReadLimit {
-		// Compressed input cannot be much smaller than the output it produces, so a single
-		// frame this long is over the limit whatever it inflates to.
+	if c.r.compressed && h.Length > c.opts.ReadLimit && h.Length-c.opts.ReadLimit > deflateGrowth(c.opts.ReadLimit) {
+		// What deflate cannot shorten it sends in stored blocks, a few bytes longer than
+		// their data (RFC 1951 §3.2.4), so a message within the limit may take a little
+		// more than the limit on the wire; a single frame longer than any deflater makes
+		// such a message is over the limit whatever it inflates to.
 		return c.readFailed(protocolErrorf(StatusMessageTooBig, "compressed frame over the read limit of %d bytes", c.opts.ReadLimit))
 	}
 	c.r.fin = h.Fin
@@ -207,6 +209,11 @@ func (c *Conn) beginFrame(h Header) error {
 	c.r.remain = h.Length
 	return nil
 }
+
+// deflateGrowth is how much longer than n bytes their deflated form can be: zlib's bound
+// for its most wasteful settings, n/8 + n/64 + 5 (compress/flate's 65535-byte stored blocks
+// cost far less, 5 bytes each), and room for the empty block that ends a message.
+func deflateGrowth(n int64) int64 { return n/8 + n/64 + 16 }
 
 // handleControl reads a control frame's payload and acts on it (RFC 6455 §5.5).
 func (c *Conn) handleControl(h Header) error {

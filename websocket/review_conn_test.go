@@ -1,6 +1,8 @@
 package websocket
 
 import (
+	"compress/flate"
+	"math/rand/v2"
 	"net"
 	"testing"
 	"time"
@@ -47,4 +49,31 @@ func TestKeepaliveFailsAConnectionWhoseWriteIsStuckBehindAPeerThatStoppedReading
 	}
 	<-c.Done()
 	require.ErrorIs(t, c.Ping(nil), ErrClosed)
+}
+
+// ReadLimit counts a message after decompression. Bytes deflate cannot shorten it sends in
+// stored blocks, a few bytes longer than the data (RFC 1951 §3.2.4), so a message of
+// exactly the limit, of random bytes, is a little over the limit on the wire: it must still
+// be read, and one byte more must still fail with 1009.
+func TestACompressedMessageOfExactlyTheLimitIsReadWhenItsFrameIsLonger(t *testing.T) {
+	leakcheck.Check(t)
+	client, server := loopbackPair(t, Options{}, Options{ReadLimit: 1000, CloseTimeout: 200 * time.Millisecond})
+	dc := &deflateConfig{level: flate.BestSpeed, minSize: 1, writeBits: 15, readBits: 15}
+	client.deflate, server.deflate = dc, dc
+	r := rand.New(rand.NewPCG(7, 7))
+	msg := make([]byte, 1001)
+	for i := range msg {
+		msg[i] = byte(r.Uint32())
+	}
+
+	go client.WriteMessage(OpBinary, msg[:1000])
+	_, got, err := server.ReadMessage()
+	require.NoError(t, err, "a message of 1000 bytes with a read limit of 1000")
+	assert.Equal(t, msg[:1000], got)
+
+	go client.WriteMessage(OpBinary, msg)
+	_, _, err = server.ReadMessage()
+	var pe *ProtocolError
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, StatusMessageTooBig, pe.Code)
 }
