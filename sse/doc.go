@@ -27,9 +27,10 @@
 //
 // What a WHATWG parser reads back from our encoder is exactly what was given, except that
 // every line break in data (CR, LF or CRLF) arrives as LF: the format has no other way to
-// carry a line break. Replay sends exactly the events after the client's Last-Event-ID;
-// when that id is no longer in the history, the stream starts with an event of type
-// GapEventType (see there).
+// carry a line break. What cannot arrive as given is refused with ErrInvalidField: a CR,
+// LF or NUL in an id or type, and bytes that are not UTF-8 in any field. Replay sends
+// exactly the events after the client's Last-Event-ID; when that id is no longer in the
+// history, the stream starts with an event of type GapEventType (see there).
 //
 // # Concurrency
 //

@@ -10,12 +10,15 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
-// ErrInvalidField is wrapped by the error of an event whose id or type cannot be written:
-// a CR or LF in it would end the field line early and let the rest be read as another
-// field, and a NUL in an id makes every WHATWG parser ignore the id. Client.Run's error
-// wraps it when the stream's last event ID cannot be sent back in a header field.
+// ErrInvalidField is wrapped by the error of an event that cannot be written so that a
+// parser reads it back as given: a CR or LF in its id or type would end the field line
+// early and let the rest be read as another field, a NUL in an id makes every WHATWG
+// parser ignore the id, and bytes that are not UTF-8, in any field, are read back as
+// U+FFFD. Client.Run's error wraps it when the stream's last event ID cannot be sent back
+// in a header field.
 var ErrInvalidField = errors.New("sse: invalid field value")
 
 // errorQuoteLimit caps how much of a bad value an error message quotes.
@@ -38,6 +41,16 @@ func checkFieldValue(f Field, v string) error {
 	if i := strings.IndexAny(v, "\r\n\x00"); i >= 0 {
 		return fmt.Errorf("%w: %s %s contains %q at byte %d", ErrInvalidField, f, quote(v), v[i], i)
 	}
+	return checkUTF8(f, v)
+}
+
+// checkUTF8 refuses a value that is not UTF-8. WHATWG HTML §9.2.5: "Streams must be decoded
+// using the UTF-8 decode algorithm", which turns every invalid byte sequence into U+FFFD:
+// such a value cannot arrive as it was given.
+func checkUTF8(f Field, v string) error {
+	if !utf8.ValidString(v) {
+		return fmt.Errorf("%w: %s %s is not UTF-8", ErrInvalidField, f, quote(v))
+	}
 	return nil
 }
 
@@ -57,12 +70,15 @@ func checkFieldValue(f Field, v string) error {
 // that is the only line break the format can carry inside data.
 //
 // AppendEvent returns an error wrapping ErrInvalidField, and dst unchanged, when ID or
-// Type contains CR, LF or NUL.
+// Type contains CR, LF or NUL, or when any of ID, Type and Data is not UTF-8.
 func AppendEvent(dst []byte, ev Event) ([]byte, error) {
 	if err := checkFieldValue(FieldID, ev.ID); err != nil {
 		return dst, err
 	}
 	if err := checkFieldValue(FieldEvent, ev.Type); err != nil {
+		return dst, err
+	}
+	if err := checkUTF8(FieldData, ev.Data); err != nil {
 		return dst, err
 	}
 	if ev.ID != "" {

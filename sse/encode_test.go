@@ -58,6 +58,24 @@ func TestEncoderRefusesValuesThatWouldBreakTheLine(t *testing.T) {
 	require.Less(t, len(err.Error()), 200, "the error quotes a capped value")
 }
 
+// TestEncoderRefusesValuesThatAreNotUTF8: a parser decodes the stream as UTF-8 and reads
+// each invalid sequence as U+FFFD (WHATWG HTML §9.2.5), so an event with bytes that are not
+// UTF-8 in any field could not arrive as given; it was written raw, and "a\xffb" was read
+// back as "a\uFFFDb".
+func TestEncoderRefusesValuesThatAreNotUTF8(t *testing.T) {
+	for _, bad := range []Event{
+		{Data: "a\xffb"}, {Data: "line\n\xe2\x82"}, {ID: "7\xc3"}, {Type: "\xfe"},
+	} {
+		got, err := AppendEvent([]byte("kept"), bad)
+		require.ErrorIs(t, err, ErrInvalidField, "%+v", bad)
+		require.Equal(t, "kept", string(got))
+	}
+	got, err := AppendEvent(nil, Event{ID: "é", Type: "ü", Data: "€ \U0001F600"})
+	require.NoError(t, err)
+	res := parseAll(bytes.NewReader(got), 0)
+	require.Equal(t, []Event{{ID: "é", Type: "ü", Data: "€ \U0001F600"}}, res.events)
+}
+
 func TestCommentsCanNeverBecomeFields(t *testing.T) {
 	got := AppendComment(nil, "one\ndata: injected\r\nthree")
 	require.Equal(t, ": one\n: data: injected\n: three\n", string(got))

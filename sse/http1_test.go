@@ -94,6 +94,8 @@ func TestPublishHandler(t *testing.T) {
 		{"one trailing line end is dropped and the other lines become data lines", "/publish?event=note", "a\nb\r\n", 200, "{\"id\":2}\n",
 			&Event{ID: "2", Type: "note", Data: "a\nb"}},
 		{"an event type with a line break is refused", "/publish?event=a%0Ab", "x", 400, "", nil},
+		{"a body that is not UTF-8 is refused: a parser would read U+FFFD for its bytes", "/publish", "a\xffb", 400, "", nil},
+		{"an event type that is not UTF-8 is refused", "/publish?event=%FE", "x", 400, "", nil},
 		{"a body over the limit is refused", "/publish", strings.Repeat("x", 65), 413, "", nil},
 	}
 	for _, tc := range tests {

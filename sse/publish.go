@@ -26,7 +26,8 @@ const EventTypeParam = "event"
 // lines become the event's data lines (one trailing line end is dropped, so that
 // `curl -d hello` and `printf 'hello\n' | curl --data-binary @-` publish the same event),
 // and ?event=NAME sets its type. It answers 200 with {"id":N}, the event's id; 405 to
-// another method, 413 to a body over MaxBody, 400 to a type with CR, LF or NUL.
+// another method, 413 to a body over MaxBody, 400 to a type with CR, LF or NUL and to a
+// body or type that is not UTF-8 (an event stream is UTF-8 text: see AppendEvent).
 type PublishHandler struct {
 	Hub     *Hub
 	Topic   string

@@ -169,7 +169,11 @@ func (p *playground) serveWire(w http1.ResponseWriter, r *http1.Request) {
 		case <-r.Context().Done():
 			return
 		case ev := <-next:
-			if st.Send(sse.Event{Data: strings.TrimRight(ev, "\n")}) != nil {
+			// A trace may quote a peer's bytes, cut anywhere: an event stream carries UTF-8
+			// only (sse.AppendEvent refuses the rest), so what is not is shown as U+FFFD, as
+			// the page would show it anyway.
+			ev = strings.ToValidUTF8(strings.TrimRight(ev, "\n"), "\uFFFD")
+			if st.Send(sse.Event{Data: ev}) != nil {
 				return
 			}
 		}
