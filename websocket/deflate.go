@@ -231,9 +231,13 @@ func acceptDeflateResponse(exts []extensionParams, opts *Deflate) (*deflateConfi
 		if cfg != nil {
 			return nil, errors.New("server accepted permessage-deflate twice")
 		}
+		// Our own side may always start each message afresh; the server's side does only
+		// if the response says so: RFC 7692 §7.1.1.1, a server accepts the offer of
+		// server_no_context_takeover "by including" it in the response. Without it, the
+		// server may keep its window between messages, and so must our inflater.
 		cfg = &deflateConfig{level: opts.level(), minSize: opts.minSize(),
 			writeBits: maxWindowBits, readBits: maxWindowBits,
-			writeNoContext: opts.ClientNoContextTakeover, readNoContext: opts.ServerNoContextTakeover}
+			writeNoContext: opts.ClientNoContextTakeover}
 		seen := map[string]bool{}
 		for _, p := range ext.params {
 			if seen[p[0]] {
