@@ -98,6 +98,8 @@ func (a *upgradeAnnotator) switches() bool {
 type frameAnnotator struct {
 	hdr    []byte // header bytes so far
 	remain int64  // payload bytes of the current frame still to come
+	h      Header // the current frame's header
+	noted  bool   // its payload has been read out (at its first bytes, in whichever chunk)
 }
 
 func (a *frameAnnotator) Annotate(p []byte) []tcp.Note {
@@ -106,6 +108,12 @@ func (a *frameAnnotator) Annotate(p []byte) []tcp.Note {
 	for i := 0; i < len(p); {
 		if a.remain > 0 {
 			n := int(min(a.remain, int64(len(p)-i)))
+			if !a.noted {
+				// The payload's first bytes: a server writes a large frame's header and
+				// payload in two writes, so they may come in the chunk after the header.
+				notes = append(notes, tcp.Note{At: i, Text: describePayload(a.h, p[i:i+n])})
+				a.noted = true
+			}
 			i += n
 			a.remain -= int64(n)
 			continue
@@ -122,15 +130,11 @@ func (a *frameAnnotator) Annotate(p []byte) []tcp.Note {
 		a.hdr = a.hdr[:0]
 		if err != nil {
 			notes = append(notes, tcp.Note{At: start, Text: "websocket: bad frame header: " + err.Error()})
-			a.remain = 1 << 62 // the stream cannot be read further
+			a.remain, a.noted = 1<<62, true // the stream cannot be read further
 			continue
 		}
 		notes = append(notes, tcp.Note{At: start, Text: describeHeader(h)})
-		if h.Length > 0 {
-			end := i + int(min(h.Length, int64(len(p)-i)))
-			notes = append(notes, tcp.Note{At: i, Text: describePayload(h, p[i:end])})
-		}
-		a.remain = h.Length
+		a.h, a.remain, a.noted = h, h.Length, false
 	}
 	return notes
 }
