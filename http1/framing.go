@@ -191,6 +191,13 @@ func responseFraming(h *head, method string) (framing, error) {
 		} else {
 			f.kind, f.close = bodyClose, true
 		}
+		// RFC 9112 §6.3 rule 3: with a Content-Length as well, the Transfer-Encoding
+		// overrides it, but such a message "ought to be handled as an error" (it may be
+		// an attempt at response splitting): it is read by its Transfer-Encoding, and the
+		// connection is not trusted with another response.
+		if clFields > 0 {
+			f.close = true
+		}
 	// 4. Content-Length; an invalid one is unrecoverable (RFC 9112 §6.3 rule 5).
 	case clFields > 0:
 		if clFields > 1 {
