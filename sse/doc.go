@@ -41,8 +41,10 @@
 // atomics, see topic in hub.go), so the streams never wait for the publisher or each
 // other. Close and Err may be called from any goroutine. A Handler serves each request
 // on the request's own goroutine and returns when the client goes away, the request's
-// context ends (server shutdown), or its subscription is dropped; it starts no goroutine
-// of its own. A Stream and a Parser are for one goroutine at a time. A Client's Run
+// context ends (the http1 server's Shutdown ends it), or its subscription is dropped; it
+// starts no goroutine of its own. net/http's Shutdown does not end the contexts of
+// requests in flight, and waits for them: behind NetHTTP, end the streams yourself, with a
+// BaseContext that http.Server.RegisterOnShutdown cancels. A Stream and a Parser are for one goroutine at a time. A Client's Run
 // blocks until it ends and starts no goroutine that outlives it.
 //
 // The chapter docs/sse.md follows one event from POST /publish to the client's screen.
