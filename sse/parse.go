@@ -12,11 +12,14 @@ import (
 	"unicode/utf8"
 )
 
-// DefaultMaxEventSize bounds the memory one event may take while it is parsed (see
-// Parser.MaxEventSize for exactly what counts). The format itself has no limit (a line
-// may be any length), so a stream that never ends its line would otherwise grow without
-// bound; 16 MiB is far above any event a browser page is sent in practice, and low enough
-// that a hostile server cannot exhaust a client.
+// DefaultMaxEventSize bounds what one event may hold while it is parsed (see
+// Parser.MaxEventSize for exactly what counts), and so the parser's memory: a few times
+// this at most, as a long line is held in the read buffer, then, when it is not UTF-8,
+// repaired into a second buffer (where each invalid byte takes the three of U+FFFD),
+// and its data joined in a third. The format itself has no limit (a line may be any
+// length), so a stream that never ends its line would otherwise grow without bound;
+// 16 MiB is far above any event a browser page is sent in practice, and low enough that
+// a hostile server cannot exhaust a client.
 const DefaultMaxEventSize = 16 << 20
 
 // parserBufSize is the first size of the parser's read buffer; it grows (doubling) only
