@@ -41,3 +41,29 @@ func TestFrameAnnotatorReadsAPayloadThatStartsInTheNextChunk(t *testing.T) {
 		assert.Equal(t, `payload, unmasked: "Hello"`, second[0].Text)
 	}
 }
+
+// A continuation frame carries more of the message its first frame began: binary bytes are
+// shown in hex and compressed ones as compressed, as in the first frame, not quoted as text.
+func TestFrameAnnotatorReadsAContinuationAsPartOfItsMessage(t *testing.T) {
+	var wire bytes.Buffer
+	WriteFrame(&wire, Header{Opcode: OpBinary}, []byte{0xde, 0xad})
+	WriteFrame(&wire, Header{Fin: true, Opcode: OpPing}, []byte("between"))
+	WriteFrame(&wire, Header{Fin: true, Opcode: OpContinuation}, []byte{0xbe, 0xef})
+	WriteFrame(&wire, Header{Opcode: OpText, Rsv1: true}, []byte{0xf2, 0x48})
+	WriteFrame(&wire, Header{Fin: true, Opcode: OpContinuation}, []byte{0xcd, 0xc9, 0x07, 0x00})
+	WriteFrame(&wire, Header{Fin: true, Opcode: OpContinuation}, []byte("stray"))
+	var payloads []string
+	for _, n := range (&frameAnnotator{}).Annotate(wire.Bytes()) {
+		if strings.HasPrefix(n.Text, "payload") {
+			payloads = append(payloads, n.Text)
+		}
+	}
+	assert.Equal(t, []string{
+		"payload: 2 bytes: dead",
+		`payload: "between"`,
+		"payload: 2 bytes: beef",
+		"payload: 2 bytes, compressed (RFC 7692)",
+		"payload: 4 bytes, compressed (RFC 7692)",
+		`payload: "stray"`, // a continuation of no message: read as it comes
+	}, payloads)
+}

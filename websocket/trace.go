@@ -100,6 +100,11 @@ type frameAnnotator struct {
 	remain int64  // payload bytes of the current frame still to come
 	h      Header // the current frame's header
 	noted  bool   // its payload has been read out (at its first bytes, in whichever chunk)
+
+	// The data message in progress (op 0 between messages): RFC 6455 §5.4, its first frame
+	// has the opcode and (RFC 7692 §6.1) RSV1; its continuation frames carry neither.
+	msgOp         Opcode
+	msgCompressed bool
 }
 
 func (a *frameAnnotator) Annotate(p []byte) []tcp.Note {
@@ -135,6 +140,18 @@ func (a *frameAnnotator) Annotate(p []byte) []tcp.Note {
 		}
 		notes = append(notes, tcp.Note{At: start, Text: describeHeader(h)})
 		a.h, a.remain, a.noted = h, h.Length, false
+		if !h.Opcode.isControl() {
+			if h.Opcode != OpContinuation {
+				a.msgOp, a.msgCompressed = h.Opcode, h.Rsv1
+			}
+			// A continuation is read as what its message is.
+			if a.msgOp != 0 {
+				a.h.Opcode, a.h.Rsv1 = a.msgOp, a.msgCompressed
+			}
+			if h.Fin {
+				a.msgOp, a.msgCompressed = 0, false
+			}
+		}
 	}
 	return notes
 }
