@@ -13,6 +13,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/wirelab/wirelab/tcp"
@@ -276,14 +277,21 @@ func (b *closeDelimitedBody) Close() error               { b.release(errBodyClos
 // getConn returns an idle connection for key (unless fresh), or dials a new one: TCP to
 // key.addr, then, for https://, the TLS handshake with the server named host.
 func (c *Client) getConn(ctx context.Context, key connKey, host string, fresh bool) (*clientConn, bool, error) {
-	c.mu.Lock()
-	if list := c.idle[key]; len(list) > 0 && !fresh {
+	for !fresh {
+		c.mu.Lock()
+		list := c.idle[key]
+		if len(list) == 0 {
+			c.mu.Unlock()
+			break
+		}
 		cc := list[len(list)-1]
 		c.idle[key] = list[:len(list)-1]
 		c.mu.Unlock()
-		return cc, true, nil
+		if stillQuiet(cc.nc) {
+			return cc, true, nil
+		}
+		cc.nc.Close()
 	}
-	c.mu.Unlock()
 	dctx := ctx
 	if c.DialTimeout > 0 {
 		var cancel context.CancelFunc
@@ -315,6 +323,41 @@ func (c *Client) getConn(ctx context.Context, key connKey, host string, fresh bo
 		br: bufio.NewReaderSize(nc, max(maxHeader, 4096)),
 		bw: bufio.NewWriterSize(nc, writeBufferSize),
 	}, false, nil
+}
+
+// stillQuiet reports whether an idle connection may carry the next request: the server
+// has neither closed it nor sent anything on it since the last response. RFC 9112 §9.6: a
+// server may close an idle connection at any time, perhaps after a 408 (RFC 9110
+// §15.5.9); bytes that come before a request are no answer to it, and a request sent into
+// a closing connection fails, for good when it may not be sent again. The look is one
+// peek at the TCP socket (under TLS or a tracer too) that does not wait; a connection that
+// cannot be looked at is taken, and a closing one is found by the request itself.
+func stillQuiet(nc net.Conn) bool {
+	for {
+		inner, ok := nc.(interface{ NetConn() net.Conn })
+		if !ok {
+			break
+		}
+		nc = inner.NetConn()
+	}
+	tc, ok := nc.(*net.TCPConn)
+	if !ok {
+		return true
+	}
+	rc, err := tc.SyscallConn()
+	if err != nil {
+		return true
+	}
+	quiet := true
+	rc.Control(func(fd uintptr) {
+		var b [1]byte
+		_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		for err == syscall.EINTR {
+			_, _, err = syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		}
+		quiet = err == syscall.EAGAIN // nothing to read, and no end either
+	})
+	return quiet
 }
 
 // WrapTLS runs the client's side of the TLS handshake on nc, a connection to the server
