@@ -55,8 +55,13 @@
 //     trailer fields checked like header fields.
 //   - Expect: only 100-continue; anything else is 417.
 //
+// A [Client] reads a response with both Transfer-Encoding and Content-Length by its
+// Transfer-Encoding, and then closes the connection (RFC 9112 §6.3 rule 3: such a message
+// may be an attempt at response splitting).
+//
 // Limits, each a named default that Server and Client let you change: the head
-// ([DefaultMaxHeaderBytes], 431, or 414 when the request line alone does not fit), the
+// ([DefaultMaxHeaderBytes], 431, or 414 when the request line alone does not fit; a Client
+// counts the interim 1xx heads before a response's own against it, [ErrHeaderTooLarge]), the
 // number of fields ([DefaultMaxHeaderFields], 431), the body ([DefaultMaxBodyBytes], 413),
 // a chunk-size line ([DefaultMaxChunkLineBytes]) and the trailer section
 // ([DefaultMaxTrailerBytes]), and the time to send a head ([DefaultReadHeaderTimeout]).
