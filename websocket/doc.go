@@ -12,11 +12,13 @@
 // What it offers:
 //
 //   - Server side: [Accept] on an http1 request and [AcceptHTTP] in any net/http handler
-//     (through http.Hijacker). Both check the handshake (method, version, Upgrade and
-//     Connection tokens, the 16-byte key, version 13 or 426), negotiate a subprotocol and
+//     (through http.Hijacker). Both check the handshake (method, version, no body, Upgrade
+//     and Connection tokens, the 16-byte key, version 13 or 426), negotiate a subprotocol and
 //     permessage-deflate, and apply an Origin policy ([AcceptOptions.OriginPatterns]).
 //   - Client side: [Dial], over http1's request writer and response reader on a tcp.Dial
-//     connection; it checks Sec-WebSocket-Accept, the extensions and the subprotocol.
+//     connection; it refuses a URL without a host and subprotocols that are not unique
+//     tokens, and checks the answer's Upgrade (websocket alone), its one
+//     Sec-WebSocket-Accept, the extensions and the subprotocol (in one field at most).
 //   - [Conn]: whole messages ([Conn.ReadMessage], [Conn.WriteMessage]) or streams
 //     ([Conn.NextReader], [Conn.NextWriter], which fragments), pings answered with pongs
 //     at once (also between the fragments of a message), the closing handshake both ways
@@ -33,7 +35,8 @@
 // client frames, masked server frames, bad close codes, a 1-byte close payload, non-minimal
 // lengths), 1007 for text that is not UTF-8 (checked as it arrives, across frames and reads,
 // failing at the first impossible byte) and 1009 for a message over [Options.ReadLimit]
-// (16 MiB by default, checked against each frame header before its payload is read).
+// (16 MiB by default, checked against each frame header before its payload is read, and
+// for a compressed message as it inflates).
 //
 // # Concurrency
 //
@@ -53,5 +56,6 @@
 //
 // Writes of a message are not interleaved with anything but control frames, so a slow
 // peer slows every writer; a write to a peer that stopped reading blocks until the
-// connection's write deadline, if one is set on the net.Conn.
+// connection's write deadline, if one is set on the net.Conn, or, with keepalive, until
+// the pong to the ping due meanwhile is late, when the connection is closed.
 package websocket
