@@ -512,6 +512,8 @@ func (c *conn) handlerPanicked(v any) {
 	if !w.headSent {
 		w.reset()
 		Error(w, "500 internal server error", StatusInternalServerError)
+	} else {
+		w.aborted = true // the body is left unfinished (response.finish)
 	}
 	w.closeAfter = true
 }

@@ -60,6 +60,7 @@ type response struct {
 	held        []byte
 	closeAfter  bool // the connection closes after this response
 	closeMarked bool // "Connection: close" was written
+	aborted     bool // the handler panicked after the head went out: the body stays unfinished
 }
 
 // newResponse readies the connection's response writer for r, keeping its storage.
@@ -217,7 +218,10 @@ func (w *response) finish() {
 	if !w.headSent {
 		w.sendHead(true)
 	}
-	if w.chunked {
+	// RFC 9112 §7.1: the last chunk says that the body is complete. After a panic it is
+	// not, and the connection closes without it, so that the client sees the body cut
+	// short instead of taking what was sent for the whole response.
+	if w.chunked && !w.aborted {
 		w.c.out().WriteString("0\r\n\r\n")
 	}
 	// A body shorter than its declared length leaves the client waiting for bytes that
