@@ -30,3 +30,28 @@ func TestAPanicAfterPartOfAChunkedBodyLeavesTheBodyUnfinished(t *testing.T) {
 	assert.ErrorIs(t, err, io.ErrUnexpectedEOF, "the body must end cut short, not with the last chunk")
 	assert.True(t, c.closed())
 }
+
+// A 1xx response carries the fields set so far, but never Content-Length (RFC 9110 §8.6) or
+// Transfer-Encoding (RFC 9112 §6.1), which a handler may have set already for its final
+// response.
+func TestAnInterimResponseCarriesNoFramingFields(t *testing.T) {
+	leakcheck.Check(t)
+	_, addr := startServer(t, HandlerFunc(func(w ResponseWriter, r *Request) {
+		w.Header().Set("Content-Length", "4")
+		w.Header().Set("Transfer-Encoding", "chunked")
+		w.Header().Set("Link", "</a.css>; rel=preload")
+		w.WriteHeader(103)
+		io.WriteString(w, "body")
+	}))
+	c := dialRaw(t, addr)
+	c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	resp, _ := c.response("GET")
+	require.Equal(t, 103, resp.StatusCode)
+	assert.Equal(t, "</a.css>; rel=preload", resp.Header.Get("Link"))
+	assert.False(t, resp.Header.Has("Content-Length"), "RFC 9110 §8.6: no Content-Length in a 1xx")
+	assert.False(t, resp.Header.Has("Transfer-Encoding"), "RFC 9112 §6.1: no Transfer-Encoding in a 1xx")
+	resp, body := c.response("GET")
+	assert.Equal(t, StatusOK, resp.StatusCode)
+	assert.Equal(t, "4", resp.Header.Get("Content-Length"))
+	assert.Equal(t, "body", body)
+}

@@ -112,6 +112,12 @@ func (w *response) writeInterim(status int) {
 	bw := w.c.out()
 	writeStatusLine(bw, status)
 	for _, f := range w.header.fields {
+		// RFC 9110 §8.6 and RFC 9112 §6.1: a 1xx response has no content, and a server
+		// MUST NOT send Content-Length or Transfer-Encoding in it; a handler may have set
+		// them already, for its final response.
+		if equalFold(f.name, "Content-Length") || equalFold(f.name, "Transfer-Encoding") {
+			continue
+		}
 		if checkField(f.name, f.value) == nil {
 			writeField(bw, f.name, f.value)
 		}
