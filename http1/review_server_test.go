@@ -55,3 +55,28 @@ func TestAnInterimResponseCarriesNoFramingFields(t *testing.T) {
 	assert.Equal(t, "4", resp.Header.Get("Content-Length"))
 	assert.Equal(t, "body", body)
 }
+
+// A handler that writes no body for HEAD (and sets no Content-Length) leaves the length of
+// the GET body unknown: the answer must not claim it is 0. RFC 9110 §8.6: a server MUST NOT
+// send Content-Length in a response to HEAD unless it equals the length GET would send.
+func TestAnswerToHEADWithNothingWrittenHasNoContentLength(t *testing.T) {
+	leakcheck.Check(t)
+	_, addr := startServer(t, HandlerFunc(func(w ResponseWriter, r *Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		if r.Method != "HEAD" {
+			io.WriteString(w, "ten bytes!")
+		}
+	}))
+	c := dialRaw(t, addr)
+	c.send("HEAD / HTTP/1.1\r\nHost: x\r\n\r\n")
+	resp, body := c.response("HEAD")
+	assert.Equal(t, StatusOK, resp.StatusCode)
+	assert.False(t, resp.Header.Has("Content-Length"), "the length of the GET body is not known")
+	assert.False(t, resp.Header.Has("Transfer-Encoding"))
+	assert.Empty(t, body)
+	// The connection is still good for the next request.
+	c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	resp, body = c.response("GET")
+	assert.Equal(t, "10", resp.Header.Get("Content-Length"))
+	assert.Equal(t, "ten bytes!", body)
+}

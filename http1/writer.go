@@ -265,8 +265,11 @@ func (w *response) sendHead(final bool) {
 		// Transfer-Encoding in a 2xx response to CONNECT.
 	case w.declared >= 0:
 		length = w.declared
-	case final && (!w.noBody || r.Method == "HEAD") && bodyAllowed(w.status):
-		length = w.written // the handler is done: the length is known
+	case final && (!w.noBody || (r.Method == "HEAD" && w.written > 0)) && bodyAllowed(w.status):
+		// The handler is done: the length is known. For HEAD it is what the handler wrote
+		// as if for GET; one that wrote nothing may well skip the body for HEAD, and
+		// RFC 9110 §8.6 forbids a Content-Length other than GET's: none is sent.
+		length = w.written
 	case w.noBody:
 	case r.minor >= 1:
 		w.chunked = true
