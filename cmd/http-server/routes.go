@@ -72,10 +72,21 @@ func echo(w http1.ResponseWriter, r *http1.Request) {
 		w.Header().Set("Content-Length", strconv.FormatInt(r.ContentLength, 10))
 	}
 	// A body that fails to read (a broken chunk, over the limit) is answered with its
-	// status if nothing has gone out yet; otherwise the server closes the connection,
-	// which is all a client can be told once a response has started.
-	if _, err := io.Copy(w, r.Body); err != nil {
+	// status if nothing has been echoed yet. Otherwise the 200 is set, and the error's
+	// text would be taken for more of the body: the response is cut off instead, the
+	// connection closed in the middle of it, which is all a client can be told once a
+	// response has started (a chunked echo lacks its last chunk, RFC 9112 §7.1; one with a
+	// Content-Length is short of it, §6.3).
+	n, err := io.Copy(w, r.Body)
+	if err == nil {
+		return
+	}
+	if n == 0 {
 		http1.Error(w, err.Error(), http1.ErrorStatus(err))
+		return
+	}
+	if nc, _, err := w.Hijack(); err == nil { // sends what was echoed so far
+		nc.Close()
 	}
 }
 
