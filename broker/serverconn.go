@@ -257,8 +257,9 @@ func (c *client) processPub(cmd *Command) error {
 			Detail: fmt.Sprintf("subjects to publish to are dot-separated tokens without wildcards, got %s", quote(cmd.Subject))}
 	}
 	r := c.last.match(c.srv.subs, cmd.Subject)
-	c.deliverMatches(r, cmd)
-	if len(r.plain) == 0 && len(r.groups) == 0 && cmd.Reply != nil && c.opts.NoResponders {
+	// nats-server answers a request that it delivered to nobody, not one that matched no
+	// subscription: with echo off, the requester's own subscriptions match but take nothing.
+	if !c.deliverMatches(r, cmd) && cmd.Reply != nil && c.opts.NoResponders {
 		c.noResponders(cmd.Reply)
 	}
 	return nil
@@ -271,9 +272,12 @@ func (c *client) processPub(cmd *Command) error {
 // from its own turn, until one takes it. The turn is taken once per message: other
 // publishers move the group's round robin on meanwhile, and a message that took a fresh
 // turn for each try could meet the member that refused it again and miss the live one.
-func (c *client) deliverMatches(r *matchResult, cmd *Command) {
+// It reports whether any subscription took the message.
+func (c *client) deliverMatches(r *matchResult, cmd *Command) (delivered bool) {
 	for _, sub := range r.plain {
-		c.deliver(sub, cmd)
+		if c.deliver(sub, cmd) {
+			delivered = true
+		}
 	}
 	var skip *client
 	if c.noEcho.Load() {
@@ -283,11 +287,16 @@ func (c *client) deliverMatches(r *matchResult, cmd *Command) {
 		at := g.turn()
 		for i := range uint64(len(g.members)) {
 			sub := g.member(at+i, skip)
-			if sub == nil || c.deliver(sub, cmd) {
+			if sub == nil {
+				break
+			}
+			if c.deliver(sub, cmd) {
+				delivered = true
 				break
 			}
 		}
 	}
+	return delivered
 }
 
 // noRespondersHeader is the status that tells a requester at once that nobody subscribes
@@ -303,9 +312,17 @@ func (c *client) noResponders(reply []byte) {
 	}
 	r := c.srv.subs.Match(reply)
 	for _, sub := range r.plain {
-		if sub.client == c {
-			c.deliver(sub, &Command{Subject: reply, HeaderLen: len(noRespondersHeader),
-				Payload: noRespondersHeader})
+		if sub.client != c {
+			continue
+		}
+		// Not through deliver: this is the server's answer, not the client's own message
+		// echoed, so "echo":false does not hold it back.
+		queued, last := c.enqueueMsg(sub, reply, nil, len(noRespondersHeader), noRespondersHeader)
+		if last {
+			c.removeSub(sub)
+		}
+		if queued {
+			c.toKick[c] = struct{}{}
 		}
 	}
 }
