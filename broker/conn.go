@@ -33,6 +33,10 @@ const (
 	inboxPrefix = "_INBOX."
 )
 
+// closeFlushTimeout bounds how long Close waits for the server to take what is still
+// queued: a server that has stopped reading would otherwise hold Close forever.
+var closeFlushTimeout = 5 * time.Second
+
 // Errors a caller may branch on.
 var (
 	ErrClosed        = errors.New("broker: connection closed")
@@ -556,13 +560,17 @@ func (c *Conn) Flush(timeout time.Duration) error {
 	}
 }
 
-// Close sends what is queued, closes the connection and waits for its goroutines.
+// Close sends what is queued, within closeFlushTimeout, closes the connection and waits
+// for its goroutines.
 func (c *Conn) Close() error {
 	c.wmu.Lock()
 	c.closing = true
 	c.space.Broadcast()
 	c.wmu.Unlock()
 	c.kickFlusher()
+	// The flusher's writes have no deadline (Publish waits for the socket instead); the
+	// last one gets one, so that a server that stopped reading ends it, and Close.
+	c.conn.SetWriteDeadline(time.Now().Add(closeFlushTimeout))
 	<-c.flusherDone
 	c.conn.Close()
 	<-c.readerDone
