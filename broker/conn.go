@@ -116,6 +116,7 @@ type Conn struct {
 	pongs   []chan struct{} // one per Flush waiting, in PING order
 	err     error           // why the connection ended
 	closed  bool
+	ownEnd  bool // Close was called: the end is the caller's, no error
 
 	inbox     string // this connection's reply subjects: _INBOX.<random>.<n>
 	inboxOnce sync.Once
@@ -568,6 +569,9 @@ func (c *Conn) Close() error {
 	c.space.Broadcast()
 	c.wmu.Unlock()
 	c.kickFlusher()
+	c.mu.Lock()
+	c.ownEnd = true
+	c.mu.Unlock()
 	// The flusher's writes have no deadline (Publish waits for the socket instead); the
 	// last one gets one, so that a server that stopped reading ends it, and Close.
 	c.conn.SetWriteDeadline(time.Now().Add(closeFlushTimeout))
@@ -581,7 +585,7 @@ func (c *Conn) Close() error {
 func (c *Conn) Err() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closed {
+	if c.closed && !c.ownEnd {
 		return c.err
 	}
 	return nil
