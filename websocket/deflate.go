@@ -351,13 +351,23 @@ func (w *messageWriter) startDeflate() {
 		w.fw = fw
 		return
 	}
-	w.fw, _ = flate.NewWriter(&w.sink, cfg.writeLevel())
+	fw, err := flate.NewWriter(&w.sink, cfg.writeLevel())
+	if err != nil {
+		// A Deflate.Level compress/flate does not know (it takes -2 to 9): every write of
+		// the message reports it, and nothing is sent.
+		w.err = fmt.Errorf("websocket: permessage-deflate: %w", err)
+		return
+	}
+	w.fw = fw
 }
 
 // finishDeflate flushes the message's compressed data (a sync flush, which ends in
 // 00 00 ff ff) and strips that marker (RFC 7692 §7.2.1). Without context takeover the
 // compressor goes back to its pool.
 func (w *messageWriter) finishDeflate() error {
+	if w.fw == nil {
+		return w.err // no compressor could be made
+	}
 	err := w.fw.Flush()
 	if err == nil {
 		err = w.err

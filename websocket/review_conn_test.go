@@ -77,3 +77,30 @@ func TestACompressedMessageOfExactlyTheLimitIsReadWhenItsFrameIsLonger(t *testin
 	require.ErrorAs(t, err, &pe)
 	assert.Equal(t, StatusMessageTooBig, pe.Code)
 }
+
+// Deflate.Level is handed to compress/flate, which refuses a level outside -2..9. Such a
+// level must come back as an error from the write, not a nil compressor that panics.
+func TestAnInvalidDeflateLevelIsAWriteErrorNotAPanic(t *testing.T) {
+	leakcheck.Check(t)
+	client, server := loopbackPair(t, Options{}, Options{})
+	for _, level := range []int{10, -3} {
+		dc := &deflateConfig{level: level, minSize: 1, writeBits: 15, readBits: 15}
+		client.deflate, server.deflate = dc, dc
+		assert.NotPanics(t, func() {
+			assert.Error(t, client.WriteMessage(OpText, []byte("hello")), "level %d", level)
+		})
+		assert.NotPanics(t, func() {
+			w, err := client.NextWriter(OpBinary)
+			require.NoError(t, err)
+			_, err = w.Write([]byte("hello"))
+			assert.Error(t, err, "level %d", level)
+			assert.Error(t, w.Close(), "level %d", level)
+		})
+	}
+	// Nothing was sent, and the connection still works uncompressed.
+	client.deflate, server.deflate = nil, nil
+	require.NoError(t, client.WriteMessage(OpText, []byte("plain")))
+	_, got, err := server.ReadMessage()
+	require.NoError(t, err)
+	assert.Equal(t, "plain", string(got))
+}
