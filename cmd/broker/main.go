@@ -4,6 +4,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"strings"
 
@@ -27,6 +28,11 @@ func main() {
 	}
 	if *maxPayload <= 0 || *maxPending <= 0 || *maxConns <= 0 {
 		app.Fail("-max-payload, -max-pending and -max-conns must be positive")
+	}
+	if *maxPayload > *maxPending {
+		// A message of max_payload would not fit in a subscriber's queue: every subscriber
+		// it reached would be cut off as a slow consumer. nats-server refuses this too.
+		app.Fail(fmt.Sprintf("-max-payload (%d) must not exceed -max-pending (%d)", *maxPayload, *maxPending))
 	}
 
 	opts := broker.Options{
