@@ -51,8 +51,13 @@
 //     of goroutines. Messages never mix: a second writer waits until the first message's
 //     last frame is sent. Control frames do not wait for a message: a pong, a ping or the
 //     close frame goes out between two fragments of a message being streamed.
-//   - Close and CloseNow may be called from any goroutine, also while another one reads;
-//     the reader then returns the *CloseError of the closing handshake.
+//   - Close and CloseNow may be called from any goroutine, also while another one reads.
+//     After a closing handshake the reader returns its *CloseError; after CloseNow, or a
+//     Close whose peer did not answer within Options.CloseTimeout, an error wrapping
+//     net.ErrClosed.
+//   - The writer NextWriter returns serves every message of the Conn in turn: Close it
+//     once (not also in a defer), and use it no more, since a second Close or a Write
+//     after Close acts on whatever message another goroutine has begun since.
 //
 // Writes of a message are not interleaved with anything but control frames, so a slow
 // peer slows every writer; a write to a peer that stopped reading blocks until the
