@@ -80,3 +80,27 @@ func TestAnswerToHEADWithNothingWrittenHasNoContentLength(t *testing.T) {
 	assert.Equal(t, "10", resp.Header.Get("Content-Length"))
 	assert.Equal(t, "ten bytes!", body)
 }
+
+// The Connection field is the server's to write, in the final response (RFC 9112 §9.6): a
+// "Connection: close" the handler set for its final response must not go out in an
+// interim 1xx, where a client that obeys it stops after the 1xx, before the final response.
+func TestAnInterimResponseDoesNotCarryTheHandlersConnectionClose(t *testing.T) {
+	leakcheck.Check(t)
+	_, addr := startServer(t, HandlerFunc(func(w ResponseWriter, r *Request) {
+		w.Header().Set("Connection", "close")
+		w.Header().Set("Link", "</a.css>; rel=preload")
+		w.WriteHeader(103)
+		io.WriteString(w, "body")
+	}))
+	c := dialRaw(t, addr)
+	c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	resp, _ := c.response("GET")
+	require.Equal(t, 103, resp.StatusCode)
+	assert.Equal(t, "</a.css>; rel=preload", resp.Header.Get("Link"))
+	assert.False(t, resp.Header.Has("Connection"), "the close is for after the final response")
+	resp, body := c.response("GET")
+	assert.Equal(t, StatusOK, resp.StatusCode)
+	assert.Equal(t, "close", resp.Header.Get("Connection"))
+	assert.Equal(t, "body", body)
+	assert.True(t, c.closed())
+}

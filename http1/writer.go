@@ -114,8 +114,11 @@ func (w *response) writeInterim(status int) {
 	for _, f := range w.header.fields {
 		// RFC 9110 §8.6 and RFC 9112 §6.1: a 1xx response has no content, and a server
 		// MUST NOT send Content-Length or Transfer-Encoding in it; a handler may have set
-		// them already, for its final response.
-		if equalFold(f.name, "Content-Length") || equalFold(f.name, "Transfer-Encoding") {
+		// them already, for its final response. Connection is the server's to write in
+		// the final response (sendHead): a "close" here would end the exchange for a
+		// client before the final response (RFC 9112 §9.6).
+		if equalFold(f.name, "Content-Length") || equalFold(f.name, "Transfer-Encoding") ||
+			equalFold(f.name, "Connection") {
 			continue
 		}
 		if checkField(f.name, f.value) == nil {
