@@ -520,8 +520,13 @@ func (s *Subscription) Unsubscribe() error {
 }
 
 // AutoUnsubscribe ends the subscription after max messages in all, counting those already
-// delivered.
+// delivered; a max of zero or less ends it now, as Unsubscribe does.
 func (s *Subscription) AutoUnsubscribe(max int) error {
+	if max <= 0 {
+		// The protocol's max is a positive count: "UNSUB <sid> -1" is refused as a
+		// violation (closing the connection), and a max of 0 is a plain UNSUB.
+		return s.Unsubscribe()
+	}
 	s.conn.mu.Lock()
 	s.max = max
 	if max > 0 && s.delivered >= max {
