@@ -2,11 +2,7 @@
 
 package broker
 
-import (
-	"bufio"
-	"bytes"
-	"strings"
-)
+import "strings"
 
 // Header holds a message's headers (NATS/1.0 header block): names as sent, values in order.
 // A status line ("NATS/1.0 503") is kept under the name "Status".
@@ -39,13 +35,14 @@ func appendHeader(b []byte, h Header) []byte {
 	return append(b, "\r\n"...)
 }
 
-// parseHeader reads a header block; a status after NATS/1.0 is kept as "Status".
+// parseHeader reads a header block; a status after NATS/1.0 is kept as "Status". Its lines
+// are as long as the block may be (max_payload): no line limit, such as bufio.Scanner's,
+// may stop it.
 func parseHeader(b []byte) Header {
 	h := Header{}
-	sc := bufio.NewScanner(bytes.NewReader(b))
 	first := true
-	for sc.Scan() {
-		line := strings.TrimRight(sc.Text(), "\r")
+	for _, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimRight(line, "\r")
 		if first {
 			first = false
 			if status := strings.TrimSpace(strings.TrimPrefix(line, headerVersion)); status != "" {
