@@ -43,6 +43,7 @@ var (
 	ErrTimeout       = errors.New("broker: timeout")
 	ErrNoResponders  = errors.New("broker: no responders: nobody subscribes to the subject")
 	ErrBadSubject    = errors.New("broker: invalid subject")
+	ErrBadHeader     = errors.New("broker: invalid header: a name must be a token, a value without CR or LF")
 	ErrPayloadTooBig = errors.New("broker: payload larger than the server's max_payload")
 )
 
@@ -434,6 +435,9 @@ func (c *Conn) PublishMsg(m *Msg) error {
 	}
 	var hdr []byte
 	if len(m.Header) > 0 {
+		if !validHeader(m.Header) {
+			return fmt.Errorf("%w: %q", ErrBadHeader, m.Header)
+		}
 		hdr = appendHeader(nil, m.Header)
 	}
 	if len(hdr)+len(m.Data) > c.MaxPayload() {

@@ -35,6 +35,34 @@ func appendHeader(b []byte, h Header) []byte {
 	return append(b, "\r\n"...)
 }
 
+// validHeader reports whether h can be written as a header block that reads back as h:
+// every name a token (RFC 9110 §5.1, §5.6.2) and no value holding CR, LF or NUL (§5.5),
+// which would end its line and start lines of the writer's choosing.
+func validHeader(h Header) bool {
+	for name, values := range h {
+		if name == "" {
+			return false
+		}
+		for i := 0; i < len(name); i++ {
+			if !isTokenChar(name[i]) {
+				return false
+			}
+		}
+		for _, v := range values {
+			if strings.ContainsAny(v, "\r\n\x00") {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// isTokenChar reports whether c is a tchar (RFC 9110 §5.6.2).
+func isTokenChar(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+		strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
+}
+
 // parseHeader reads a header block; a status after NATS/1.0 is kept as "Status". Its lines
 // are as long as the block may be (max_payload): no line limit, such as bufio.Scanner's,
 // may stop it.
