@@ -93,8 +93,8 @@ func TLSConfig(cfg *tls.Config) Option { return func(o *clientOptions) { o.tls =
 
 // Conn is a connection to a broker. Its methods may be called from any goroutine. Message
 // handlers run one at a time on the connection's reader goroutine, in the order messages
-// arrive: a handler may Publish, but must not call Request or Flush (it would wait for a
-// reply that only its own goroutine could read).
+// arrive: a handler may Publish or Close, but must not call Request or Flush (it would wait
+// for a reply that only its own goroutine could read).
 type Conn struct {
 	conn   net.Conn
 	info   serverInfo // the INFO of the handshake
@@ -131,6 +131,7 @@ type Conn struct {
 	}
 
 	readerDone, flusherDone chan struct{}
+	inHandler               atomic.Bool // the reader is running a message handler
 }
 
 // Connect dials a broker at addr, reads its INFO, sends CONNECT, and waits for the PONG to
@@ -318,7 +319,9 @@ func (c *Conn) deliver(cmd *Command) {
 	if cmd.HeaderLen > 0 {
 		m.Header = parseHeader(cmd.Payload[:cmd.HeaderLen])
 	}
+	c.inHandler.Store(true)
 	sub.handler(m)
+	c.inHandler.Store(false)
 }
 
 // readLoop feeds the parser until the connection ends, then fails whatever waits.
@@ -571,7 +574,8 @@ func (c *Conn) Flush(timeout time.Duration) error {
 }
 
 // Close sends what is queued, within closeFlushTimeout, closes the connection and waits
-// for its goroutines.
+// for its goroutines. A handler may call it: then, or whenever a handler is running, Close
+// does not wait for the reader, which is running that handler and ends once it returns.
 func (c *Conn) Close() error {
 	c.wmu.Lock()
 	c.closing = true
@@ -586,7 +590,9 @@ func (c *Conn) Close() error {
 	c.conn.SetWriteDeadline(time.Now().Add(closeFlushTimeout))
 	<-c.flusherDone
 	c.conn.Close()
-	<-c.readerDone
+	if !c.inHandler.Load() { // else it may be this goroutine, which would wait for itself
+		<-c.readerDone
+	}
 	return nil
 }
 

@@ -53,6 +53,6 @@
 // publisher may use one while the index moves on.
 //
 // A [Conn] may be used from many goroutines. Its message handlers run one at a time on its
-// reader goroutine; a handler may Publish but must not Request or Flush. A [Parser] is for
-// one goroutine.
+// reader goroutine; a handler may Publish or Close but must not Request or Flush. A
+// [Parser] is for one goroutine.
 package broker
