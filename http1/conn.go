@@ -23,6 +23,11 @@ const writeBufferSize = 4 << 10
 // aLongTimeAgo is a deadline in the past: setting it wakes a blocked Read at once.
 var aLongTimeAgo = time.Unix(1, 0)
 
+// lingerTimeout bounds the last stage of a close while the client may still be sending
+// (see conn.closeInStages): long enough for the response to reach a client on any network
+// and be read, short enough that a client which never closes holds nothing for long.
+const lingerTimeout = 500 * time.Millisecond
+
 // writeBuffers holds write buffers that no connection needs for now. A stream gives its
 // buffer back after each Flush (see response.Flush) and takes one again for its next write,
 // so that a stream waiting for its next event holds none.
@@ -249,6 +254,9 @@ func (c *conn) serve() {
 		}
 		if !keepAlive {
 			c.flush()
+			if !c.clientGone && c.inputLeft() {
+				c.closeInStages()
+			}
 			return
 		}
 		// 3. Pipelining: if the next request is already buffered, go on without flushing,
@@ -541,5 +549,47 @@ func (c *conn) answerReadError(err error) {
 	fmt.Fprintf(c.out(), "HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Type: text/plain; charset=utf-8\r\n"+
 		"Content-Length: %d\r\nConnection: close\r\n\r\n%s",
 		status, StatusText(status), httpDate(), len(msg), msg)
-	c.flush()
+	if c.flush() == nil {
+		c.closeInStages() // the rest of the request (a body, more requests) may be coming
+	}
+}
+
+// inputLeft reports whether the client may still be sending bytes the server will not read:
+// the rest of a request body, or requests after the last one served.
+func (c *conn) inputLeft() bool {
+	if c.rd.peeked || (c.br != nil && c.br.Buffered() > 0) {
+		return true
+	}
+	return c.ex != nil && !c.ex.body.b.done()
+}
+
+// closeInStages is the end of a connection whose client may still be sending. RFC 9112
+// §9.6: closing at once, with the client's bytes unread, makes the TCP stack answer them
+// with a reset, which may erase the response from the client's buffers before it has read
+// it; so the server closes its side first (the client reads the end of the response),
+// then reads and throws away what still comes, until the client closes too, a few hundred
+// KiB have come, or lingerTimeout has passed. Shutdown cuts the wait short, as it does an
+// idle connection's. A connection that cannot half-close is closed at once.
+func (c *conn) closeInStages() {
+	cw, ok := c.nc.(interface{ CloseWrite() error })
+	if !ok || cw.CloseWrite() != nil {
+		return
+	}
+	c.nc.SetReadDeadline(time.Now().Add(lingerTimeout))
+	c.rdlKnown = false
+	c.idleMu.Lock()
+	c.idle = true
+	closing := c.ctx.Err() != nil
+	c.idleMu.Unlock()
+	if closing {
+		return
+	}
+	var buf [4096]byte
+	for read := 0; read <= maxDrainBytes; {
+		n, err := c.nc.Read(buf[:])
+		read += n
+		if err != nil {
+			return
+		}
+	}
 }

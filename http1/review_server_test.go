@@ -2,6 +2,7 @@ package http1
 
 import (
 	"io"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -103,4 +104,23 @@ func TestAnInterimResponseDoesNotCarryTheHandlersConnectionClose(t *testing.T) {
 	assert.Equal(t, "close", resp.Header.Get("Connection"))
 	assert.Equal(t, "body", body)
 	assert.True(t, c.closed())
+}
+
+// A server that closes while the client is still sending (a body too large to read, here)
+// must close in stages (RFC 9112 §9.6): its side first, then read what the client still
+// sends until the client closes too. Closing at once, with the client's bytes unread, makes
+// the server's TCP answer them with a reset, which may destroy the response before the
+// client has read it; the client sees the reset here as an error after the response.
+func TestTheServerClosesInStagesWhileTheClientIsStillSending(t *testing.T) {
+	leakcheck.Check(t)
+	_, addr := startServer(t, HandlerFunc(func(w ResponseWriter, r *Request) {}),
+		func(s *Server) { s.MaxBodyBytes = 100 })
+	c := dialRaw(t, addr)
+	c.send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n")
+	c.send(strings.Repeat("b", 100000)) // more than the server will ever read
+	resp, err := ReadResponse(c.br, "POST")
+	require.NoError(t, err)
+	assert.Equal(t, StatusContentTooLarge, resp.StatusCode)
+	_, err = io.ReadAll(c.br)
+	assert.NoError(t, err, "after its answer the server's side must end cleanly, not in a reset")
 }
