@@ -77,6 +77,10 @@ func TestRequestPathAndQuery(t *testing.T) {
 		{"/a%20b?x=1&y=%2F", "/a b", "1/"},
 		{"/plain", "/plain", ""},
 		{"http://example.com/abs?x=2", "/abs", "2"},
+		// RFC 9110 §4.2.3: an absolute-form target with an empty path names "/"; it was
+		// "", which no route matches.
+		{"http://example.com", "/", ""},
+		{"HTTP://example.com:8080?x=3", "/", "3"},
 		{"/bad%zz", "/bad%zz", ""},
 	} {
 		r := &Request{Target: tc.target}

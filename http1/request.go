@@ -96,6 +96,9 @@ func (r *Request) Path() string {
 	p, _, _ := strings.Cut(r.Target, "?")
 	if !strings.HasPrefix(p, "/") && hasSchemePrefix([]byte(p)) { // absolute-form: drop scheme and authority
 		if u, err := url.Parse(r.Target); err == nil {
+			if u.Path == "" {
+				return "/" // RFC 9110 §4.2.3: an empty path is the same as "/"
+			}
 			return u.Path
 		}
 	}
