@@ -73,9 +73,12 @@ const (
 	// 1 MiB is nats-server's default.
 	DefaultMaxPayload = 1 << 20
 
-	// clientMaxPayload is what the Go client's parser accepts from a server: the most a
-	// server may announce in max_payload (nats-server caps it at 64 MiB).
-	clientMaxPayload = 64 << 20
+	// MaxMaxPayload is the largest max_payload a server may have (nats-server caps it at
+	// 64 MiB): the most the Go client's parser accepts in one message from a server.
+	MaxMaxPayload = 64 << 20
+
+	// clientMaxPayload is what the Go client's parser accepts from a server.
+	clientMaxPayload = MaxMaxPayload
 
 	// clientMaxControlLine is the longest line the Go client's parser accepts from a
 	// server. A MSG line is longer than the PUB line it came from, which the server took

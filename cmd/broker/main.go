@@ -29,6 +29,11 @@ func main() {
 	if *maxPayload <= 0 || *maxPending <= 0 || *maxConns <= 0 {
 		app.Fail("-max-payload, -max-pending and -max-conns must be positive")
 	}
+	if *maxPayload > broker.MaxMaxPayload {
+		// The Go client's parser refuses a larger message, which would cut off every Go
+		// client it reached; nats-server caps max_payload at this too.
+		app.Fail(fmt.Sprintf("-max-payload (%d) must not exceed %d", *maxPayload, broker.MaxMaxPayload))
+	}
 	if *maxPayload > *maxPending {
 		// A message of max_payload would not fit in a subscriber's queue: every subscriber
 		// it reached would be cut off as a slow consumer. nats-server refuses this too.

@@ -20,3 +20,16 @@ func TestAMaxPayloadAboveMaxPendingIsABadFlag(t *testing.T) {
 	assert.Equal(t, "broker: -max-payload (1048576) must not exceed -max-pending (1000000) (see broker -h)\n", r.Stderr)
 	assert.Empty(t, r.Stdout)
 }
+
+// TestAMaxPayloadAbove64MiBIsABadFlag: nats-server caps max_payload at 64 MiB, and so does
+// the Go client's parser (broker.MaxMaxPayload): a broker announcing more accepted a message
+// that cut off every Go client subscribed to it with 'Maximum Payload Violation' from its
+// own parser.
+func TestAMaxPayloadAbove64MiBIsABadFlag(t *testing.T) {
+	bin := clitest.Build(t, "broker")
+	r := clitest.Run(t, bin+"/broker", "", "-addr", "127.0.0.1:0",
+		"-max-payload", "67108865", "-max-pending", "134217728")
+	assert.Equal(t, 2, r.Status, "stderr: %s", r.Stderr)
+	assert.Equal(t, "broker: -max-payload (67108865) must not exceed 67108864 (see broker -h)\n", r.Stderr)
+	assert.Empty(t, r.Stdout)
+}
