@@ -47,6 +47,10 @@ var (
 	ErrPayloadTooBig = errors.New("broker: payload larger than the server's max_payload")
 )
 
+// ErrHeadersNotSupported is PublishMsg's error for a message with headers to a server whose
+// INFO says it has none.
+var ErrHeadersNotSupported = errors.New("broker: the server does not support headers")
+
 // Msg is a message received, or one to publish with headers.
 type Msg struct {
 	Subject string
@@ -440,6 +444,11 @@ func (c *Conn) PublishMsg(m *Msg) error {
 	if len(m.Header) > 0 {
 		if !validHeader(m.Header) {
 			return fmt.Errorf("%w: %q", ErrBadHeader, m.Header)
+		}
+		if !c.info.Headers {
+			// NATS protocol, INFO "headers": a server without them refuses HPUB as a
+			// violation and closes the connection.
+			return ErrHeadersNotSupported
 		}
 		hdr = appendHeader(nil, m.Header)
 	}
