@@ -79,7 +79,8 @@ func FuzzRoundTrip(f *testing.F) {
 			before := len(wire)
 			var err error
 			wire, err = AppendEvent(wire, e)
-			if strings.ContainsAny(e.ID+e.Type, "\r\n\x00") || !utf8.ValidString(e.ID+e.Type+e.Data) {
+			if strings.ContainsAny(e.ID+e.Type, "\r\n\x00") ||
+				!utf8.ValidString(e.ID) || !utf8.ValidString(e.Type) || !utf8.ValidString(e.Data) {
 				require.ErrorIs(t, err, ErrInvalidField)
 				require.Len(t, wire, before, "nothing is written for a refused event")
 				continue
