@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"io"
+	"math"
 	mrand "math/rand/v2"
 	"net"
 	"sync"
@@ -84,6 +85,7 @@ func (o Options) withDefaults() Options {
 	if o.FragmentSize <= 0 {
 		o.FragmentSize = DefaultFragmentSize
 	}
+	o.FragmentSize = min(o.FragmentSize, math.MaxInt32) // a writer keeps it in an int32
 	if o.PingInterval > 0 && o.PongTimeout <= 0 {
 		o.PongTimeout = o.PingInterval
 	}
@@ -117,10 +119,16 @@ type Conn struct {
 	wmu       sync.Mutex
 	werr      error // sticky write error, guarded by wmu
 	closeSent bool  // guarded by wmu
+	wnext     uint8 // the writer of the next message (ws), guarded by wmsg
 	maskRand  *mrand.ChaCha8
-	w         messageWriter
-	batch     *[]byte // frames waiting to be written together (batchWrites), guarded by wmu
-	batching  atomic.Bool
+	// The message writers, taken in turn (takeWriter): the one NextWriter handed out for a
+	// message is not the one the next message gets, so a second Close on it, or a Write
+	// after Close (a deferred Close as well as an explicit one, say), finds it closed
+	// instead of acting on another goroutine's message.
+	ws       [2]messageWriter
+	defl     deflater // the compressor, shared by the writers: the context runs on between messages
+	batch    *[]byte  // frames waiting to be written together (batchWrites), guarded by wmu
+	batching atomic.Bool
 
 	// Lifetime.
 	done            chan struct{} // closed when the TCP connection is closed
@@ -142,7 +150,7 @@ func newConn(nc net.Conn, br *bufio.Reader, client bool, opts Options, subprotoc
 		deflate:     dc,
 		done:        make(chan struct{}),
 	}
-	c.w.c = c
+	c.ws[0].c, c.ws[1].c = c, c
 	c.r.reader.c = c
 	c.src.c = c
 	if br != nil && br.Buffered() > 0 {

@@ -304,7 +304,7 @@ func flateWriterPool(level int) *sync.Pool {
 	return p.(*sync.Pool)
 }
 
-// deflater is the compressing half, embedded in the messageWriter.
+// deflater is the compressing half of a Conn, used by the writer of each message in turn.
 type deflater struct {
 	fw   *flate.Writer
 	sink deflateSink
@@ -318,7 +318,7 @@ type deflateSink struct{ w *messageWriter }
 func (s *deflateSink) Write(p []byte) (int, error) {
 	w := s.w
 	*w.bp = append(*w.bp, p...)
-	frag := w.frag
+	frag := int(w.frag)
 	for len(*w.bp) >= frag+4 {
 		buf := *w.bp
 		if err := w.sendFrame(buf[:frag], false); err != nil {
@@ -340,35 +340,37 @@ func (cfg *deflateConfig) writeLevel() int {
 }
 
 func (w *messageWriter) startDeflate() {
-	if w.fw != nil {
+	d := &w.c.defl
+	d.sink.w = w // this message's writer sends what the compressor makes
+	if d.fw != nil {
 		return // context takeover: the compressor carries on from the last message
 	}
-	w.sink.w = w
 	cfg := w.c.deflate
 	pool := flateWriterPool(cfg.writeLevel())
 	if fw, ok := pool.Get().(*flate.Writer); ok {
-		fw.Reset(&w.sink)
-		w.fw = fw
+		fw.Reset(&d.sink)
+		d.fw = fw
 		return
 	}
-	fw, err := flate.NewWriter(&w.sink, cfg.writeLevel())
+	fw, err := flate.NewWriter(&d.sink, cfg.writeLevel())
 	if err != nil {
 		// A Deflate.Level compress/flate does not know (it takes -2 to 9): every write of
 		// the message reports it, and nothing is sent.
 		w.err = fmt.Errorf("websocket: permessage-deflate: %w", err)
 		return
 	}
-	w.fw = fw
+	d.fw = fw
 }
 
 // finishDeflate flushes the message's compressed data (a sync flush, which ends in
 // 00 00 ff ff) and strips that marker (RFC 7692 §7.2.1). Without context takeover the
 // compressor goes back to its pool.
 func (w *messageWriter) finishDeflate() error {
-	if w.fw == nil {
+	d := &w.c.defl
+	if d.fw == nil {
 		return w.err // no compressor could be made
 	}
-	err := w.fw.Flush()
+	err := d.fw.Flush()
 	if err == nil {
 		err = w.err
 	}
@@ -376,8 +378,8 @@ func (w *messageWriter) finishDeflate() error {
 		*w.bp = buf[:len(buf)-4]
 	}
 	if w.c.deflate.writeNoContext || err != nil {
-		flateWriterPool(w.c.deflate.writeLevel()).Put(w.fw)
-		w.fw = nil
+		flateWriterPool(w.c.deflate.writeLevel()).Put(d.fw)
+		d.fw = nil
 	}
 	return err
 }

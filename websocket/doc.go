@@ -55,9 +55,10 @@
 //     After a closing handshake the reader returns its *CloseError; after CloseNow, or a
 //     Close whose peer did not answer within Options.CloseTimeout, an error wrapping
 //     net.ErrClosed.
-//   - The writer NextWriter returns serves every message of the Conn in turn: Close it
-//     once (not also in a defer), and use it no more, since a second Close or a Write
-//     after Close acts on whatever message another goroutine has begun since.
+//   - The writer NextWriter returns belongs to the Conn, which takes its two writers in
+//     turn: close it once and use it no more. A second Close, or a Write after Close,
+//     returns an error while the next message is written; once two more have begun, the
+//     writer is theirs again.
 //
 // Writes of a message are not interleaved with anything but control frames, so a slow
 // peer slows every writer; a write to a peer that stopped reading blocks until the

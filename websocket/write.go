@@ -39,7 +39,7 @@ func (c *Conn) WriteMessage(op Opcode, p []byte) error {
 	c.wmsg.Lock()
 	defer c.wmsg.Unlock()
 	if c.deflate != nil && len(p) >= c.deflate.minSize {
-		w := &c.w
+		w := c.takeWriter()
 		w.begin(op, true)
 		_, err := w.Write(p)
 		if cerr := w.finish(); err == nil {
@@ -59,23 +59,32 @@ func (c *Conn) WriteMessage(op Opcode, p []byte) error {
 // frames of Options.FragmentSize (the first with op, the rest as continuations), and Close
 // sends the final frame. Until that Close, other writers of messages wait; control frames
 // (pongs, pings, close) can still go out between the fragments. The writer belongs to the
-// Conn and serves the next message after Close: do not keep it.
+// Conn and serves a later message after Close: do not keep it (see doc.go, Concurrency).
 func (c *Conn) NextWriter(op Opcode) (io.WriteCloser, error) {
 	if op != OpText && op != OpBinary {
 		return nil, errNotDataOpcode
 	}
 	c.wmsg.Lock()
-	c.w.begin(op, c.deflate != nil)
-	return &c.w, nil
+	w := c.takeWriter()
+	w.begin(op, c.deflate != nil)
+	return w, nil
+}
+
+// takeWriter returns the message writer for the next message; the caller holds wmsg.
+func (c *Conn) takeWriter() *messageWriter {
+	w := &c.ws[c.wnext]
+	c.wnext ^= 1
+	return w
 }
 
 // nextWriterFragments is NextWriter with fragments of frag bytes instead of FragmentSize
 // (Echo streams long messages back in frames as large as the chunks it reads).
 func (c *Conn) nextWriterFragments(op Opcode, frag int) *messageWriter {
 	c.wmsg.Lock()
-	c.w.begin(op, c.deflate != nil)
-	c.w.frag = frag
-	return &c.w
+	w := c.takeWriter()
+	w.begin(op, c.deflate != nil)
+	w.frag = int32(frag)
+	return w
 }
 
 // Ping sends a ping with payload (at most 125 bytes); the peer answers with a pong, which
@@ -187,22 +196,21 @@ func (c *Conn) writeFrameLocked(op Opcode, fin, rsv1 bool, p []byte) error {
 	return err
 }
 
-// messageWriter is the writer of one message, sent in fragments. It lives in the Conn (one
-// message is written at a time) so that starting a message allocates nothing.
+// messageWriter is the writer of one message, sent in fragments. The Conn holds two, taken
+// in turn (Conn.ws), so that starting a message allocates nothing.
 type messageWriter struct {
 	c          *Conn
 	op         Opcode // the message's opcode; 0 when no message is open
 	first      bool   // no frame of the message has been sent yet
 	compressed bool
-	frag       int     // fragment size
+	frag       int32   // fragment size (int32, beside the flags: two writers fit in a Conn of 896 bytes)
 	bp         *[]byte // pooled buffer of payload not yet sent
 	err        error
-	deflater
 }
 
 func (w *messageWriter) begin(op Opcode, compressed bool) {
 	w.op, w.first, w.compressed, w.err = op, true, compressed, nil
-	w.frag = w.c.opts.FragmentSize
+	w.frag = int32(w.c.opts.FragmentSize)
 	w.bp = writeBufPool.Get().(*[]byte)
 	*w.bp = (*w.bp)[:0]
 	if compressed {
@@ -219,7 +227,7 @@ func (w *messageWriter) Write(p []byte) (int, error) {
 		return 0, w.err
 	}
 	if w.compressed {
-		n, err := w.fw.Write(p)
+		n, err := w.c.defl.fw.Write(p)
 		if err == nil {
 			err = w.err
 		}
@@ -231,7 +239,7 @@ func (w *messageWriter) Write(p []byte) (int, error) {
 // buffer appends payload bytes, sending a fragment each time FragmentSize is reached (and
 // sending large writes straight from p, without a copy).
 func (w *messageWriter) buffer(p []byte) (int, error) {
-	frag := w.frag
+	frag := int(w.frag)
 	n := 0
 	for len(p) > 0 {
 		buf := *w.bp
