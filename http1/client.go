@@ -350,11 +350,7 @@ func stillQuiet(nc net.Conn) bool {
 	}
 	quiet := true
 	rc.Control(func(fd uintptr) {
-		var b [1]byte
-		_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		for err == syscall.EINTR {
-			_, _, err = syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		}
+		_, err := peekSocket(fd)
 		quiet = err == syscall.EAGAIN // nothing to read, and no end either
 	})
 	return quiet

@@ -317,25 +317,27 @@ func (c *conn) readRequest(first bool) (*Request, error) {
 // no limit), or until the server shuts down.
 func (c *conn) waitForRequest(wait time.Duration) error {
 	c.setReadTimeout(wait)
-	// The idle mark and the context are looked at under idleMu, both here and by the
-	// shutdown hook in serve: either the hook sees the mark and wakes the read, or this
-	// side sees the cancelled context. A request that is already being read is never cut.
-	c.idleMu.Lock()
-	c.idle = true
-	closing := c.ctx.Err() != nil
-	c.idleMu.Unlock()
-	if !closing {
+	// A request that is already being read is never cut: only an idle wait is.
+	if !c.setIdle(true) {
 		_, err := c.br.Peek(1)
-		c.idleMu.Lock()
-		c.idle = false
-		closing = c.ctx.Err() != nil
-		c.idleMu.Unlock()
-		if !closing {
+		if !c.setIdle(false) {
 			return err
 		}
 	}
 	c.rdlKnown = false
 	return ErrShuttingDown
+}
+
+// setIdle sets the idle mark and reports whether the server is shutting down. The mark and
+// the context are looked at together under idleMu, both here and by the shutdown hook in
+// serve: either the hook sees the mark and wakes the read that follows, or the caller sees
+// the cancelled context.
+func (c *conn) setIdle(idle bool) (closing bool) {
+	c.idleMu.Lock()
+	c.idle = idle
+	closing = c.ctx.Err() != nil
+	c.idleMu.Unlock()
+	return closing
 }
 
 // newRequest builds the handler's Request from the parsed head. One string holds the
@@ -577,11 +579,7 @@ func (c *conn) closeInStages() {
 	}
 	c.nc.SetReadDeadline(time.Now().Add(lingerTimeout))
 	c.rdlKnown = false
-	c.idleMu.Lock()
-	c.idle = true
-	closing := c.ctx.Err() != nil
-	c.idleMu.Unlock()
-	if closing {
+	if c.setIdle(true) {
 		return
 	}
 	var buf [4096]byte

@@ -231,11 +231,7 @@ func newSocketLook(r *connReader) *socketLook {
 // a report before it calls look (it clears the descriptor's readiness), so a wait that
 // did not look would miss a client that went while the handler was busy.
 func (l *socketLook) look(fd uintptr) bool {
-	var b [1]byte
-	n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-	for err == syscall.EINTR {
-		n, _, err = syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-	}
+	n, err := peekSocket(fd)
 	switch {
 	case err == syscall.EAGAIN:
 		return false
@@ -247,6 +243,19 @@ func (l *socketLook) look(fd uintptr) bool {
 		l.r.ahead = true // the next request's first byte, left in the socket
 	}
 	return true
+}
+
+// peekSocket looks at the socket fd without waiting and without taking anything from it:
+// n is 1 when a byte is there, 0 with a nil error when the peer has closed, and the error
+// is EAGAIN when nothing has come. The server's waits (socketLook) and the client's check
+// of an idle connection (client.go:stillQuiet) both look this way.
+func peekSocket(fd uintptr) (n int, err error) {
+	var b [1]byte
+	n, _, err = syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+	for err == syscall.EINTR {
+		n, _, err = syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+	}
+	return n, err
 }
 
 func isTimeout(err error) bool {
