@@ -31,19 +31,9 @@ func TestAPublisherFasterThanTheNetworkWaitsAtTheClientsBufferCap(t *testing.T) 
 			return
 		}
 		defer c.Close()
-		// A server just sufficient for the handshake: INFO, then PONG to the PING that
-		// follows CONNECT.
-		io.WriteString(c, "INFO {\"server_id\":\"test\",\"max_payload\":1048576,\"proto\":1,\"headers\":true}\r\n")
-		br := bufio.NewReader(c)
-		for {
-			line, err := br.ReadString('\n')
-			if err != nil {
-				return
-			}
-			if strings.HasPrefix(line, "PING") {
-				io.WriteString(c, "PONG\r\n")
-				break
-			}
+		br := handshakeOnly(c)
+		if br == nil {
+			return
 		}
 		<-release // then it stops reading until the test lets it
 		n, _ := io.Copy(io.Discard, br)
@@ -93,4 +83,22 @@ func TestAPublisherFasterThanTheNetworkWaitsAtTheClientsBufferCap(t *testing.T) 
 	}
 	c.Close()
 	assert.GreaterOrEqual(t, <-received, int64(messages*op), "every message arrived")
+}
+
+// handshakeOnly is a broker just sufficient for a client's handshake on c: INFO, then
+// PONG to the PING that follows CONNECT. It returns the reader of what the client sends
+// next, or nil if the client went before its PING.
+func handshakeOnly(c net.Conn) *bufio.Reader {
+	io.WriteString(c, "INFO {\"server_id\":\"test\",\"max_payload\":1048576,\"proto\":1,\"headers\":true}\r\n")
+	br := bufio.NewReader(c)
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			return nil
+		}
+		if strings.HasPrefix(line, "PING") {
+			io.WriteString(c, "PONG\r\n")
+			return br
+		}
+	}
 }

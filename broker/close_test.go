@@ -1,8 +1,6 @@
 package broker
 
 import (
-	"bufio"
-	"io"
 	"net"
 	"runtime"
 	"strings"
@@ -34,19 +32,8 @@ func TestCloseReturnsWhenTheServerStopsReading(t *testing.T) {
 			return
 		}
 		defer c.Close()
-		// Just the handshake: INFO, then PONG to the PING after CONNECT; then it reads
-		// nothing more.
-		io.WriteString(c, "INFO {\"server_id\":\"test\",\"max_payload\":1048576,\"proto\":1,\"headers\":true}\r\n")
-		br := bufio.NewReader(c)
-		for {
-			line, err := br.ReadString('\n')
-			if err != nil {
-				return
-			}
-			if strings.HasPrefix(line, "PING") {
-				io.WriteString(c, "PONG\r\n")
-				break
-			}
+		if handshakeOnly(c) == nil { // then it reads nothing more
+			return
 		}
 		<-release
 	}()
