@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -141,7 +142,9 @@ type Conn struct {
 // Connect dials a broker at addr, reads its INFO, sends CONNECT, and waits for the PONG to
 // its PING: when Connect returns, the server has accepted the connection. addr is host:port,
 // nats://host:port, or tls://host:port for a broker serving TLS (`broker -tls`); the port
-// defaults to 4222.
+// defaults to 4222. Credentials may come in it as every NATS client reads them:
+// nats://user:password@host:port, or nats://token@host:port, percent-encoded where they
+// hold a reserved character; they take the place of Token and UserPassword.
 //
 // Over TLS the handshake comes first, before INFO (nats-server's handshake_first), as the
 // broker serves it: the TLS layer sits between the socket and the protocol, and nothing of
@@ -151,11 +154,16 @@ func Connect(addr string, options ...Option) (*Conn, error) {
 	for _, opt := range options {
 		opt(&o)
 	}
-	hostPort, secure, err := parseAddr(addr)
+	a, err := parseAddress(addr)
 	if err != nil {
 		return nil, err
 	}
-	secure = secure || o.tls != nil
+	if a.hasAuth {
+		// The URL's credentials stand for the connection, over any given as options (as
+		// nats.go does).
+		o.user, o.pass, o.token = a.user, a.pass, a.token
+	}
+	hostPort, secure := a.hostPort, a.secure || o.tls != nil
 	nc, err := tcp.Dial(hostPort, o.timeout)
 	if err != nil {
 		return nil, err
@@ -188,27 +196,70 @@ func Connect(addr string, options ...Option) (*Conn, error) {
 // natsPort is the port of an address that gives none: NATS's registered port.
 const natsPort = "4222"
 
-// parseAddr splits Connect's address into host:port and whether it asks for TLS.
-func parseAddr(addr string) (hostPort string, secure bool, err error) {
+// address is what Connect's addr says: where to dial, whether over TLS, and the
+// credentials it carries, if any.
+type address struct {
+	hostPort   string
+	secure     bool
+	user, pass string // from user:password@
+	token      string // from token@ (userinfo without a password)
+	hasAuth    bool   // the address carries credentials
+}
+
+// parseAddress reads Connect's addr: [scheme://][userinfo@]host[:port][/]. The userinfo is
+// read as every NATS client reads it: user:password, or a token when there is no colon
+// (RFC 3986 §3.2.1 userinfo, percent-encoded where it holds a reserved character).
+func parseAddress(addr string) (address, error) {
+	var a address
 	rest := addr
 	if scheme, after, ok := strings.Cut(addr, "://"); ok {
 		switch strings.ToLower(scheme) {
 		case "nats":
 		case "tls":
-			secure = true
+			a.secure = true
 		default:
-			return "", false, fmt.Errorf("broker: address %q: scheme %q is neither nats nor tls", addr, scheme)
+			return a, fmt.Errorf("broker: address %q: scheme %q is neither nats nor tls", addr, scheme)
 		}
 		rest = strings.TrimSuffix(after, "/")
+	}
+	// The userinfo ends at the last "@" (a host has none).
+	if at := strings.LastIndexByte(rest, '@'); at >= 0 {
+		if err := a.credentials(rest[:at]); err != nil {
+			return a, fmt.Errorf("broker: address %q: %w", addr, err)
+		}
+		rest = rest[at+1:]
 	}
 	// A port is what follows the last colon outside brackets ("[::1]" has none).
 	if strings.LastIndexByte(rest, ':') <= strings.LastIndexByte(rest, ']') {
 		rest = net.JoinHostPort(strings.Trim(rest, "[]"), natsPort)
 	}
 	if _, _, err := net.SplitHostPort(rest); err != nil {
-		return "", false, fmt.Errorf("broker: address %q: %w", addr, err)
+		return a, fmt.Errorf("broker: address %q: %w", addr, err)
 	}
-	return rest, secure, nil
+	a.hostPort = rest
+	return a, nil
+}
+
+// credentials reads a URL's userinfo into a.
+func (a *address) credentials(userinfo string) error {
+	if userinfo == "" {
+		return errors.New("empty credentials before @")
+	}
+	name, pass, hasPass := strings.Cut(userinfo, ":")
+	name, err := url.PathUnescape(name)
+	if err != nil {
+		return err
+	}
+	if pass, err = url.PathUnescape(pass); err != nil {
+		return err
+	}
+	a.hasAuth = true
+	if hasPass {
+		a.user, a.pass = name, pass
+	} else {
+		a.token = name
+	}
+	return nil
 }
 
 // handshakeTLS runs the client's side of the TLS handshake on nc (tcp.ClientTLS, which

@@ -159,14 +159,15 @@ func TestConnectAddresses(t *testing.T) {
 		{"http://localhost:4222", "", false, true},
 		{"tls://a:b:c", "", false, true},
 	} {
-		got, secure, err := parseAddr(tc.in)
+		a, err := parseAddress(tc.in)
 		if tc.err {
 			assert.Error(t, err, tc.in)
 			continue
 		}
 		require.NoError(t, err, tc.in)
-		assert.Equal(t, tc.want, got, tc.in)
-		assert.Equal(t, tc.secure, secure, tc.in)
+		assert.Equal(t, tc.want, a.hostPort, tc.in)
+		assert.Equal(t, tc.secure, a.secure, tc.in)
+		assert.False(t, a.hasAuth, tc.in)
 	}
 }
 
