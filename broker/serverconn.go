@@ -339,11 +339,16 @@ func (c *client) processSub(cmd *Command) error {
 	sub := &subscription{client: c, subject: string(cmd.Subject), queue: string(cmd.Queue),
 		sid: append([]byte(nil), cmd.SID...)}
 	c.subsMu.Lock()
-	old := c.subs[string(sub.sid)]
-	c.subs[string(sub.sid)] = sub
+	_, inUse := c.subs[string(sub.sid)]
+	if !inUse {
+		c.subs[string(sub.sid)] = sub
+	}
 	c.subsMu.Unlock()
-	if old != nil { // a sid reused: the new subscription replaces the old one
-		c.srv.subs.Remove(old)
+	if inUse {
+		// A sid the connection already uses: the subscription it names stays as it is,
+		// and this SUB is ignored, as nats-server ignores it (the protocol gives no error
+		// for it).
+		return nil
 	}
 	c.srv.subs.Insert(sub)
 	return nil
