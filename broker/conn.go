@@ -341,7 +341,12 @@ func (c *Conn) handle(cmd *Command) error {
 		c.mu.Unlock()
 	case OpErr:
 		err := fmt.Errorf("broker: server error: %s", cmd.Args)
-		c.handshake.err = err
+		if !c.handshake.pong {
+			// Before the handshake's PONG, an -ERR refuses the connection (its CONNECT's
+			// credentials, say). One after it, even in the same read, is about the
+			// connection the PONG accepted: the server closes it if it must.
+			c.handshake.err = err
+		}
 		c.mu.Lock()
 		c.err = err
 		c.mu.Unlock()
