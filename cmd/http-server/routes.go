@@ -129,8 +129,9 @@ func postMessage(w http1.ResponseWriter, r *http1.Request, msgs *http1.Messages)
 }
 
 // poll: GET /poll?after=N → the messages after N at once, or 204 when there are none.
+// HEAD is answered as GET, without the body (RFC 9110 §9.3.2), as on every GET route.
 func poll(w http1.ResponseWriter, r *http1.Request, msgs *http1.Messages) {
-	if !allow(w, r, "GET") {
+	if !allow(w, r, "GET", "HEAD") {
 		return
 	}
 	after, ok := afterParam(w, r)
@@ -143,7 +144,7 @@ func poll(w http1.ResponseWriter, r *http1.Request, msgs *http1.Messages) {
 // longPoll: GET /longpoll?after=N&timeout=30s → as /poll, but holds the request until there
 // is a message after N, the timeout ends (204), or the client goes away.
 func longPoll(w http1.ResponseWriter, r *http1.Request, msgs *http1.Messages) {
-	if !allow(w, r, "GET") {
+	if !allow(w, r, "GET", "HEAD") {
 		return
 	}
 	after, ok := afterParam(w, r)

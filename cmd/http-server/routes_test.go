@@ -280,3 +280,29 @@ func TestCurlAgainstTheServer(t *testing.T) {
 	assert.Equal(t, "Host", got.Headers[0][0])
 	assert.Contains(t, got.Headers, [2]string{"X-Test", "yes"})
 }
+
+// RFC 9110 §9.1: a general-purpose server MUST support HEAD wherever it supports GET. The
+// polling routes answer HEAD as they answer GET, with the same status and length and no
+// body; /messages, which takes POST only, still refuses it.
+func TestPollingRoutesAnswerHEADAsGET(t *testing.T) {
+	leakcheck.Check(t)
+	msgs := &http1.Messages{}
+	base := serve(t, msgs, "")
+	c := &http1.Client{}
+	defer c.CloseIdleConnections()
+
+	resp, _ := do(t, c, "HEAD", base+"/poll?after=0", "")
+	assert.Equal(t, 204, resp.StatusCode, "no messages yet")
+	msgs.Add("first")
+	for _, route := range []string{"/poll?after=0", "/longpoll?after=0&timeout=1s"} {
+		get, getBody := do(t, c, "GET", base+route, "")
+		head, headBody := do(t, c, "HEAD", base+route, "")
+		assert.Equal(t, 200, head.StatusCode, route)
+		assert.Equal(t, "", headBody, route)
+		assert.Equal(t, get.Header.Get("Content-Type"), head.Header.Get("Content-Type"), route)
+		assert.Equal(t, fmt.Sprint(len(getBody)), head.Header.Get("Content-Length"), route)
+	}
+	resp, _ = do(t, c, "HEAD", base+"/messages", "")
+	assert.Equal(t, 405, resp.StatusCode)
+	assert.Equal(t, "POST", resp.Header.Get("Allow"))
+}
