@@ -249,6 +249,10 @@ func (c *Client) backoff() time.Duration {
 		maxB = DefaultMaxBackoff
 	}
 	for i := 1; i < c.failures && d < maxB; i++ {
+		if d > maxB/2 {
+			d = maxB // doubling would pass the cap, or wrap around past MaxInt64
+			break
+		}
 		d *= 2
 	}
 	if c.failures == 0 {

@@ -3,6 +3,7 @@ package sse
 import (
 	"context"
 	"fmt"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -159,6 +160,11 @@ func TestClientBackoffGrowsWithFailuresAndIsJittered(t *testing.T) {
 	c = &Client{}
 	c.retry, c.retrySet, c.failures = 0, true, 1
 	require.GreaterOrEqual(t, c.backoff(), minFailureBackoff/2, "retry: 0 does not spin on failures")
+
+	// However large MaxBackoff is, doubling stops at it: it never wraps around to a short
+	// (or negative) delay after many failures.
+	c = &Client{Retry: time.Second, MaxBackoff: math.MaxInt64, failures: 100}
+	require.GreaterOrEqual(t, c.backoff(), time.Duration(math.MaxInt64/2), "a hundred failures with no real cap")
 }
 
 func TestClientOverHTTP1ServerGetsReplayAfterReconnect(t *testing.T) {
