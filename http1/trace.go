@@ -15,15 +15,28 @@ import (
 // ServerAnnotators returns the trace readers for a server connection: requests in, responses
 // out. Set it as a tcp.Tracer's Annotators.
 func ServerAnnotators(id uint64) (read, write tcp.Annotator) {
-	q := &methodQueue{}
-	return &msgAnnotator{request: true, methods: q}, &msgAnnotator{methods: q}
+	return ServerAnnotatorsTelling(id, nil)
 }
 
 // ClientAnnotators returns the trace readers for a client connection: responses in,
 // requests out.
 func ClientAnnotators(id uint64) (read, write tcp.Annotator) {
+	return ClientAnnotatorsTelling(id, nil)
+}
+
+// ServerAnnotatorsTelling is ServerAnnotators whose reader of requests also tells
+// onMethod (when not nil) the method of each request, in order, as it reads its request
+// line: for another reader of the same responses (sse's), which needs to know, as these
+// do, that the answer to HEAD has no body.
+func ServerAnnotatorsTelling(id uint64, onMethod func(string)) (read, write tcp.Annotator) {
 	q := &methodQueue{}
-	return &msgAnnotator{methods: q}, &msgAnnotator{request: true, methods: q}
+	return &msgAnnotator{request: true, methods: q, tell: onMethod}, &msgAnnotator{methods: q}
+}
+
+// ClientAnnotatorsTelling is ClientAnnotators with onMethod, as ServerAnnotatorsTelling.
+func ClientAnnotatorsTelling(id uint64, onMethod func(string)) (read, write tcp.Annotator) {
+	q := &methodQueue{}
+	return &msgAnnotator{methods: q}, &msgAnnotator{request: true, methods: q, tell: onMethod}
 }
 
 // methodQueue passes the methods of requests to the reader of the responses, which needs
@@ -71,6 +84,7 @@ const traceLineCap = 120
 type msgAnnotator struct {
 	request bool
 	methods *methodQueue
+	tell    func(method string) // a request reader's second listener, or nil
 
 	state traceState
 	line  []byte // the line being read, up to traceLineCap bytes
@@ -151,6 +165,9 @@ func (a *msgAnnotator) endOfLine(line string) string {
 		if a.request {
 			a.method = parts[0]
 			a.methods.push(a.method)
+			if a.tell != nil {
+				a.tell(a.method)
+			}
 			if len(parts) == 3 {
 				return fmt.Sprintf("request line: method %s, target %s, version %s", parts[0], parts[1], parts[2])
 			}

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 
+	"github.com/wirelab/wirelab/http1"
 	"github.com/wirelab/wirelab/tcp"
 )
 
@@ -146,11 +148,52 @@ type ResponseAnnotator struct {
 	fields   FieldAnnotator
 	isStream bool // the response's Content-Type is text/event-stream
 	inHead   bool // the status line of the head being read has been read
-	noBody   bool // its status is one that never has a body (1xx, 204, 304)
+	noBody   bool // it has no body: its status never has one (1xx, 204, 304), or it answers HEAD
+
+	mu      sync.Mutex
+	methods []string // the methods of the requests not answered yet (RequestMethod)
 }
 
 // NewResponseAnnotator returns an annotator for a stream of HTTP responses.
 func NewResponseAnnotator() *ResponseAnnotator { return &ResponseAnnotator{length: -1} }
+
+// RequestMethod tells a the method of the next request on its connection, in order, from
+// the reader of the other direction (it is safe to call while Annotate runs): the answer
+// to HEAD has a head only, whatever its Content-Length (RFC 9110 §9.3.2, RFC 9112 §6.3).
+// Without it, a reads every response as the answer to GET.
+func (a *ResponseAnnotator) RequestMethod(method string) {
+	a.mu.Lock()
+	a.methods = append(a.methods, method)
+	a.mu.Unlock()
+}
+
+// nextMethod takes the method of the request the next final response answers.
+func (a *ResponseAnnotator) nextMethod() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.methods) == 0 {
+		return ""
+	}
+	m := a.methods[0]
+	a.methods = a.methods[1:]
+	return m
+}
+
+// ServerAnnotators returns the trace readers for a server of event streams: http1's
+// reading of the requests in and of the responses out, beside the SSE field lines of the
+// responses' bodies. Set it as a tcp.Tracer's Annotators.
+func ServerAnnotators(id uint64) (read, write tcp.Annotator) {
+	a := NewResponseAnnotator()
+	read, write = http1.ServerAnnotatorsTelling(id, a.RequestMethod)
+	return read, Combine(write, a)
+}
+
+// ClientAnnotators is ServerAnnotators for a client: responses in, requests out.
+func ClientAnnotators(id uint64) (read, write tcp.Annotator) {
+	a := NewResponseAnnotator()
+	read, write = http1.ClientAnnotatorsTelling(id, a.RequestMethod)
+	return Combine(read, a), write
+}
 
 // Annotate implements tcp.Annotator.
 func (a *ResponseAnnotator) Annotate(p []byte) []tcp.Note {
@@ -202,6 +245,9 @@ func (a *ResponseAnnotator) endLine(line string, at int, notes []tcp.Note) []tcp
 	case respHead:
 		if !a.inHead {
 			a.inHead, a.noBody = true, statusWithoutBody(line)
+			if !isInterim(line) && a.nextMethod() == "HEAD" {
+				a.noBody = true
+			}
 			return notes
 		}
 		if line != "" {
@@ -259,6 +305,13 @@ func (a *ResponseAnnotator) endLine(line string, at int, notes []tcp.Note) []tcp
 		}
 	}
 	return notes
+}
+
+// isInterim reports whether a status line names an interim 1xx response, which a final
+// one follows for the same request (101 Switching Protocols is the final one).
+func isInterim(line string) bool {
+	_, rest, _ := strings.Cut(line, " ")
+	return len(rest) > 0 && rest[0] == '1' && !strings.HasPrefix(rest, "101")
 }
 
 // statusWithoutBody reports whether a status line names a status whose response has no

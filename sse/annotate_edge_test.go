@@ -49,3 +49,33 @@ func TestFieldAnnotatorSkipsTheStreamsByteOrderMark(t *testing.T) {
 	require.Equal(t, want, texts(&FieldAnnotator{}, bytewise(stream)...), "byte by byte")
 	require.Equal(t, []string{"sse blank line: dispatch the event"}, texts(&FieldAnnotator{}, "\xEF\xBB\xBF\n"))
 }
+
+// TestTheTraceKnowsTheAnswerToHEADHasNoBody: a HEAD request gets a head with the
+// Content-Length a GET would get and no body (RFC 9110 §9.3.2, RFC 9112 §6.3), so the
+// reader of the responses must know which request each answers. Here a HEAD /events,
+// refused with a 405 whose length is that of its text, comes before a GET /events on the
+// same connection: the stream's fields are read all the same, on the server's side (the
+// requests come in) and on the client's (they go out).
+func TestTheTraceKnowsTheAnswerToHEADHasNoBody(t *testing.T) {
+	requests := "HEAD /events HTTP/1.1\r\nHost: x\r\n\r\nGET /events HTTP/1.1\r\nHost: x\r\n\r\n"
+	responses := "HTTP/1.1 405 Method Not Allowed\r\nAllow: GET\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 28\r\n\r\n" +
+		"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n" +
+		"13\r\nid: 1\ndata: hello\n\n\r\n"
+	want := []string{`sse field id = "1"`, `sse field data = "hello"`, "sse blank line: dispatch the event"}
+	sseNotes := func(notes []string) []string {
+		var out []string
+		for _, n := range notes {
+			if strings.HasPrefix(n, "sse field") || strings.HasPrefix(n, "sse blank") {
+				out = append(out, n)
+			}
+		}
+		return out
+	}
+	in, out := ServerAnnotators(1)
+	texts(in, requests)
+	require.Equal(t, want, sseNotes(texts(out, responses)), "server side")
+
+	in, out = ClientAnnotators(1)
+	texts(out, requests)
+	require.Equal(t, want, sseNotes(texts(in, bytewise(responses)...)), "client side, byte by byte")
+}

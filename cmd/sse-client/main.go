@@ -19,7 +19,6 @@ import (
 	"github.com/wirelab/wirelab/http1"
 	"github.com/wirelab/wirelab/internal/cli"
 	"github.com/wirelab/wirelab/sse"
-	"github.com/wirelab/wirelab/tcp"
 )
 
 // jsonEvent is the contract's -json line: {"type":…,"data":…,"lastEventId":…}.
@@ -48,10 +47,7 @@ func main() {
 
 	tracer := app.Tracer()
 	if tracer != nil {
-		tracer.Annotators = func(id uint64) (read, write tcp.Annotator) {
-			read, write = http1.ClientAnnotators(id)
-			return sse.Combine(read, sse.NewResponseAnnotator()), write
-		}
+		tracer.Annotators = sse.ClientAnnotators
 	}
 	httpClient := &http1.Client{
 		Tracer:    tracer,

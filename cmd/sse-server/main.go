@@ -46,10 +46,7 @@ func main() {
 
 	tracer := app.Tracer()
 	if tracer != nil {
-		tracer.Annotators = func(id uint64) (read, write tcp.Annotator) {
-			read, write = http1.ServerAnnotators(id)
-			return read, sse.Combine(write, sse.NewResponseAnnotator())
-		}
+		tracer.Annotators = sse.ServerAnnotators
 	}
 	srv := &http1.Server{
 		Handler:      mux,
