@@ -36,8 +36,25 @@ func init() {
 // tokenLen returns how many bytes at the start of b are token characters: where a method or
 // a field name ends.
 func tokenLen(b []byte) int {
-	for i, c := range b {
-		if !tokenTable[c] {
+	// Four bytes a turn while four remain: a field name runs to ten or twenty bytes, and
+	// one loop test for four lookups makes the scan of names a quarter cheaper.
+	i := 0
+	for ; i+4 <= len(b); i += 4 {
+		if !tokenTable[b[i]] {
+			return i
+		}
+		if !tokenTable[b[i+1]] {
+			return i + 1
+		}
+		if !tokenTable[b[i+2]] {
+			return i + 2
+		}
+		if !tokenTable[b[i+3]] {
+			return i + 3
+		}
+	}
+	for ; i < len(b); i++ {
+		if !tokenTable[b[i]] {
 			return i
 		}
 	}
