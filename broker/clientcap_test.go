@@ -1,10 +1,8 @@
 package broker
 
 import (
-	"bufio"
 	"io"
 	"net"
-	"strings"
 	"testing"
 	"time"
 
@@ -20,17 +18,9 @@ import (
 // the queue at the cap (one message over at most); once it reads again, everything arrives.
 func TestAPublisherFasterThanTheNetworkWaitsAtTheClientsBufferCap(t *testing.T) {
 	leakcheck.Check(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
 	release := make(chan struct{})
 	received := make(chan int64, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
+	addr, _ := fakeBroker(t, func(c net.Conn) {
 		br := handshakeOnly(c)
 		if br == nil {
 			return
@@ -38,9 +28,9 @@ func TestAPublisherFasterThanTheNetworkWaitsAtTheClientsBufferCap(t *testing.T) 
 		<-release // then it stops reading until the test lets it
 		n, _ := io.Copy(io.Discard, br)
 		received <- n
-	}()
+	})
 
-	c, err := Connect(ln.Addr().String())
+	c, err := Connect(addr)
 	require.NoError(t, err)
 	payload := make([]byte, 64<<10)
 	const messages = 3 * clientMaxBuffered / (64 << 10)
@@ -83,22 +73,4 @@ func TestAPublisherFasterThanTheNetworkWaitsAtTheClientsBufferCap(t *testing.T) 
 	}
 	c.Close()
 	assert.GreaterOrEqual(t, <-received, int64(messages*op), "every message arrived")
-}
-
-// handshakeOnly is a broker just sufficient for a client's handshake on c: INFO, then
-// PONG to the PING that follows CONNECT. It returns the reader of what the client sends
-// next, or nil if the client went before its PING.
-func handshakeOnly(c net.Conn) *bufio.Reader {
-	io.WriteString(c, "INFO {\"server_id\":\"test\",\"max_payload\":1048576,\"proto\":1,\"headers\":true}\r\n")
-	br := bufio.NewReader(c)
-	for {
-		line, err := br.ReadString('\n')
-		if err != nil {
-			return nil
-		}
-		if strings.HasPrefix(line, "PING") {
-			io.WriteString(c, "PONG\r\n")
-			return br
-		}
-	}
 }

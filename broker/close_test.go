@@ -20,26 +20,16 @@ func TestCloseReturnsWhenTheServerStopsReading(t *testing.T) {
 	defer func(d time.Duration) { closeFlushTimeout = d }(closeFlushTimeout)
 	closeFlushTimeout = 100 * time.Millisecond
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
 	release := make(chan struct{})
-	served := make(chan struct{})
-	go func() {
-		defer close(served)
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
+	addr, served := fakeBroker(t, func(c net.Conn) {
 		if handshakeOnly(c) == nil { // then it reads nothing more
 			return
 		}
 		<-release
-	}()
+	})
 	defer func() { close(release); <-served }()
 
-	c, err := Connect(ln.Addr().String())
+	c, err := Connect(addr)
 	require.NoError(t, err)
 	published := make(chan error, 1)
 	go func() {

@@ -1,10 +1,7 @@
 package broker
 
 import (
-	"bufio"
-	"io"
 	"net"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -18,38 +15,15 @@ import (
 // Permissions Violation, say, leaves the connection open), and the connection goes on.
 func TestAnErrAfterThePongInTheSameReadDoesNotFailConnect(t *testing.T) {
 	leakcheck.Check(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	served := make(chan struct{})
-	go func() {
-		defer close(served)
-		c, err := ln.Accept()
-		if err != nil {
-			return
+	addr, served := fakeBroker(t, func(c net.Conn) {
+		// The handshake's PONG and an -ERR, in one write; then PONG to every PING.
+		br := handshake(c, fakeBrokerInfo, "PONG\r\n-ERR 'Permissions Violation for Subscription to \"x\"'\r\n")
+		if br != nil {
+			answerPings(c, br, nil)
 		}
-		defer c.Close()
-		io.WriteString(c, "INFO {\"server_id\":\"test\",\"max_payload\":1048576,\"proto\":1,\"headers\":true}\r\n")
-		br := bufio.NewReader(c)
-		first := true
-		for {
-			line, err := br.ReadString('\n')
-			if err != nil {
-				return
-			}
-			if !strings.HasPrefix(line, "PING") {
-				continue
-			}
-			if first { // the handshake's PONG and an -ERR, in one write
-				io.WriteString(c, "PONG\r\n-ERR 'Permissions Violation for Subscription to \"x\"'\r\n")
-				first = false
-			} else {
-				io.WriteString(c, "PONG\r\n")
-			}
-		}
-	}()
+	})
 
-	c, err := Connect(ln.Addr().String())
+	c, err := Connect(addr)
 	require.NoError(t, err)
 	assert.NoError(t, c.Flush(waitTimeout), "the connection goes on after the -ERR")
 	assert.NoError(t, c.Err())

@@ -3,6 +3,7 @@ package broker
 import (
 	"bufio"
 	"context"
+	"io"
 	"net"
 	"strings"
 	"testing"
@@ -148,5 +149,70 @@ func (c *collector) none(t *testing.T) {
 	case m := <-c.ch:
 		t.Fatalf("unexpected message on %q: %q", m.Subject, m.Data)
 	default:
+	}
+}
+
+// A fake broker is a test's own broker, written out by hand: it answers one client's
+// connection with exactly the bytes the test needs.
+
+// fakeBrokerInfo is the INFO a fake broker greets with (headers, the default max_payload).
+const fakeBrokerInfo = "INFO {\"server_id\":\"test\",\"max_payload\":1048576,\"proto\":1,\"headers\":true}\r\n"
+
+// fakeBroker listens on a loopback port and serves the first connection with serve,
+// closing it when serve returns. It returns the address, and a channel closed once serve
+// has returned.
+func fakeBroker(t *testing.T, serve func(c net.Conn)) (addr string, served <-chan struct{}) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { ln.Close() })
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		serve(c)
+	}()
+	return ln.Addr().String(), done
+}
+
+// handshake is a broker's side of a client's handshake on c: info, then pong (a PONG, and
+// whatever the test sends with it) answering the PING that follows CONNECT. It returns the
+// reader of what the client sends next, or nil if the client went before its PING.
+func handshake(c net.Conn, info, pong string) *bufio.Reader {
+	io.WriteString(c, info)
+	br := bufio.NewReader(c)
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			return nil
+		}
+		if strings.HasPrefix(line, "PING") {
+			io.WriteString(c, pong)
+			return br
+		}
+	}
+}
+
+// handshakeOnly is handshake with fakeBrokerInfo and a plain PONG.
+func handshakeOnly(c net.Conn) *bufio.Reader { return handshake(c, fakeBrokerInfo, "PONG\r\n") }
+
+// answerPings reads the client's lines from br until it goes, answering each PING with
+// PONG, and gives every line, trimmed, to each (when not nil).
+func answerPings(c net.Conn, br *bufio.Reader, each func(line string)) {
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			return
+		}
+		if strings.HasPrefix(line, "PING") {
+			io.WriteString(c, "PONG\r\n")
+		}
+		if each != nil {
+			each(strings.TrimSpace(line))
+		}
 	}
 }

@@ -1,8 +1,6 @@
 package broker
 
 import (
-	"bufio"
-	"io"
 	"net"
 	"strings"
 	"testing"
@@ -18,35 +16,16 @@ import (
 // connection was lost. It now returns ErrHeadersNotSupported and sends nothing.
 func TestPublishWithHeadersToAServerWithoutThemIsRefused(t *testing.T) {
 	leakcheck.Check(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
 	lines := make(chan string, 16)
-	go func() {
+	addr, _ := fakeBroker(t, func(c net.Conn) {
 		defer close(lines)
-		c, err := ln.Accept()
-		if err != nil {
-			return
+		info := strings.Replace(fakeBrokerInfo, `"headers":true`, `"headers":false`, 1)
+		if br := handshake(c, info, "PONG\r\n"); br != nil {
+			answerPings(c, br, func(line string) { lines <- line })
 		}
-		defer c.Close()
-		io.WriteString(c, "INFO {\"server_id\":\"test\",\"max_payload\":1048576,\"proto\":1,\"headers\":false}\r\n")
-		br := bufio.NewReader(c)
-		for {
-			line, err := br.ReadString('\n')
-			if err != nil {
-				return
-			}
-			if strings.HasPrefix(line, "PING") {
-				io.WriteString(c, "PONG\r\n")
-			}
-			if !strings.HasPrefix(line, "CONNECT") {
-				lines <- strings.TrimSpace(line)
-			}
-		}
-	}()
-	c, err := Connect(ln.Addr().String())
+	})
+	c, err := Connect(addr)
 	require.NoError(t, err)
-	require.Equal(t, "PING", <-lines) // the handshake's
 	err = c.PublishMsg(&Msg{Subject: "h", Header: Header{"A": {"1"}}, Data: []byte("x")})
 	require.ErrorIs(t, err, ErrHeadersNotSupported)
 	require.NoError(t, c.Publish("p", []byte("x")))
