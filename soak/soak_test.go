@@ -256,7 +256,10 @@ func TestSoakBroker(t *testing.T) {
 				PingInterval: floodPingInterval, ControlLineTimeout: floodHeaderTimeout}))
 		},
 		valid: func(ctx context.Context, addr, id string, r *rand.Rand, delivered *atomic.Int64) error {
-			c, err := broker.Connect(addr)
+			// The handshake gets the flood's bound for an answer, not Connect's default of
+			// 5 s: a machine starved by a thousand clients (under -race, beside other
+			// tests) may take longer than that, which is not the broker hanging.
+			c, err := broker.Connect(addr, broker.Timeout(answerTimeout))
 			if err != nil {
 				return err
 			}
