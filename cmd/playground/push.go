@@ -133,7 +133,8 @@ func (p *playground) serveWebSocket(w http1.ResponseWriter, r *http1.Request) {
 // The first event, of type "watching", says the view is watching; each trace event follows as it
 // happens. A page's connections accepted before the view opened are not traced (nobody had
 // asked), so the ones serving that transport are replaced by new ones, traced from their
-// first byte; the broker's are traced from the next operation (wire.go).
+// first byte; the broker's are traced from the next operation (wire.go). HEAD gets the
+// stream's head and no view.
 func (p *playground) serveWire(w http1.ResponseWriter, r *http1.Request) {
 	q := r.Query()
 	transport := q.Get("t")
@@ -147,6 +148,13 @@ func (p *playground) serveWire(w http1.ResponseWriter, r *http1.Request) {
 		log = cnt.wire
 	default:
 		writeText(w, 404, "no such transport\n")
+		return
+	}
+	if r.Method == "HEAD" {
+		// RFC 9110 §9.3.2: the head GET would get, without content. The answer is complete
+		// with its head, so no view is opened: none would ever be read, and the connection
+		// must go on to its next request.
+		sse.NewHTTP1Stream(w)
 		return
 	}
 	if mc := p.meter.connFor(r.RemoteAddr); mc != nil {

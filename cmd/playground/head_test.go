@@ -1,0 +1,56 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"net/textproto"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/wirelab/wirelab/internal/leakcheck"
+)
+
+// readHead reads one response's status line and header fields from br.
+func readHead(t *testing.T, br *bufio.Reader) (status string, h textproto.MIMEHeader) {
+	t.Helper()
+	tp := textproto.NewReader(br)
+	status, err := tp.ReadLine()
+	require.NoError(t, err)
+	h, err = tp.ReadMIMEHeader()
+	require.NoError(t, err)
+	return status, h
+}
+
+// TestHEADOfTheWireViewIsAnsweredAndEnds asks HEAD /wire and then GET /stats on the same
+// connection, as a client may once the answer to HEAD, which has no body, is complete: the
+// HEAD gets the head GET would get, and the GET after it is answered too.
+func TestHEADOfTheWireViewIsAnsweredAndEnds(t *testing.T) {
+	leakcheck.Check(t)
+	m, err := startMeasurement(0)
+	require.NoError(t, err)
+	defer m.stop()
+
+	for _, view := range []string{"poll", wireBroker} {
+		c, err := net.Dial("tcp", strings.TrimPrefix(m.base, "http://"))
+		require.NoError(t, err)
+		defer c.Close()
+		require.NoError(t, c.SetDeadline(time.Now().Add(10*time.Second))) // a failure bound only
+		_, err = fmt.Fprintf(c, "HEAD /wire?c=head&t=%s HTTP/1.1\r\nHost: x\r\n\r\n"+
+			"GET /stats?c=head HTTP/1.1\r\nHost: x\r\n\r\n", view)
+		require.NoError(t, err)
+		br := bufio.NewReader(c)
+
+		status, h := readHead(t, br)
+		assert.Equal(t, "HTTP/1.1 200 OK", status, view)
+		assert.Equal(t, "text/event-stream", h.Get("Content-Type"), view)
+
+		status, h = readHead(t, br)
+		assert.Equal(t, "HTTP/1.1 200 OK", status, "the GET after HEAD /wire?t=%s", view)
+		assert.Equal(t, "application/json", h.Get("Content-Type"), view)
+	}
+}
