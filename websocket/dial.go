@@ -157,7 +157,7 @@ func handshake(nc net.Conn, u *url.URL, opts *DialOptions) (*Conn, error) {
 
 	// 2. The request (RFC 6455 §4.1's list of fields), written by http1.
 	target := u.RequestURI()
-	req := &http1.Request{Method: "GET", Target: target, Proto: "HTTP/1.1", Host: u.Host}
+	req := &http1.Request{Method: "GET", Target: target, Proto: "HTTP/1.1", Host: hostField(u.Host)}
 	req.Header.Add("Upgrade", "websocket")
 	req.Header.Add("Connection", "Upgrade")
 	req.Header.Add("Sec-WebSocket-Key", key)
@@ -189,4 +189,19 @@ func handshake(nc net.Conn, u *url.URL, opts *DialOptions) (*Conn, error) {
 		return nil, err
 	}
 	return newConn(nc, br, true, opts.Options, sub, dc), nil
+}
+
+// hostField is the Host field of the handshake for a URL's host[:port]: an IPv6 literal
+// without its zone. RFC 6874 §4: "An HTTP client, proxy, or other intermediary MUST remove
+// any ZoneID attached to an outgoing URI, as it has only local significance at the sending
+// host" (the connection is still dialed through it).
+func hostField(host string) string {
+	if !strings.HasPrefix(host, "[") {
+		return host
+	}
+	zone, end := strings.IndexByte(host, '%'), strings.IndexByte(host, ']')
+	if zone < 0 || end < zone {
+		return host
+	}
+	return host[:zone] + host[end:]
 }

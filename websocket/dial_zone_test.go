@@ -1,0 +1,68 @@
+package websocket
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/wirelab/wirelab/internal/leakcheck"
+)
+
+// TestDialLeavesTheIPv6ZoneOutOfTheHostField: a link-local IPv6 URL names its interface
+// (RFC 6874: ws://[fe80::1%25eth0]:8081/echo). The zone is this machine's own business: the
+// connection is dialed through it, but RFC 6874 §4, "An HTTP client ... MUST remove any
+// ZoneID attached to an outgoing URI, as it has only local significance at the sending
+// host", keeps it out of the Host field, which was sent as "[fe80::1%eth0]:8081".
+func TestDialLeavesTheIPv6ZoneOutOfTheHostField(t *testing.T) {
+	leakcheck.Check(t)
+	for _, tc := range []struct{ url, dialed, host string }{
+		{"ws://[fe80::1%25eth0]:8081/echo", "[fe80::1%eth0]:8081", "[fe80::1]:8081"},
+		{"ws://[fe80::1%25eth0]/echo?a=b", "[fe80::1%eth0]:80", "[fe80::1]"},
+		{"ws://[::1]:8081/echo", "[::1]:8081", "[::1]:8081"},
+		{"ws://example.test/echo", "example.test:80", "example.test"},
+	} {
+		t.Run(tc.url, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			require.NoError(t, err)
+			defer ln.Close()
+			host := make(chan string, 1)
+			served := make(chan struct{})
+			go func() {
+				defer close(served)
+				nc, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				defer nc.Close()
+				req, err := http.ReadRequest(bufio.NewReader(nc))
+				if err != nil {
+					return
+				}
+				host <- req.Host
+				io.WriteString(nc, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+					"Sec-WebSocket-Accept: "+AcceptKey(req.Header.Get("Sec-WebSocket-Key"))+"\r\n\r\n")
+				io.Copy(io.Discard, nc) // until the client closes
+			}()
+			defer func() { <-served }()
+
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			dialed := ""
+			c, err := Dial(ctx, tc.url, &DialOptions{NetConn: func(ctx context.Context, addr string) (net.Conn, error) {
+				dialed = addr
+				return (&net.Dialer{}).DialContext(ctx, "tcp", ln.Addr().String())
+			}})
+			require.NoError(t, err)
+			c.CloseNow()
+			assert.Equal(t, tc.dialed, dialed, "the address dialed keeps the zone")
+			assert.Equal(t, tc.host, <-host, "the Host field has no zone")
+		})
+	}
+}
