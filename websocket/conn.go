@@ -6,10 +6,12 @@ import (
 	"bufio"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	mrand "math/rand/v2"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -260,6 +262,12 @@ func (c *Conn) awaitPeerClose() {
 			if _, _, err := c.nextReaderLocked(); err == nil {
 				c.discardMessage()
 			}
+		}
+		if errors.Is(c.r.err, os.ErrDeadlineExceeded) {
+			// The peer did not answer in time and the connection is closed: later reads
+			// say so, as they do when a reader blocked in a read sees the timer below
+			// close it, not with the deadline set here, which is not the caller's.
+			c.r.err = fmt.Errorf("websocket: no close frame from the peer within %v: %w", c.opts.CloseTimeout, net.ErrClosed)
 		}
 		c.rmu.Unlock()
 		return
