@@ -162,7 +162,7 @@ func (p *playground) connect(addr, own net.Addr, connected func()) {
 		if err := json.Unmarshal(m.Data, &args); err != nil {
 			answer.Error = "want {\"a\": number, \"b\": number}"
 		} else {
-			answer.Sum = add(args)
+			answer = answerOf(args)
 		}
 		body, _ := json.Marshal(answer)
 		responder.Publish(m.Reply, body)

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"math"
 	"mime"
 	"path"
 	"strconv"
@@ -188,11 +189,26 @@ func (p *playground) serveRPCAdd(w http1.ResponseWriter, r *http1.Request) {
 		writeJSON(w, 400, rpcAnswer{Error: "want {\"a\": number, \"b\": number}"})
 		return
 	}
-	writeJSON(w, 200, rpcAnswer{Sum: add(args), ServerMicros: time.Since(start).Microseconds()})
+	answer, status := answerOf(args), 200
+	if answer.Error != "" {
+		status = 400
+	}
+	answer.ServerMicros = time.Since(start).Microseconds()
+	writeJSON(w, status, answer)
 }
 
 // add is the remote procedure both ways call.
 func add(a rpcArgs) float64 { return a.A + a.B }
+
+// answerOf is the answer to one call of add: its sum, or why there is none. Two finite
+// numbers may add up to an infinity, for which JSON has no number (RFC 8259 §6).
+func answerOf(a rpcArgs) rpcAnswer {
+	sum := add(a)
+	if math.IsInf(sum, 0) {
+		return rpcAnswer{Error: "the sum is too large for a JSON number"}
+	}
+	return rpcAnswer{Sum: sum}
+}
 
 func (p *playground) serveStats(w http1.ResponseWriter, r *http1.Request) {
 	writeJSON(w, 200, map[string]any{
