@@ -171,7 +171,8 @@ func NewServer(opts Options) *Server {
 	}
 	if opts.Tracer != nil {
 		opts.Tracer.Annotators = func(uint64) (read, write tcp.Annotator) {
-			return NewAnnotator(ServerSide), NewAnnotator(ClientSide)
+			return newAnnotator(ServerSide, opts.MaxControlLine),
+				newAnnotator(ClientSide, opts.MaxControlLine)
 		}
 	}
 	return s

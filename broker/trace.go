@@ -21,10 +21,20 @@ type annotator struct {
 
 // NewAnnotator returns a tcp.Annotator that reads one side of the protocol: ServerSide for
 // the bytes a server reads (what clients send), ClientSide for the bytes it writes.
-func NewAnnotator(side Side) tcp.Annotator {
+func NewAnnotator(side Side) tcp.Annotator { return newAnnotator(side, DefaultMaxControlLine) }
+
+// newAnnotator is NewAnnotator for a server whose control lines may be up to
+// maxControlLine bytes: what it reads is held to that, and what it writes to twice that,
+// as a MSG line carries the subject (and reply) of a PUB line and the sid of a SUB line.
+func newAnnotator(side Side, maxControlLine int) tcp.Annotator {
 	a := &annotator{}
 	a.parser = NewParser(side, a.operation)
 	a.parser.MaxPayload = clientMaxPayload // the trace reads; it does not enforce
+	if side == ServerSide {
+		a.parser.MaxControlLine = maxControlLine
+	} else {
+		a.parser.MaxControlLine = max(clientMaxControlLine, 2*maxControlLine+msgOverhead)
+	}
 	a.parser.OnLine = a.line
 	return a
 }
