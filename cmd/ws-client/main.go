@@ -1,6 +1,8 @@
 // Command ws-client connects to a WebSocket server, sends each line of its standard input as
 // a text message, and prints each message it receives on its own line (binary ones in hex).
-// At the end of its input it runs the closing handshake and exits 0. Try it against
+// At the end of its input it runs the closing handshake and exits 0; a line that is not
+// UTF-8 is not sent as text (RFC 6455 §5.6): the client closes with 1007 and exits 1
+// (-binary sends every line as bytes). Try it against
 // `go run ./cmd/ws-server`: `go run ./cmd/ws-client ws://127.0.0.1:8081/chat`, with -trace
 // to see the handshake and every frame. wss:// URLs run over TLS, verified against the
 // system's roots, or a CA file with -ca; -insecure accepts a self-signed server
@@ -18,6 +20,7 @@ import (
 	"os"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/wirelab/wirelab/internal/cli"
 	"github.com/wirelab/wirelab/websocket"
@@ -158,7 +161,15 @@ func run(c *websocket.Conn, in io.Reader, out io.Writer, s sender, app *cli.App)
 	go func() {
 		sc := bufio.NewScanner(in)
 		sc.Buffer(make([]byte, 64<<10), maxInputLine)
-		for sc.Scan() {
+		for n := 1; sc.Scan(); n++ {
+			if s.op == websocket.OpText && !utf8.Valid(sc.Bytes()) {
+				// RFC 6455 §5.6: a text message's payload is UTF-8, and §8.1 has the
+				// server fail the connection over one that is not: the line is not
+				// sent, and the client closes with 1007, the code for such data.
+				inputErr <- fmt.Errorf("line %d of input is not UTF-8, which a text message must be (-binary sends lines as bytes)", n)
+				c.CloseSend(websocket.StatusInvalidPayload, "input line is not UTF-8")
+				return
+			}
 			if err := s.send(c, sc.Bytes()); err != nil {
 				return
 			}
