@@ -365,6 +365,8 @@ func TestConnectionLimitRefusesTheClientBeyondIt(t *testing.T) {
 	require.NoError(t, err)
 	defer conn.Close()
 	third := &raw{t: t, conn: conn, r: newReader(conn)}
+	// INFO first, as every connection is greeted (nats-server does the same), then why.
+	assert.True(t, strings.HasPrefix(third.line(), "INFO {"), "the refused client is greeted with INFO")
 	third.expectClosed("-ERR 'maximum connections exceeded'")
 	assert.EqualValues(t, 2, srv.Stats().Clients)
 }

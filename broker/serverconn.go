@@ -92,11 +92,16 @@ func (s *Server) ServeConn(ctx context.Context, conn net.Conn) {
 	c.parser.MaxControlLine = s.opts.MaxControlLine
 	go c.flushLoop()
 
-	// 1. Refuse a client beyond the connection limit, telling it why.
+	// 1. Refuse a client beyond the connection limit, telling it why. INFO comes first,
+	//    as from nats-server: a NATS client reads INFO before anything else, and only then
+	//    takes the -ERR for what it is (nats.go: ErrMaxConnectionsExceeded) rather than
+	//    for a server that does not speak the protocol.
 	if n := s.clients.Add(1); n > int64(s.opts.MaxConns) {
 		s.clients.Add(-1)
+		c.send(s.infoLine(c))
 		c.closeWithError(&ProtocolError{Text: errTextMaxConns, Fatal: true})
 		<-c.flushed
+		c.drain() // so that its CONNECT, crossing the -ERR, does not reset what it has to read
 		return
 	}
 	defer s.clients.Add(-1)
