@@ -116,7 +116,13 @@ func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, error) 
 		return nil, fmt.Errorf("websocket: %w", err)
 	}
 	if u.Scheme == "wss" {
-		tc, err := http1.WrapTLS(ctx, nc, u.Hostname(), opts.TLSConfig)
+		// The name the certificate must carry: an IPv6 address has no zone in it (RFC 6874
+		// §4: the zone "has only local significance at the sending host").
+		name := u.Hostname()
+		if i := strings.IndexByte(name, '%'); i >= 0 && strings.Contains(name, ":") {
+			name = name[:i]
+		}
+		tc, err := http1.WrapTLS(ctx, nc, name, opts.TLSConfig)
 		if err != nil {
 			return nil, fmt.Errorf("websocket: %w", err)
 		}

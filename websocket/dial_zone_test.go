@@ -3,6 +3,7 @@ package websocket
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"io"
 	"net"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/wirelab/wirelab/internal/cli/clitest"
 	"github.com/wirelab/wirelab/internal/leakcheck"
 )
 
@@ -65,4 +67,31 @@ func TestDialLeavesTheIPv6ZoneOutOfTheHostField(t *testing.T) {
 			assert.Equal(t, tc.host, <-host, "the Host field has no zone")
 		})
 	}
+}
+
+// TestDialWSSChecksALinkLocalServerAgainstItsAddressWithoutTheZone: over TLS the server's
+// certificate names the address, fe80::1, and a zone is no part of it (RFC 6874 §4). The
+// name checked was the URL's host with its zone, "fe80::1%eth0", which is neither an IP
+// address nor a DNS name, so no certificate could pass and wss:// to a link-local address
+// always failed.
+func TestDialWSSChecksALinkLocalServerAgainstItsAddressWithoutTheZone(t *testing.T) {
+	leakcheck.Check(t)
+	ca := clitest.NewCA(t)
+	addr := serveRoutesTLS(t, ca.Issue(t, "fe80::1").Certificate(t))
+	_, port, _ := net.SplitHostPort(addr)
+	ctx, cancel := context.WithTimeout(context.Background(), dialTLSTimeout)
+	defer cancel()
+	dialed := ""
+	c, err := Dial(ctx, "wss://[fe80::1%25eth0]:"+port+"/echo", &DialOptions{
+		TLSConfig: &tls.Config{RootCAs: ca.Pool},
+		NetConn: func(ctx context.Context, a string) (net.Conn, error) {
+			dialed = a
+			return (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+		},
+	})
+	require.NoError(t, err)
+	defer c.CloseNow()
+	assert.Equal(t, "[fe80::1%eth0]:"+port, dialed)
+	echoOnce(t, c, OpText, "link-local")
+	require.NoError(t, c.Close(StatusNormalClosure, ""))
 }
