@@ -92,10 +92,13 @@ func parseExtensions(values []string) ([]extensionParams, error) {
 			for _, p := range parts[1:] {
 				name, value, _ := strings.Cut(p, "=")
 				name, value = strings.ToLower(strings.TrimSpace(name)), strings.TrimSpace(value)
+				quotedOK := true
 				if len(value) >= 2 && value[0] == '"' && value[len(value)-1] == '"' {
-					value = value[1 : len(value)-1]
+					// RFC 6455 §9.1: "the value after quoted-string unescaping MUST
+					// conform to the 'token' ABNF".
+					value, quotedOK = unescapeQuoted(value[1 : len(value)-1])
 				}
-				if !isToken(name) || (strings.Contains(p, "=") && !isToken(value)) {
+				if !isToken(name) || (strings.Contains(p, "=") && (!quotedOK || !isToken(value))) {
 					return nil, fmt.Errorf("bad extension parameter %q", capQuote(p))
 				}
 				ext.params = append(ext.params, [2]string{name, value})
@@ -104,6 +107,26 @@ func parseExtensions(values []string) ([]extensionParams, error) {
 		}
 	}
 	return out, nil
+}
+
+// unescapeQuoted undoes the quoted-pairs of a quoted-string's content (RFC 9110 §5.6.4:
+// quoted-pair = "\" ( HTAB / SP / VCHAR / obs-text ), the backslash quoting the character
+// after it). A backslash with nothing after it escaped the closing quote: not a
+// quoted-string.
+func unescapeQuoted(s string) (string, bool) {
+	if strings.IndexByte(s, '\\') < 0 {
+		return s, true
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' {
+			if i++; i == len(s) {
+				return "", false
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String(), true
 }
 
 // parseWindowBits reads a max_window_bits value: RFC 7692 §7.1.2.1: "a decimal integer
