@@ -522,12 +522,27 @@ func (c *Conn) readInflated(p []byte) (int, error) {
 	return n, nil
 }
 
-// remember keeps the last window bytes of inflated output as the next message's dictionary.
+// remember keeps the last window bytes of inflated output as the next message's
+// dictionary. The history slides: it holds at least the last window bytes and at most
+// twice as many, in a buffer never larger than that, so the oldest bytes are moved out
+// once per window's worth of output, not at every read.
 func (in *inflate) remember(p []byte, window int) {
-	in.history = append(in.history, p...)
-	if len(in.history) > 2*window {
-		in.history = in.history[:copy(in.history, in.history[len(in.history)-window:])]
+	if len(p) >= window {
+		// p alone fills the window (compress/flate hands out up to 32 KiB a read).
+		p, in.history = p[len(p)-window:], in.history[:0]
 	}
+	if len(in.history)+len(p) > 2*window {
+		// Keep what, with p after it, makes up the window.
+		keep := in.history[len(in.history)-(window-len(p)):]
+		in.history = in.history[:copy(in.history, keep)]
+	}
+	if need := len(in.history) + len(p); need > cap(in.history) {
+		// Grow as append would, but never past twice the window.
+		grown := make([]byte, len(in.history), min(2*window, max(need, 2*cap(in.history))))
+		copy(grown, in.history)
+		in.history = grown
+	}
+	in.history = append(in.history, p...)
 }
 
 // isToken reports whether s is an RFC 9110 §5.6.2 token.
