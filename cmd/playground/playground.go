@@ -169,8 +169,13 @@ func (p *playground) connect(addr, own net.Addr, connected func()) {
 	}); err != nil {
 		p.log.Error("playground: subscribe", "err", err)
 	}
-	if err := feed.Flush(rpcTimeout); err != nil {
-		p.log.Error("playground: flush", "err", err)
+	// Each connection's PONG comes after its SUB has taken effect: once ready is closed the
+	// feed gets every message and the responder answers every call. (The feed's alone says
+	// nothing of the responder's SUB, which a first call could overtake and time out.)
+	for _, c := range []*broker.Conn{feed, responder} {
+		if err := c.Flush(rpcTimeout); err != nil {
+			p.log.Error("playground: flush", "err", err)
+		}
 	}
 	p.mu.Lock()
 	p.feed, p.responder = feed, responder
