@@ -2,7 +2,9 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/textproto"
 	"strings"
@@ -12,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/wirelab/wirelab/http1"
 	"github.com/wirelab/wirelab/internal/leakcheck"
 )
 
@@ -53,4 +56,38 @@ func TestHEADOfTheWireViewIsAnsweredAndEnds(t *testing.T) {
 		assert.Equal(t, "HTTP/1.1 200 OK", status, "the GET after HEAD /wire?t=%s", view)
 		assert.Equal(t, "application/json", h.Get("Content-Type"), view)
 	}
+}
+
+// TestAnAssetRefusesOtherMethodsWith405: the page's files exist, so a POST to one is a method
+// the resource does not support, 405 with Allow (RFC 9110 §15.5.6), not 404 Not Found; a
+// name that is no file stays 404 whatever the method.
+func TestAnAssetRefusesOtherMethodsWith405(t *testing.T) {
+	leakcheck.Check(t)
+	m, err := startMeasurement(0)
+	require.NoError(t, err)
+	defer m.stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	client := &http1.Client{}
+	defer client.CloseIdleConnections()
+	ask := func(method, target string) *http1.Response {
+		t.Helper()
+		req, err := http1.NewRequest(ctx, method, m.base+target, strings.NewReader("x"))
+		require.NoError(t, err)
+		resp, err := client.Do(req)
+		require.NoError(t, err)
+		_, err = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.NoError(t, err)
+		return resp
+	}
+	for _, target := range []string{"/", "/index.html", "/app.js"} {
+		resp := ask("POST", target)
+		assert.Equal(t, 405, resp.StatusCode, "POST %s", target)
+		assert.Equal(t, "GET, HEAD", resp.Header.Get("Allow"), "POST %s", target)
+	}
+	assert.Equal(t, 404, ask("POST", "/nope").StatusCode)
+	assert.Equal(t, 404, ask("GET", "/nope").StatusCode)
+	assert.Equal(t, 200, ask("GET", "/app.js").StatusCode)
 }

@@ -91,8 +91,14 @@ func (p *playground) serveAsset(w http1.ResponseWriter, r *http1.Request) {
 		name = "/index.html"
 	}
 	body, err := fs.ReadFile(webFiles, "web"+name)
-	if err != nil || (r.Method != "GET" && r.Method != "HEAD") {
+	if err != nil {
 		writeText(w, 404, "not found\n")
+		return
+	}
+	if r.Method != "GET" && r.Method != "HEAD" {
+		// RFC 9110 §15.5.6: the file exists, the method is not one it supports.
+		w.Header().Set("Allow", "GET, HEAD")
+		writeText(w, 405, "GET or HEAD a file of the page\n")
 		return
 	}
 	w.Header().Set("Content-Type", mime.TypeByExtension(path.Ext(name)))
