@@ -50,13 +50,8 @@ type messageLog struct {
 	subs    map[chan message]struct{}
 }
 
-// newMessageLog returns an empty log whose ids start after the clock's µs since the epoch,
-// not at 1: a page left open while the playground restarts goes on asking for the messages
-// after the newest id of the run before (after=) and skips the ids it has seen, so the new
-// run's ids must come after the old run's. They do while a run logs fewer than one message
-// per µs of its life.
 func newMessageLog() *messageLog {
-	return &messageLog{lastID: time.Now().UnixMicro(), changed: make(chan struct{}), subs: map[chan message]struct{}{}}
+	return &messageLog{changed: make(chan struct{}), subs: map[chan message]struct{}{}}
 }
 
 // add stores a message under the next id, wakes every long poll, and queues it for every
