@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"math/bits"
+	"net/netip"
 )
 
 // Character classes (RFC 9110 §5.6.2 token, §5.5 field-value, RFC 3986 for targets),
@@ -160,16 +161,17 @@ func isRegNameChars(b []byte) bool {
 	return true
 }
 
-// isIPLiteralChars reports whether b can stand between the brackets of an IP literal:
-// hex digits, colons and dots of an IPv6 address (an IPv4 one at its end), or the letters
-// of an IPvFuture (RFC 3986 §3.2.2), checked loosely.
-func isIPLiteralChars(b []byte) bool {
+// isIPv6Literal reports whether b, between the brackets of an IP literal, is an IPv6
+// address (RFC 3986 §3.2.2: IP-literal = "[" ( IPv6address / IPvFuture ) "]"), without a
+// zone. IPvFuture, which no client sends and net/http refuses, is refused too.
+func isIPv6Literal(b []byte) bool {
 	for _, c := range b {
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == ':' || c == '.') {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F' || c == ':' || c == '.') {
 			return false
 		}
 	}
-	return true
+	a, err := netip.ParseAddr(string(b))
+	return err == nil && a.Is6()
 }
 
 // isHostChars reports whether b is made of the characters of a Host value only.

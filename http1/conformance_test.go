@@ -79,6 +79,7 @@ var conformanceCases = []conformanceCase{
 	ok("RFC 3986 §3.2.2", "an absolute-form target with an IP literal and a port is accepted", "GET http://[::1]:8080/x HTTP/1.1\r\nHost: x\r\n\r\n", ""),
 	refused("RFC 9110 §4.2.1", "an absolute-form target with an empty host is refused", "GET http:///x HTTP/1.1\r\nHost: x\r\n\r\n", 400),
 	refused("RFC 3986 §3.2.2", "an absolute-form target whose host is not a host is refused", "GET http://#/ HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+	refused("RFC 3986 §3.2.2", "an absolute-form target with an IP literal that is no IPv6 address is refused", "GET http://[0]/ HTTP/1.1\r\nHost: x\r\n\r\n", 400),
 	refused("RFC 3986 §3.2.3", "an absolute-form target whose port is not digits is refused", "GET http://example.com:x/ HTTP/1.1\r\nHost: x\r\n\r\n", 400),
 	refused("RFC 9110 §4.2.4", "an absolute-form target with userinfo is refused", "GET http://user@example.com/ HTTP/1.1\r\nHost: x\r\n\r\n", 400),
 	ok("RFC 9112 §3.2.3", "CONNECT with host:port is accepted", "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n", ""),

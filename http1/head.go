@@ -381,7 +381,7 @@ func validAbsoluteAuthority(target []byte) bool {
 	var rest []byte
 	if len(authority) > 0 && authority[0] == '[' {
 		end := bytes.IndexByte(authority, ']')
-		if end < 2 || !isIPLiteralChars(authority[1:end]) {
+		if end < 2 || !isIPv6Literal(authority[1:end]) {
 			return false
 		}
 		rest = authority[end+1:]
