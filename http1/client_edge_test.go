@@ -75,31 +75,16 @@ func TestClientBoundsTheInterimResponsesByMaxHeaderBytes(t *testing.T) {
 // sent on it would be lost.
 func TestClientDoesNotKeepAConnectionAfterAnHTTP10RequestWithoutKeepAlive(t *testing.T) {
 	leakcheck.Check(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
 	closed := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for i := range 2 {
-			nc, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			nc.SetDeadline(time.Now().Add(waitTimeout))
-			br := bufio.NewReader(nc)
-			var h head
-			if readHead(br, &h, true, DefaultMaxHeaderBytes, DefaultMaxHeaderFields, nil) == nil {
-				io.WriteString(nc, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-			}
-			nc.Close() // the request was HTTP/1.0 without keep-alive: it ends here
-			if i == 0 {
-				close(closed)
-			}
+	base := headServer(t, 2, func(i int, nc net.Conn, read bool) {
+		if read {
+			io.WriteString(nc, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
 		}
-	}()
-	t.Cleanup(func() { ln.Close(); <-done })
-	base := "http://" + ln.Addr().String()
+		nc.Close() // the request was HTTP/1.0 without keep-alive: it ends here
+		if i == 0 {
+			close(closed)
+		}
+	})
 
 	c := &Client{}
 	defer c.CloseIdleConnections()
@@ -131,38 +116,22 @@ func TestClientDoesNotKeepAConnectionAfterAnHTTP10RequestWithoutKeepAlive(t *tes
 // brings.
 func TestClientRepeatsAGETThatMetTheServersIdleTimeout(t *testing.T) {
 	leakcheck.Check(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
 	idle, timedOut := make(chan struct{}), make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for i := range 2 {
-			nc, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			nc.SetDeadline(time.Now().Add(waitTimeout))
-			br := bufio.NewReader(nc)
-			var h head
-			if readHead(br, &h, true, DefaultMaxHeaderBytes, DefaultMaxHeaderFields, nil) == nil {
-				fmt.Fprintf(nc, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n%d", i)
-			}
-			if i == 0 { // then the connection sits idle, until the server gives up on it
-				select {
-				case <-idle:
-				case <-time.After(waitTimeout):
-				}
-				io.WriteString(nc, "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
-				nc.(*net.TCPConn).CloseWrite()
-				close(timedOut)
-				io.Copy(io.Discard, nc) // until the client closes its end
-			}
-			nc.Close()
+	base := headServer(t, 2, func(i int, nc net.Conn, read bool) {
+		if read {
+			fmt.Fprintf(nc, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n%d", i)
 		}
-	}()
-	t.Cleanup(func() { ln.Close(); <-done })
-	base := "http://" + ln.Addr().String()
+		if i == 0 { // then the connection sits idle, until the server gives up on it
+			select {
+			case <-idle:
+			case <-time.After(waitTimeout):
+			}
+			io.WriteString(nc, "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+			nc.(*net.TCPConn).CloseWrite()
+			close(timedOut)
+			io.Copy(io.Discard, nc) // until the client closes its end
+		}
+	})
 
 	c := &Client{}
 	defer c.CloseIdleConnections()
@@ -268,4 +237,31 @@ func TestClientCancelEndsAnExchangeWhoseBodyIsStuck(t *testing.T) {
 		<-done
 		t.Fatal("Do went on waiting for the body after the cancel")
 	}
+}
+
+// headServer accepts conns connections, one after the other, on a loopback port and, on
+// each, reads one request head and calls answer with the connection's number, the
+// connection and whether the head was read; the connection is closed once answer returns.
+// It returns the server's base URL, and stops when the test ends.
+func headServer(t *testing.T, conns int, answer func(i int, nc net.Conn, read bool)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range conns {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			nc.SetDeadline(time.Now().Add(waitTimeout))
+			var h head
+			read := readHead(bufio.NewReader(nc), &h, true, DefaultMaxHeaderBytes, DefaultMaxHeaderFields, nil) == nil
+			answer(i, nc, read)
+			nc.Close()
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); <-done })
+	return "http://" + ln.Addr().String()
 }

@@ -20,19 +20,10 @@ import (
 // ws-client's exit status depend on which goroutine got to the reader first).
 func TestAReadAfterACloseThePeerNeverAnsweredSaysTheConnIsClosed(t *testing.T) {
 	leakcheck.Check(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	silent := make(chan net.Conn, 1)
-	go func() { c, _ := ln.Accept(); silent <- c }()
-	nc, err := net.Dial("tcp", ln.Addr().String())
-	require.NoError(t, err)
-	peer := <-silent
-	defer peer.Close()
-	c := NewConn(nc, nil, true, Options{CloseTimeout: 100 * time.Millisecond})
+	c := connToASilentPeer(t, Options{CloseTimeout: 100 * time.Millisecond})
 	// Nobody reads while Close waits, and the peer never answers.
 	require.NoError(t, c.Close(StatusNormalClosure, ""))
 	<-c.Done()
-	_, _, err = c.ReadMessage()
+	_, _, err := c.ReadMessage()
 	require.True(t, errors.Is(err, net.ErrClosed), "%v", err)
 }

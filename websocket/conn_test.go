@@ -199,8 +199,10 @@ func TestCloseHandshakeInitiatedByEitherSide(t *testing.T) {
 	}
 }
 
-func TestCloseGivesUpAfterTheTimeoutWhenThePeerNeverAnswers(t *testing.T) {
-	leakcheck.Check(t)
+// connToASilentPeer returns a client Conn over a loopback TCP connection whose other end
+// reads nothing and answers nothing until the test ends.
+func connToASilentPeer(t *testing.T, opts Options) *Conn {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer ln.Close()
@@ -209,8 +211,13 @@ func TestCloseGivesUpAfterTheTimeoutWhenThePeerNeverAnswers(t *testing.T) {
 	nc, err := net.Dial("tcp", ln.Addr().String())
 	require.NoError(t, err)
 	peer := <-silent
-	defer peer.Close()
-	c := NewConn(nc, nil, true, Options{CloseTimeout: 200 * time.Millisecond})
+	t.Cleanup(func() { peer.Close() })
+	return NewConn(nc, nil, true, opts)
+}
+
+func TestCloseGivesUpAfterTheTimeoutWhenThePeerNeverAnswers(t *testing.T) {
+	leakcheck.Check(t)
+	c := connToASilentPeer(t, Options{CloseTimeout: 200 * time.Millisecond})
 	// The peer reads nothing and answers nothing: Close must still return.
 	require.NoError(t, c.Close(StatusNormalClosure, ""))
 	<-c.Done()

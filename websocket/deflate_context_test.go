@@ -1,7 +1,6 @@
 package websocket
 
 import (
-	"bufio"
 	"bytes"
 	"compress/flate"
 	"context"
@@ -38,34 +37,18 @@ func TestTheClientKeepsTheServersContextUnlessTheAnswerGivesItUp(t *testing.T) {
 	}
 	require.Less(t, len(frames)-int(frames[1])-2, len(frames)/2, "the second message is compressed against the first")
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
 	offered := make(chan string, 1)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		nc, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer nc.Close()
-		req, err := http.ReadRequest(bufio.NewReader(nc))
-		if err != nil {
-			return
-		}
+	addr, done := fakeHandshakeServer(t, func(nc net.Conn, req *http.Request) {
 		offered <- req.Header.Get("Sec-WebSocket-Extensions")
-		io.WriteString(nc, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
-			"Sec-WebSocket-Accept: "+AcceptKey(req.Header.Get("Sec-WebSocket-Key"))+"\r\n"+
-			"Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n")
+		io.WriteString(nc, switchingProtocols(req, "Sec-WebSocket-Extensions: permessage-deflate\r\n"))
 		nc.Write(frames)
 		io.Copy(io.Discard, nc) // until the client closes
-	}()
+	})
 	defer func() { <-done }()
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := Dial(ctx, "ws://"+ln.Addr().String()+"/", &DialOptions{Deflate: &Deflate{ServerNoContextTakeover: true}})
+	c, err := Dial(ctx, "ws://"+addr+"/", &DialOptions{Deflate: &Deflate{ServerNoContextTakeover: true}})
 	require.NoError(t, err)
 	defer c.CloseNow()
 	assert.Contains(t, <-offered, "server_no_context_takeover")

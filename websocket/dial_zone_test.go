@@ -1,7 +1,6 @@
 package websocket
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"io"
@@ -31,27 +30,12 @@ func TestDialLeavesTheIPv6ZoneOutOfTheHostField(t *testing.T) {
 		{"ws://example.test/echo", "example.test:80", "example.test"},
 	} {
 		t.Run(tc.url, func(t *testing.T) {
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			require.NoError(t, err)
-			defer ln.Close()
 			host := make(chan string, 1)
-			served := make(chan struct{})
-			go func() {
-				defer close(served)
-				nc, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				defer nc.Close()
-				req, err := http.ReadRequest(bufio.NewReader(nc))
-				if err != nil {
-					return
-				}
+			server, served := fakeHandshakeServer(t, func(nc net.Conn, req *http.Request) {
 				host <- req.Host
-				io.WriteString(nc, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
-					"Sec-WebSocket-Accept: "+AcceptKey(req.Header.Get("Sec-WebSocket-Key"))+"\r\n\r\n")
+				io.WriteString(nc, switchingProtocols(req, ""))
 				io.Copy(io.Discard, nc) // until the client closes
-			}()
+			})
 			defer func() { <-served }()
 
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -59,7 +43,7 @@ func TestDialLeavesTheIPv6ZoneOutOfTheHostField(t *testing.T) {
 			dialed := ""
 			c, err := Dial(ctx, tc.url, &DialOptions{NetConn: func(ctx context.Context, addr string) (net.Conn, error) {
 				dialed = addr
-				return (&net.Dialer{}).DialContext(ctx, "tcp", ln.Addr().String())
+				return (&net.Dialer{}).DialContext(ctx, "tcp", server)
 			}})
 			require.NoError(t, err)
 			c.CloseNow()

@@ -184,26 +184,12 @@ func TestDialRefusesABadServerAnswer(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			require.NoError(t, err)
-			defer ln.Close()
-			served := make(chan struct{})
-			go func() {
-				defer close(served)
-				nc, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				defer nc.Close()
-				req, err := http.ReadRequest(bufio.NewReader(nc))
-				if err != nil {
-					return
-				}
+			addr, served := fakeHandshakeServer(t, func(nc net.Conn, req *http.Request) {
 				io.WriteString(nc, tc.answer(req.Header.Get("Sec-WebSocket-Key")))
-			}()
+			})
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			_, err = Dial(ctx, "ws://"+ln.Addr().String()+"/", nil)
+			_, err := Dial(ctx, "ws://"+addr+"/", nil)
 			<-served
 			var he *HandshakeError
 			require.ErrorAs(t, err, &he)
@@ -361,25 +347,10 @@ func (c *cancelAtHeadEnd) Read(p []byte) (int, error) {
 
 func TestDialDoesNotReturnAConnectionItsContextClosedUnderIt(t *testing.T) {
 	leakcheck.Check(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	served := make(chan struct{})
-	go func() {
-		defer close(served)
-		nc, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer nc.Close()
-		req, err := http.ReadRequest(bufio.NewReader(nc))
-		if err != nil {
-			return
-		}
-		io.WriteString(nc, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "+
-			AcceptKey(req.Header.Get("Sec-WebSocket-Key"))+"\r\n\r\n")
+	addr, served := fakeHandshakeServer(t, func(nc net.Conn, req *http.Request) {
+		io.WriteString(nc, switchingProtocols(req, ""))
 		io.Copy(io.Discard, nc) // until the client closes
-	}()
+	})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	opts := &DialOptions{
@@ -392,7 +363,7 @@ func TestDialDoesNotReturnAConnectionItsContextClosedUnderIt(t *testing.T) {
 			return &cancelAtHeadEnd{Conn: nc, cancel: cancel}, nil
 		},
 	}
-	c, err := Dial(ctx, "ws://"+ln.Addr().String()+"/", opts)
+	c, err := Dial(ctx, "ws://"+addr+"/", opts)
 	if err == nil {
 		c.CloseNow()
 	}

@@ -19,17 +19,9 @@ import (
 // frame (RFC 6455 §5.5.1 lets it send data until then). The server here sends three at once.
 func TestMinusNPrintsNoMoreThanNMessages(t *testing.T) {
 	leakcheck.Check(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
+	c, s := framedPair(t)
 	served := make(chan error, 1)
 	go func() {
-		nc, err := ln.Accept()
-		if err != nil {
-			served <- err
-			return
-		}
-		s := websocket.NewConn(nc, nil, false, websocket.Options{})
 		for _, m := range []string{"one", "two", "three"} {
 			if err := s.WriteMessage(websocket.OpText, []byte(m)); err != nil {
 				served <- err
@@ -46,13 +38,25 @@ func TestMinusNPrintsNoMoreThanNMessages(t *testing.T) {
 		}
 	}()
 
-	nc, err := net.Dial("tcp", ln.Addr().String())
-	require.NoError(t, err)
-	c := websocket.NewConn(nc, nil, true, websocket.Options{})
 	var out bytes.Buffer
 	app := cli.NewClient("ws-client", "test", "URL")
 	status := run(c, strings.NewReader(""), &out, sender{op: websocket.OpText, count: 1}, app)
 	require.NoError(t, <-served)
 	assert.Equal(t, 0, status)
 	assert.Equal(t, "one\n", out.String())
+}
+
+// framedPair returns the two ends of a loopback TCP connection as Conns that speak frames
+// from the first byte (no handshake): the client's, for run, and the server's, for the
+// test to play the server with.
+func framedPair(t *testing.T) (client, server *websocket.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	nc, err := net.Dial("tcp", ln.Addr().String())
+	require.NoError(t, err)
+	sc, err := ln.Accept()
+	require.NoError(t, err)
+	return websocket.NewConn(nc, nil, true, websocket.Options{}), websocket.NewConn(sc, nil, false, websocket.Options{})
 }

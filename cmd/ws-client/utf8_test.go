@@ -3,12 +3,10 @@ package main
 import (
 	"bytes"
 	"errors"
-	"net"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 
 	"github.com/wirelab/wirelab/internal/cli"
 	"github.com/wirelab/wirelab/internal/leakcheck"
@@ -23,21 +21,13 @@ import (
 // lines as they are.
 func TestALineThatIsNotUTF8IsNotSentAsText(t *testing.T) {
 	leakcheck.Check(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
+	c, s := framedPair(t)
 	type result struct {
 		msgs []string
 		err  error
 	}
 	served := make(chan result, 1)
 	go func() {
-		nc, err := ln.Accept()
-		if err != nil {
-			served <- result{err: err}
-			return
-		}
-		s := websocket.NewConn(nc, nil, false, websocket.Options{})
 		var r result
 		for {
 			_, msg, err := s.ReadMessage()
@@ -51,9 +41,6 @@ func TestALineThatIsNotUTF8IsNotSentAsText(t *testing.T) {
 		served <- r
 	}()
 
-	nc, err := net.Dial("tcp", ln.Addr().String())
-	require.NoError(t, err)
-	c := websocket.NewConn(nc, nil, true, websocket.Options{})
 	var out bytes.Buffer
 	app := cli.NewClient("ws-client", "test", "URL")
 	status := run(c, strings.NewReader("caf\xc3\xa9\ncaf\xe9\nnever sent\n"), &out, sender{op: websocket.OpText}, app)
