@@ -35,9 +35,18 @@ func NewHTTP1Stream(w http1.ResponseWriter) (*Stream, error) {
 
 // ServeHTTP serves the topic as an event stream on an http1 server.
 func (h *Handler) ServeHTTP(w http1.ResponseWriter, r *http1.Request) {
-	if r.Method != "GET" {
-		w.Header().Set("Allow", "GET")
+	if r.Method != "GET" && r.Method != "HEAD" {
+		w.Header().Set("Allow", allowedMethods)
 		http1.Error(w, "use GET for an event stream", 405)
+		return
+	}
+	if r.Method == "HEAD" {
+		// RFC 9110 §9.3.2: HEAD is GET without the content. The stream's head, and the
+		// response ends with it: nothing is subscribed, nothing is held open.
+		for _, f := range StreamHeaders {
+			w.Header().Set(f[0], f[1])
+		}
+		w.WriteHeader(200)
 		return
 	}
 	last := r.Header.Get(LastEventIDHeader)

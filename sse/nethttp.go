@@ -41,9 +41,17 @@ func NewNetHTTPStream(w http.ResponseWriter) (*Stream, error) {
 // NetHTTP returns the handler as a net/http Handler.
 func (h *Handler) NetHTTP() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet {
-			w.Header().Set("Allow", http.MethodGet)
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", allowedMethods)
 			http.Error(w, "use GET for an event stream", http.StatusMethodNotAllowed)
+			return
+		}
+		if r.Method == http.MethodHead {
+			// RFC 9110 §9.3.2: HEAD is GET without the content: the stream's head alone.
+			for _, f := range StreamHeaders {
+				w.Header().Set(f[0], f[1])
+			}
+			w.WriteHeader(http.StatusOK)
 			return
 		}
 		sub := h.Hub.Subscribe(h.Topic, lastEventID(r.Header.Get(LastEventIDHeader), r.URL.Query().Get(LastEventIDParam)))

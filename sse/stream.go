@@ -118,9 +118,10 @@ func (s *Stream) flush() error {
 	return s.w.Flush()
 }
 
-// A Handler serves one topic of a Hub as an event stream: GET only, with the
-// Last-Event-ID header (or, for clients that cannot set headers, the lastEventId query
-// parameter) naming the last event the client has.
+// A Handler serves one topic of a Hub as an event stream: GET, with the Last-Event-ID
+// header (or, for clients that cannot set headers, the lastEventId query parameter)
+// naming the last event the client has. HEAD gets the head a GET gets and no stream
+// (RFC 9110 §9.3.2); any other method, 405 with Allow: GET, HEAD.
 type Handler struct {
 	Hub   *Hub
 	Topic string
@@ -134,6 +135,10 @@ type Handler struct {
 	// reconnection time, in milliseconds rounded up.
 	Retry time.Duration
 }
+
+// allowedMethods is a Handler's Allow field: RFC 9110 §15.5.6 has a 405 list the methods
+// the resource supports, and §9.1 has a general-purpose server support GET and HEAD.
+const allowedMethods = "GET, HEAD"
 
 // LastEventIDHeader is the request header a reconnecting client sends.
 //
