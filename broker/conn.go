@@ -595,8 +595,8 @@ func (s *Subscription) Unsubscribe() error {
 // delivered; a max of zero or less ends it now, as Unsubscribe does.
 func (s *Subscription) AutoUnsubscribe(max int) error {
 	if max <= 0 {
-		// The protocol's max is a positive count: "UNSUB <sid> -1" is refused as a
-		// violation (closing the connection), and a max of 0 is a plain UNSUB.
+		// The protocol's max is a positive count. For any other (UNSUB with 0 or -1) a
+		// server ends the subscription at once, as for a plain UNSUB, which this sends.
 		return s.Unsubscribe()
 	}
 	s.conn.mu.Lock()

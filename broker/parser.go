@@ -26,7 +26,7 @@ type Command struct {
 	Reply     []byte // PUB, HPUB, MSG, HMSG: the reply-to subject, nil when absent
 	Queue     []byte // SUB: the queue group, nil when absent
 	SID       []byte // SUB, UNSUB, MSG, HMSG: the subscription id
-	Max       int    // UNSUB: deliveries after which to unsubscribe (0: none given)
+	Max       int    // UNSUB: deliveries after which to unsubscribe (0: now; none given, or not a positive count)
 	HeaderLen int    // HPUB, HMSG: how many bytes at the start of Payload are headers
 	Payload   []byte // PUB, HPUB, MSG, HMSG: the message, headers included
 	Args      []byte // CONNECT and INFO: the JSON; -ERR: the quoted text
@@ -380,9 +380,10 @@ func (p *Parser) controlLine(buf []byte, next int) error {
 		}
 		p.sid = 0
 		if n == 2 {
-			if c.Max = parseCount(p.field(1)); c.Max < 0 {
-				return p.badArgs()
-			}
+			// As in nats-server (processUnsub reads max with parseSize, -1 for anything
+			// but digits): a max that is not a positive count asks for no more messages,
+			// so the subscription ends now; it is no protocol error.
+			c.Max = max(parseCount(p.field(1)), 0)
 		}
 	case OpConnect, OpInfo:
 		if c.Args = bytes.TrimSpace(p.args); len(c.Args) == 0 {
