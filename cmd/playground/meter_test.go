@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -96,20 +97,21 @@ func TestABrokerTraceJoinsAtTheReadThatWasWaiting(t *testing.T) {
 		n, _ := bc.Read(buf) // waits: nothing has been sent yet
 		got <- buf[:n]
 	}()
-	next, stop := l.wire.watch()
+	view, stop := l.wire.watch()
 	defer stop()
 	_, err := c2.Write([]byte("PUB demo.chat 5\r\nhello\r\n"))
 	require.NoError(t, err)
 	assert.Equal(t, "PUB demo.chat 5\r\nhello\r\n", string(<-got), "the read gives the bytes unchanged")
 
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 	var events []string
 	for len(events) < 3 {
-		select {
-		case ev := <-next:
-			events = append(events, ev)
-		case <-time.After(30 * time.Second):
+		ev, err := view.next(ctx)
+		if err != nil {
 			t.Fatalf("the view got %d events: %q", len(events), events)
 		}
+		events = append(events, ev)
 	}
 	all := strings.Join(events, "")
 	assert.Contains(t, all, "broker 7 note: the trace joins this connection after 0 bytes read")

@@ -160,7 +160,7 @@ func (p *playground) serveWire(w http1.ResponseWriter, r *http1.Request) {
 	if mc := p.meter.connFor(r.RemoteAddr); mc != nil {
 		mc.untrace() // the view's own stream is not worth a trace
 	}
-	next, stop := log.watch()
+	view, stop := log.watch()
 	defer stop()
 	if cnt != nil {
 		p.meter.restartUntraced(cnt)
@@ -173,17 +173,16 @@ func (p *playground) serveWire(w http1.ResponseWriter, r *http1.Request) {
 		return
 	}
 	for {
-		select {
-		case <-r.Context().Done():
+		ev, err := view.next(r.Context())
+		if err != nil {
 			return
-		case ev := <-next:
-			// A trace may quote a peer's bytes, cut anywhere: an event stream carries UTF-8
-			// only (sse.AppendEvent refuses the rest), so what is not is shown as U+FFFD, as
-			// the page would show it anyway.
-			ev = strings.ToValidUTF8(strings.TrimRight(ev, "\n"), "\uFFFD")
-			if st.Send(sse.Event{Data: ev}) != nil {
-				return
-			}
+		}
+		// A trace may quote a peer's bytes, cut anywhere: an event stream carries UTF-8
+		// only (sse.AppendEvent refuses the rest), so what is not is shown as U+FFFD, as
+		// the page would show it anyway.
+		ev = strings.ToValidUTF8(strings.TrimRight(ev, "\n"), "\uFFFD")
+		if st.Send(sse.Event{Data: ev}) != nil {
+			return
 		}
 	}
 }

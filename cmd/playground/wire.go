@@ -4,6 +4,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -21,26 +22,62 @@ import (
 // further behind misses events, because the trace never waits for a viewer.
 const wireViewQueue = 256
 
+// wireViewBytes bounds the bytes of the trace events waiting for one wire view, as
+// wireViewQueue bounds their count, and the same way: an event that would take a view past
+// it is missed. A count alone lets a page that stops reading (a stalled tab) hold 256 of the
+// largest events, which can be megabytes each. An event is the hex dump of one read or write, about five
+// times its bytes: 1 MiB holds the whole header trace a request may have (maxPendingTrace)
+// several times over, or three WebSocket frames of the largest message the page shows
+// (maxPublishBytes), while 256 events of the page's ordinary traffic, under 2 KiB each, stay
+// within it. Only a read or write of more than about 200 KiB makes an event larger than the
+// bound on its own, and such an event is in no view.
+const wireViewBytes = 1 << 20
+
 // wireLog passes the trace events of one page's transport, or of the broker, to the wire
 // views watching it. It keeps nothing: with nobody watching, an event goes nowhere.
 type wireLog struct {
 	mu       sync.Mutex
-	watchers map[chan string]struct{}
+	watchers map[*wireWatcher]struct{}
 	count    atomic.Int64  // len(watchers), read without the lock on every read and write
 	views    *atomic.Int64 // the sum over a group of logs (every page's), or nil
 }
 
+// wireWatcher is one wire view's queue of the events to come.
+type wireWatcher struct {
+	events chan string
+	queued atomic.Int64 // the bytes of the events in events
+}
+
+// next returns the next event, waiting for it until ctx ends.
+func (w *wireWatcher) next(ctx context.Context) (string, error) {
+	select {
+	case ev := <-w.events:
+		w.queued.Add(-int64(len(ev)))
+		return ev, nil
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
 func newWireLog(views *atomic.Int64) *wireLog {
-	return &wireLog{watchers: map[chan string]struct{}{}, views: views}
+	return &wireLog{watchers: map[*wireWatcher]struct{}{}, views: views}
 }
 
 func (l *wireLog) add(event string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for ch := range l.watchers {
+	size := int64(len(event))
+	for w := range l.watchers {
+		// Only add, under l.mu, adds to queued: no other add comes between the test and the
+		// send. An event is counted before it is sent, so that next never takes it away first.
+		if w.queued.Load()+size > wireViewBytes {
+			continue // a wire view that cannot keep up misses events; the trace never waits
+		}
+		w.queued.Add(size)
 		select {
-		case ch <- event:
-		default: // a wire view that cannot keep up misses events; the trace never waits
+		case w.events <- event:
+		default: // as above: too many events wait
+			w.queued.Add(-size)
 		}
 	}
 }
@@ -54,19 +91,19 @@ func (l *wireLog) Write(p []byte) (int, error) {
 // watched reports whether a wire view watches the log now.
 func (l *wireLog) watched() bool { return l.count.Load() > 0 }
 
-// watch returns a channel of the events to come; stop ends it.
-func (l *wireLog) watch() (next <-chan string, stop func()) {
-	ch := make(chan string, wireViewQueue)
+// watch returns the queue of the events to come; stop ends it.
+func (l *wireLog) watch() (w *wireWatcher, stop func()) {
+	w = &wireWatcher{events: make(chan string, wireViewQueue)}
 	l.mu.Lock()
-	l.watchers[ch] = struct{}{}
+	l.watchers[w] = struct{}{}
 	l.count.Add(1)
 	if l.views != nil {
 		l.views.Add(1)
 	}
 	l.mu.Unlock()
-	return ch, func() {
+	return w, func() {
 		l.mu.Lock()
-		delete(l.watchers, ch)
+		delete(l.watchers, w)
 		l.count.Add(-1)
 		if l.views != nil {
 			l.views.Add(-1)
