@@ -255,11 +255,12 @@ func (c *client) processPub(cmd *Command) error {
 			Detail: `send CONNECT {"headers":true} before HPUB`}
 	}
 	// NATS protocol: in pedantic mode the server checks a publish subject; wildcards
-	// are for subscribing only.
-	if c.opts.Pedantic && (!validSubject(cmd.Subject, false) ||
-		cmd.Reply != nil && !validSubject(cmd.Reply, false)) {
-		return &ProtocolError{Text: errTextInvalidPub,
-			Detail: fmt.Sprintf("subjects to publish to are dot-separated tokens without wildcards, got %s", quote(cmd.Subject))}
+	// are for subscribing only. As nats-server does (processPub sends the -ERR and goes
+	// on), the error is a warning: the message is still delivered, and the reply subject
+	// is not checked.
+	if c.opts.Pedantic && !validSubject(cmd.Subject, false) {
+		c.enqueueErr(&ProtocolError{Text: errTextInvalidPub,
+			Detail: fmt.Sprintf("subjects to publish to are dot-separated tokens without wildcards, got %s", quote(cmd.Subject))})
 	}
 	r := c.last.match(c.srv.subs, cmd.Subject)
 	// nats-server answers a request that it delivered to nobody, not one that matched no
