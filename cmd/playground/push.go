@@ -42,6 +42,14 @@ type pageCommand struct {
 // serveWebSocket is the WebSocket panel: every new message goes to the page as a text frame;
 // the page publishes and calls the RPC over the same connection.
 func (p *playground) serveWebSocket(w http1.ResponseWriter, r *http1.Request) {
+	// ?after=N, the last message a page coming back has, is read before the upgrade, so that
+	// one that is not a message id is refused as /poll refuses it, not ignored.
+	after, err := strconv.ParseInt(r.Query().Get("after"), 10, 64)
+	replay := err == nil
+	if err != nil && r.Query().Get("after") != "" {
+		writeText(w, 400, "after must be a message id\n")
+		return
+	}
 	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{Options: websocket.Options{ReadLimit: maxPageFrame}})
 	if err != nil {
 		return // Accept has answered the request with the reason
@@ -63,8 +71,8 @@ func (p *playground) serveWebSocket(w http1.ResponseWriter, r *http1.Request) {
 		}
 		// 1. A page coming back (?after=N, the last message it has) first gets what it
 		//    missed from the log; the subscription above holds what comes meanwhile.
-		sent, err := strconv.ParseInt(r.Query().Get("after"), 10, 64)
-		for err == nil {
+		sent := after
+		for replay {
 			missed, _ := p.msgs.after(sent)
 			if len(missed) == 0 {
 				break
