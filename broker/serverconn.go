@@ -194,7 +194,8 @@ func (c *client) handle(cmd *Command) error {
 		}
 		return err
 	}
-	if c.opts.Verbose {
+	// PUB and HPUB send theirs before the delivery (processPub).
+	if c.opts.Verbose && cmd.Op != OpPub && cmd.Op != OpHPub {
 		c.enqueue(okLine)
 	}
 	return nil
@@ -261,6 +262,11 @@ func (c *client) processPub(cmd *Command) error {
 	if c.opts.Pedantic && !validSubject(cmd.Subject, false) {
 		c.enqueueErr(&ProtocolError{Text: errTextInvalidPub,
 			Detail: fmt.Sprintf("subjects to publish to are dot-separated tokens without wildcards, got %s", quote(cmd.Subject))})
+	}
+	// The +OK goes before the message is routed, as from nats-server
+	// (processInboundClientMsg): a MSG this PUB causes to the same connection follows it.
+	if c.opts.Verbose {
+		c.enqueue(okLine)
 	}
 	r := c.last.match(c.srv.subs, cmd.Subject)
 	// nats-server answers a request that it delivered to nobody, not one that matched no
