@@ -29,9 +29,29 @@ const wireViewQueue = 256
 // times its bytes: 1 MiB holds the whole header trace a request may have (maxPendingTrace)
 // several times over, or three WebSocket frames of the largest message the page shows
 // (maxPublishBytes), while 256 events of the page's ordinary traffic, under 2 KiB each, stay
-// within it. Only a read or write of more than about 200 KiB makes an event larger than the
-// bound on its own, and such an event is in no view.
+// within it. A larger event is shortened first (see maxWireEvent), so that it reaches a
+// view that keeps up.
 const wireViewBytes = 1 << 20
+
+// maxWireEvent is the most of one event a wire view is given: a quarter of wireViewBytes,
+// the dump of about 50 KiB of wire bytes. The rest of a longer event (a read or write of a
+// large message) is left out, at a line's end, and a line says how much: a view shows the
+// start of every event it gets, and four of the largest fit in what may wait for it.
+const maxWireEvent = wireViewBytes / 4
+
+// shortened returns event cut to maxWireEvent bytes at most, at the end of a line, with a
+// line saying how many bytes were left out.
+func shortened(event string) string {
+	if len(event) <= maxWireEvent {
+		return event
+	}
+	const room = 64 // for the line that says what was left out
+	cut := strings.LastIndexByte(event[:maxWireEvent-room], '\n') + 1
+	if cut == 0 {
+		cut = maxWireEvent - room // one long line: cut it
+	}
+	return fmt.Sprintf("%s… %d more bytes of this event are not shown\n", event[:cut], len(event)-cut)
+}
 
 // wireLog passes the trace events of one page's transport, or of the broker, to the wire
 // views watching it. It keeps nothing: with nobody watching, an event goes nowhere.
@@ -66,6 +86,10 @@ func newWireLog(views *atomic.Int64) *wireLog {
 func (l *wireLog) add(event string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if len(l.watchers) == 0 {
+		return
+	}
+	event = shortened(event)
 	size := int64(len(event))
 	for w := range l.watchers {
 		// Only add, under l.mu, adds to queued: no other add comes between the test and the

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -42,4 +43,37 @@ func TestAStalledWireViewHoldsAtMostWireViewBytes(t *testing.T) {
 	l.add(event)
 	_, n = drain()
 	assert.Equal(t, 1, n, "a view that caught up gets events again")
+}
+
+// TestAWireViewGetsTheStartOfAnEventLargerThanItsBound traces one event larger than a
+// view's byte bound, a large write dumped in hex, and checks that a view that keeps up
+// still gets it: its first lines whole, cut at a line's end within maxWireEvent, then a
+// line saying how many bytes were left out.
+func TestAWireViewGetsTheStartOfAnEventLargerThanItsBound(t *testing.T) {
+	l := newWireLog(nil)
+	view, stop := l.watch()
+	defer stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	line := strings.Repeat("0123456789abcdef ", 4) + "\n" // 69 bytes, as a dump line
+	event := strings.Repeat(line, 2*wireViewBytes/len(line))
+	l.add(event)
+	require.Equal(t, 1, len(view.events), "the large event reaches the view")
+	got, err := view.next(ctx)
+	require.NoError(t, err)
+
+	assert.LessOrEqual(t, len(got), maxWireEvent)
+	last := strings.LastIndexByte(strings.TrimSuffix(got, "\n"), '\n') + 1
+	kept, note := got[:last], got[last:]
+	assert.True(t, strings.HasPrefix(event, kept), "the event's start is kept as it was")
+	assert.Zero(t, len(kept)%len(line), "the event is cut at the end of a line")
+	assert.Greater(t, len(kept), maxWireEvent/2)
+	assert.Equal(t, fmt.Sprintf("… %d more bytes of this event are not shown\n", len(event)-len(kept)), note)
+
+	small := "a short event\n"
+	l.add(small)
+	got, err = view.next(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, small, got, "an event within maxWireEvent is passed as it is")
 }
