@@ -10,8 +10,8 @@ import (
 
 // TestAutoUnsubscribeWithNoPositiveMaxEndsTheSubscriptionNow: a max of zero or less asks
 // for no more messages (nats.go ends the subscription then). AutoUnsubscribe(-1) wrote
-// "UNSUB 1 -1", which the server refuses as a protocol violation, closing the connection;
-// AutoUnsubscribe(0) ended the subscription on the server (UNSUB with max 0 is a plain
+// "UNSUB 1 -1", which the server then refused as a protocol violation, closing the
+// connection (it now takes it as a plain UNSUB, as nats-server does); AutoUnsubscribe(0) ended the subscription on the server (UNSUB with max 0 is a plain
 // UNSUB) while the client kept it in its table for good.
 func TestAutoUnsubscribeWithNoPositiveMaxEndsTheSubscriptionNow(t *testing.T) {
 	leakcheck.Check(t)

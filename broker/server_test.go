@@ -239,7 +239,7 @@ func TestEchoOffKeepsAClientsOwnMessagesFromIt(t *testing.T) {
 	own.none(t)
 }
 
-func TestPedanticModeRefusesWildcardPublishSubjects(t *testing.T) {
+func TestPedanticModeWarnsOfAWildcardPublishSubject(t *testing.T) {
 	leakcheck.Check(t)
 	_, addr := startServer(t, Options{})
 	c := dialRaw(t, addr)
