@@ -53,12 +53,14 @@ func TestFieldAnnotatorSkipsTheStreamsByteOrderMark(t *testing.T) {
 // TestTheTraceKnowsTheAnswerToHEADHasNoBody: a HEAD request gets a head with the
 // Content-Length a GET would get and no body (RFC 9110 §9.3.2, RFC 9112 §6.3), so the
 // reader of the responses must know which request each answers. Here a HEAD /events,
-// refused with a 405 whose length is that of its text, comes before a GET /events on the
-// same connection: the stream's fields are read all the same, on the server's side (the
-// requests come in) and on the client's (they go out).
+// answered as the Handler answers it (the stream's head: no length, no chunked coding, so
+// that a reader that took it for a GET's answer would read all that follows as its
+// stream), comes before a GET /events on the same connection: the GET's stream is read
+// all the same, and only it, on the server's side (the requests come in) and on the
+// client's (they go out).
 func TestTheTraceKnowsTheAnswerToHEADHasNoBody(t *testing.T) {
 	requests := "HEAD /events HTTP/1.1\r\nHost: x\r\n\r\nGET /events HTTP/1.1\r\nHost: x\r\n\r\n"
-	responses := "HTTP/1.1 405 Method Not Allowed\r\nAllow: GET\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 28\r\n\r\n" +
+	responses := "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nX-Accel-Buffering: no\r\n\r\n" +
 		"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n" +
 		"13\r\nid: 1\ndata: hello\n\n\r\n"
 	want := []string{`sse field id = "1"`, `sse field data = "hello"`, "sse blank line: dispatch the event"}
