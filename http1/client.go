@@ -28,6 +28,11 @@ const DefaultMaxIdlePerHost = 2
 // to the same host. It speaks http:// and https:// URLs: for https:// it runs TLS on the
 // TCP connection and HTTP/1.1 on top, unchanged. The zero value is ready to use, and
 // verifies servers against the system's roots. A Client is safe for concurrent use.
+//
+// A Client does not follow redirects: a 3xx response is returned like any other, its
+// Location field for the caller to act on (as curl does without -L). RFC 9110 §15.4 leaves
+// following one to the user agent, and whether to follow it, with which method and which
+// fields, depends on what the request was for.
 type Client struct {
 	// Timeout bounds a whole exchange, from dialing to the end of the response body
 	// (zero: no limit beyond the request's context).
