@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"mime"
+	"net/url"
 	"strings"
 	"time"
 
@@ -33,16 +34,40 @@ const DefaultMaxBackoff = time.Minute
 var ErrStop = errors.New("sse: stop")
 
 // ErrNotEventStream is wrapped by Run's error when a response is not an event stream:
-// a status other than 200 (and 204) or another Content-Type. WHATWG HTML §9.2.3: the
-// client then "fail[s] the connection" and does not reconnect.
+// a status other than 200 (and 204, and a redirect that is followed) or another
+// Content-Type. WHATWG HTML §9.2.3: the client then "fail[s] the connection" and does not
+// reconnect.
 var ErrNotEventStream = errors.New("sse: response is not an event stream")
 
+// MaxRedirects is how many redirects one connection attempt follows. A browser's
+// EventSource fetches with the Fetch standard's redirect mode "follow", and Fetch §4.4
+// "HTTP-redirect fetch" stops there: "If request's redirect count is 20, then return a
+// network error." The 21st redirect ends Run with an error wrapping ErrRedirect.
+const MaxRedirects = 20
+
+// maxRedirectDrain bounds how much of a redirect's body is read and thrown away so that
+// its kept-alive connection can carry the next request (net/http's client reads up to
+// 2 KiB for the same reason). A redirect's body is a line of HTML or nothing; past this
+// the body is not read on, and closing it closes its connection.
+const maxRedirectDrain = 64 << 10
+
+// ErrRedirect is wrapped by Run's error when a redirect cannot be followed: the server
+// sent more than MaxRedirects in a row, or a Location that is not a URL, or one whose
+// scheme is not http or https. Fetch §4.4 "HTTP-redirect fetch" makes each a network
+// error, and WHATWG HTML §9.2.3 lets the client fail the connection rather than
+// reestablish it when it "knows that to be futile": the same request would be redirected
+// the same way. A redirect status without any Location is not followed: Fetch returns it
+// as the response, which is not 200, so Run's error wraps ErrNotEventStream.
+var ErrRedirect = errors.New("sse: redirect not followed")
+
 // A Client reads an event stream like a browser's EventSource: it sends
-// Accept: text/event-stream, checks the answer, parses events by the WHATWG rules, and,
-// when the stream ends or the connection fails, waits the stream's reconnection time and
-// connects again with Last-Event-ID so that the server can replay what was missed.
+// Accept: text/event-stream, follows redirects (at most MaxRedirects), checks the final
+// answer, parses events by the WHATWG rules, and, when the stream ends or the connection
+// fails, waits the stream's reconnection time and connects again, to URL, with
+// Last-Event-ID so that the server can replay what was missed.
 type Client struct {
-	// URL is the http:// or https:// URL of the stream.
+	// URL is the http:// or https:// URL of the stream. Every connection attempt starts
+	// here, whatever it was redirected to the last time.
 	URL string
 	// HTTP is the HTTP client to use (nil: a new http1.Client, which trusts the system's
 	// roots for https://; give one with a TLSConfig to trust others).
@@ -74,7 +99,8 @@ const minFailureBackoff = 100 * time.Millisecond
 // returns an error (ErrStop: nil; any other: that error), the server answers 204 No
 // Content (nil: WHATWG HTML §9.2: "a client can be told to stop reconnecting using the
 // HTTP 204 No Content response code"), a response is not an event stream (an error
-// wrapping ErrNotEventStream), an event exceeds MaxEventSize (an error wrapping
+// wrapping ErrNotEventStream), a redirect cannot be followed (an error wrapping
+// ErrRedirect), an event exceeds MaxEventSize (an error wrapping
 // ErrEventTooLarge), the last event ID cannot be sent in a header field (an error wrapping
 // ErrInvalidField), the URL cannot be used, the server's TLS certificate does not verify
 // (an error wrapping *tls.CertificateVerificationError: trying again would not make it
@@ -88,7 +114,7 @@ func (c *Client) Run(ctx context.Context, fn func(Event) error) error {
 			return nil
 		case errors.Is(err, errNoContent):
 			return nil
-		case errors.Is(err, ErrNotEventStream), errors.Is(err, ErrEventTooLarge),
+		case errors.Is(err, ErrNotEventStream), errors.Is(err, ErrRedirect), errors.Is(err, ErrEventTooLarge),
 			errors.Is(err, errHandler), errors.Is(err, errBadURL), errors.Is(err, ErrInvalidField),
 			isUntrusted(err):
 			return err
@@ -129,38 +155,49 @@ var (
 	errBadURL    = errors.New("sse: bad stream URL")
 )
 
-// connectOnce makes one request and reads its stream to the end. It returns io.EOF when
-// the stream ended normally.
+// connectOnce makes one connection attempt, following redirects, and reads its stream to
+// the end. It returns io.EOF when the stream ended normally.
 func (c *Client) connectOnce(ctx context.Context, fn func(Event) error) error {
-	// 1. The request: GET with Accept and, once we have one, Last-Event-ID.
+	// 1. The request: GET with Accept and, once we have one, Last-Event-ID, to c.URL.
+	//    WHATWG HTML §9.2.2: the EventSource's url is set once, by the constructor (the
+	//    url attribute returns it as given), and §9.2.3 "reestablish the connection"
+	//    fetches the EventSource's request again. A reconnection starts at c.URL, as
+	//    Firefox's does after a temporary redirect, and the server gets to redirect it
+	//    anew: RFC 9110 §15.4.3 and §15.4.8 say the client "ought to continue to use the
+	//    target URI" after a 302 or 307, as the redirection "can change over time".
+	//    (Fetch's redirects append to that request's URL list, so a literal reading of
+	//    §9.2.3 reconnects to the last URL, which Chromium does; Firefox does so after a
+	//    301 or 308 only.)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	req, err := http1.NewRequest(ctx, "GET", c.URL, nil)
+	req, err := c.newRequest(ctx, c.URL)
 	if err != nil {
 		return fmt.Errorf("%w: %w", errBadURL, err)
 	}
-	if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
-		// http1.Client speaks HTTP over TCP or over TLS; retrying another scheme could
-		// never work.
-		return fmt.Errorf("%w: %q: only http:// and https:// streams are supported", errBadURL, req.URL.Scheme)
-	}
-	req.Header.Set("Accept", ContentType)
-	req.Header.Set("Cache-Control", "no-cache")
 	if err := checkHeaderValue(LastEventIDHeader, c.LastEventID); err != nil {
 		return err
-	}
-	if c.LastEventID != "" {
-		req.Header.Set(LastEventIDHeader, c.LastEventID)
 	}
 	client := c.HTTP
 	if client == nil {
 		client = &http1.Client{}
 		defer client.CloseIdleConnections()
 	}
-	resp, err := client.Do(req)
-	if err != nil {
-		c.failures++
-		return err
+	var resp *http1.Response
+	for redirects := 0; ; redirects++ {
+		resp, err = client.Do(req)
+		if err != nil {
+			c.failures++
+			return err
+		}
+		next, err := c.redirect(ctx, req, resp, redirects)
+		if next == nil && err == nil {
+			break // the final response
+		}
+		discardBody(resp.Body)
+		if err != nil {
+			return err
+		}
+		req = next
 	}
 	defer resp.Body.Close()
 
@@ -213,11 +250,108 @@ func checkHeaderValue(name, v string) error {
 	return nil
 }
 
+// newRequest is the request of one connection attempt, or of one of its redirects, to
+// rawURL. Each carries the same fields: Fetch §4.4 "HTTP-redirect fetch" keeps the
+// request's header list, and removes from it only the `Authorization` header, on a
+// redirect to another origin. A Client never sends one: it has no field for headers,
+// and the http1 client does not turn a URL's user:password into one (it sends no part of
+// the userinfo at all), so nothing is left to remove.
+func (c *Client) newRequest(ctx context.Context, rawURL string) (*http1.Request, error) {
+	req, err := http1.NewRequest(ctx, "GET", rawURL, nil)
+	if err != nil {
+		return nil, err
+	}
+	if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
+		// http1.Client speaks HTTP over TCP or over TLS; retrying another scheme could
+		// never work.
+		return nil, fmt.Errorf("%q: only http:// and https:// streams are supported", req.URL.Scheme)
+	}
+	req.Header.Set("Accept", ContentType)
+	req.Header.Set("Cache-Control", "no-cache")
+	if c.LastEventID != "" {
+		req.Header.Set(LastEventIDHeader, c.LastEventID)
+	}
+	return req, nil
+}
+
+// isRedirect reports Fetch's redirect statuses (§2.2.3): 301, 302, 303, 307 and 308.
+// (300 and 304 are not: they fail the connection like any status but 200.)
+func isRedirect(status int) bool {
+	switch status {
+	case 301, 302, 303, 307, 308:
+		return true
+	}
+	return false
+}
+
+// redirect returns the request that follows resp, the answer to req (the attempt's
+// request after it was redirected redirects times), or nil when resp is the final
+// response. It applies Fetch's "location URL"
+// (§2.2.6) and "HTTP-redirect fetch" (§4.4) for a GET without a body, the only request an
+// EventSource makes (so a 303, or a 301 or 302 that would turn a POST into a GET, changes
+// nothing).
+func (c *Client) redirect(ctx context.Context, req *http1.Request, resp *http1.Response, redirects int) (*http1.Request, error) {
+	if !isRedirect(resp.StatusCode) {
+		return nil, nil
+	}
+	// "Let location be the result of extracting header list values given `Location`":
+	// none is null, and then the redirect is the response itself; more than one is
+	// failure, since Location holds a single URI reference (RFC 9110 §10.2.2).
+	locs := resp.Header.Values("Location")
+	if len(locs) == 0 {
+		return nil, nil
+	}
+	what := fmt.Sprintf("%d %s from %s", resp.StatusCode, resp.Reason, req.URL.Redacted())
+	if len(locs) > 1 {
+		return nil, fmt.Errorf("%w: %s has %d Location fields", ErrRedirect, what, len(locs))
+	}
+	// "set location to the result of parsing location with response's URL": a relative
+	// reference is resolved against the URL just asked for (RFC 3986 §5.2).
+	ref, err := url.Parse(strings.TrimSpace(locs[0]))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: Location %s is not a URL: %w", ErrRedirect, what, quote(locs[0]), err)
+	}
+	target := req.URL.ResolveReference(ref)
+	// "If locationURL's scheme is not an HTTP(S) scheme, then return a network error."
+	if target.Scheme != "http" && target.Scheme != "https" {
+		return nil, fmt.Errorf("%w: %s: Location %s has the scheme %q; only http and https are followed",
+			ErrRedirect, what, quote(locs[0]), target.Scheme)
+	}
+	// "If request's redirect count is 20, then return a network error."
+	if redirects >= MaxRedirects {
+		return nil, fmt.Errorf("%w: more than %d redirects (MaxRedirects); the last was %s to %s",
+			ErrRedirect, MaxRedirects, what, target.Redacted())
+	}
+	next, err := c.newRequest(ctx, target.String())
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: Location %s is not a URL the client can fetch: %w",
+			ErrRedirect, what, quote(locs[0]), err)
+	}
+	if c.Logger != nil {
+		c.Logger.Debug("redirected", "status", resp.StatusCode, "from", req.URL.Redacted(), "to", target.Redacted())
+	}
+	return next, nil
+}
+
+// discardBody reads what is left of a redirect's body, up to maxRedirectDrain, and closes
+// it: read to its end, its connection goes back to the client's pool for the next
+// request; cut short, closing it closes the connection. Either way no connection is left
+// with half a response on it.
+func discardBody(body io.ReadCloser) {
+	io.CopyN(io.Discard, body, maxRedirectDrain)
+	body.Close()
+}
+
 // checkResponse applies WHATWG HTML §9.2.3: "if res's status is not 200, or if res's
 // `Content-Type` is not `text/event-stream`, then fail the connection".
 func checkResponse(resp *http1.Response) error {
 	if resp.StatusCode == 204 {
 		return errNoContent
+	}
+	if isRedirect(resp.StatusCode) {
+		// A redirect that came this far has no Location (Fetch §2.2.6: its location URL is
+		// null, and §4.4 returns it as the response): name what is missing.
+		return fmt.Errorf("%w: status %d %s without a Location", ErrNotEventStream, resp.StatusCode, resp.Reason)
 	}
 	if resp.StatusCode != 200 {
 		return fmt.Errorf("%w: status %d %s", ErrNotEventStream, resp.StatusCode, resp.Reason)

@@ -21,8 +21,9 @@
 //     and writes and flushes them on the client's Stream, with heartbeat comments while
 //     quiet.
 //   - Parser reads the stream by the WHATWG rules, byte for byte as a browser does, and
-//     Client wraps it as an EventSource: it reconnects after the stream's retry time,
-//     sending Last-Event-ID, and stops on 204 or a response that is not an event stream.
+//     Client wraps it as an EventSource: it follows redirects, reconnects (to its URL)
+//     after the stream's retry time, sending Last-Event-ID, and stops on 204 or a response
+//     that is not an event stream.
 //   - ResponseAnnotator shows the field lines in a -trace dump.
 //
 // What a WHATWG parser reads back from our encoder is exactly what was given, except that
