@@ -83,8 +83,8 @@ func TestClientFailsWithoutReconnecting(t *testing.T) {
 			w.Header().Set("Content-Type", ContentType)
 			w.WriteHeader(http.StatusServiceUnavailable)
 		}},
-		{"on a redirect it was not given to follow", func(w http.ResponseWriter, r *http.Request) {
-			http.Redirect(w, r, "/elsewhere", http.StatusFound)
+		{"on a redirect without a Location", func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusFound) // Fetch §2.2.6: no location URL, the response itself
 		}},
 		{"on a Content-Type that is not text/event-stream", streamOf("")},
 	}
