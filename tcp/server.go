@@ -364,14 +364,16 @@ type deadlineConn struct {
 	net.Conn
 	idle, write time.Duration
 
-	rmu, wmu         sync.Mutex // each guards one direction's deadline
+	rmu, wmu         sync.Mutex // each guards one direction's deadlines
 	userRead, userWr time.Time  // the handler's own deadlines (zero: none)
+	readBy, writeBy  time.Time  // the timeouts' deadlines of the last Read and Write (zero: none yet)
 }
 
 func (c *deadlineConn) Read(p []byte) (int, error) {
 	if c.idle > 0 {
 		c.rmu.Lock()
-		err := c.Conn.SetReadDeadline(earlier(time.Now().Add(c.idle), c.userRead))
+		c.readBy = time.Now().Add(c.idle)
+		err := c.Conn.SetReadDeadline(earlier(c.readBy, c.userRead))
 		c.rmu.Unlock()
 		if err != nil {
 			return 0, err
@@ -383,7 +385,8 @@ func (c *deadlineConn) Read(p []byte) (int, error) {
 func (c *deadlineConn) Write(p []byte) (int, error) {
 	if c.write > 0 {
 		c.wmu.Lock()
-		err := c.Conn.SetWriteDeadline(earlier(time.Now().Add(c.write), c.userWr))
+		c.writeBy = time.Now().Add(c.write)
+		err := c.Conn.SetWriteDeadline(earlier(c.writeBy, c.userWr))
 		c.wmu.Unlock()
 		if err != nil {
 			return 0, err
@@ -399,17 +402,28 @@ func (c *deadlineConn) SetDeadline(t time.Time) error {
 	return c.SetWriteDeadline(t)
 }
 
+// SetReadDeadline sets the handler's read deadline. A Read in flight keeps its idle timeout:
+// a later deadline (or none) set while it waits must not lift it, since the socket's one
+// deadline is that Read's too. (Once no Read waits, the last one's timeout left on the socket
+// does no harm: the next Read sets its own.)
 func (c *deadlineConn) SetReadDeadline(t time.Time) error {
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
 	c.userRead = t
+	if c.idle > 0 && !c.readBy.IsZero() {
+		return c.Conn.SetReadDeadline(earlier(c.readBy, t))
+	}
 	return c.Conn.SetReadDeadline(t)
 }
 
+// SetWriteDeadline is SetReadDeadline's counterpart for a Write and the write timeout.
 func (c *deadlineConn) SetWriteDeadline(t time.Time) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	c.userWr = t
+	if c.write > 0 && !c.writeBy.IsZero() {
+		return c.Conn.SetWriteDeadline(earlier(c.writeBy, t))
+	}
 	return c.Conn.SetWriteDeadline(t)
 }
 
