@@ -256,14 +256,23 @@ func (s *Server) Close() error {
 	return nil
 }
 
-// closeConns closes every connection still open and returns how many there were.
+// closeConns closes every connection still open, all at once, and returns how many there
+// were when every Close has returned. A Close may wait: a *tls.Conn's first writes its
+// close_notify alert, for up to 5 seconds if the peer reads nothing. One after the other
+// (and under s.mu, which the handlers need to return) n such connections took n times that.
 func (s *Server) closeConns() int {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	open := make([]net.Conn, 0, len(s.conns))
 	for c := range s.conns {
-		c.Close()
+		open = append(open, c)
 	}
-	return len(s.conns)
+	s.mu.Unlock()
+	var closing sync.WaitGroup
+	for _, c := range open {
+		closing.Go(func() { c.Close() })
+	}
+	closing.Wait()
+	return len(open)
 }
 
 // init makes the maps and the base context; the caller holds s.mu.
