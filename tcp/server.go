@@ -337,14 +337,20 @@ func (s *Server) logger() *slog.Logger {
 
 // isTemporary reports whether an Accept error is worth retrying: a timeout, or the kernel
 // running short of file descriptors or memory, or a connection that was reset while it
-// waited in the listen queue.
+// waited in the listen queue, or had another network error there. Linux's accept(2) passes
+// such an error of the connection it was taking on to the caller, and its manual asks that
+// ENETDOWN, EPROTO, ENOPROTOOPT, EHOSTDOWN, ENONET, EHOSTUNREACH, EOPNOTSUPP and
+// ENETUNREACH be retried "like EAGAIN", and EPERM ("firewall rules forbid connection") is
+// one connection's too: none of them is the listener's end. (ENONET is Linux's alone.)
 func isTemporary(err error) bool {
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
 		return true
 	}
 	for _, errno := range []syscall.Errno{syscall.EMFILE, syscall.ENFILE, syscall.ENOBUFS,
-		syscall.ENOMEM, syscall.ECONNABORTED, syscall.ECONNRESET, syscall.EINTR} {
+		syscall.ENOMEM, syscall.ECONNABORTED, syscall.ECONNRESET, syscall.EINTR,
+		syscall.ENETDOWN, syscall.EPROTO, syscall.ENOPROTOOPT, syscall.EHOSTDOWN,
+		syscall.EHOSTUNREACH, syscall.EOPNOTSUPP, syscall.ENETUNREACH, syscall.EPERM} {
 		if errors.Is(err, errno) {
 			return true
 		}
