@@ -81,3 +81,35 @@ func TestALaterDeadlineDoesNotLiftTheTimeoutOfACallInFlight(t *testing.T) {
 		})
 	}
 }
+
+// writingReader writes a byte before each Read, as a *tls.Conn does while it reads when the
+// peer asks for something back (a KeyUpdate answered with its own).
+type writingReader struct{ net.Conn }
+
+func (c writingReader) Read(p []byte) (int, error) {
+	if _, err := c.Conn.Write([]byte{0}); err != nil {
+		return 0, err
+	}
+	return c.Conn.Read(p)
+}
+
+// TestADeadlineSetBetweenCallsReachesTheSocketAsItIs: with no Write waiting, the handler's
+// write deadline goes to the socket unchanged, not combined with the write timeout of a
+// Write that has returned; a connection under the wrapper that writes while it reads meets
+// the handler's deadline, as it did before the timeouts were kept for calls in flight.
+func TestADeadlineSetBetweenCallsReachesTheSocketAsItIs(t *testing.T) {
+	peer, raw := loopback.Pair(t)
+	defer peer.Close()
+	defer raw.Close()
+	c := &deadlineConn{Conn: writingReader{raw}, write: time.Nanosecond}
+	c.Write([]byte("x")) // its timeout has passed by the time it returns
+	if err := c.SetWriteDeadline(time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := peer.Write([]byte("y")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Read(make([]byte, 1)); err != nil {
+		t.Fatalf("a read that writes failed: %v; the handler's write deadline is an hour away", err)
+	}
+}

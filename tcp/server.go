@@ -379,35 +379,48 @@ type deadlineConn struct {
 	net.Conn
 	idle, write time.Duration
 
-	rmu, wmu         sync.Mutex // each guards one direction's deadlines
+	rmu, wmu         sync.Mutex // each guards one direction's deadlines and count
 	userRead, userWr time.Time  // the handler's own deadlines (zero: none)
-	readBy, writeBy  time.Time  // the timeouts' deadlines of the last Read and Write (zero: none yet)
+	readBy, writeBy  time.Time  // the timeouts' deadlines of the last Read and Write
+	reading, writing int        // the Reads and Writes waiting now
 }
 
 func (c *deadlineConn) Read(p []byte) (int, error) {
-	if c.idle > 0 {
-		c.rmu.Lock()
-		c.readBy = time.Now().Add(c.idle)
-		err := c.Conn.SetReadDeadline(earlier(c.readBy, c.userRead))
-		c.rmu.Unlock()
-		if err != nil {
-			return 0, err
-		}
+	if c.idle <= 0 {
+		return c.Conn.Read(p)
 	}
-	return c.Conn.Read(p)
+	c.rmu.Lock()
+	c.readBy = time.Now().Add(c.idle)
+	err := c.Conn.SetReadDeadline(earlier(c.readBy, c.userRead))
+	c.reading++
+	c.rmu.Unlock()
+	n := 0
+	if err == nil {
+		n, err = c.Conn.Read(p)
+	}
+	c.rmu.Lock()
+	c.reading--
+	c.rmu.Unlock()
+	return n, err
 }
 
 func (c *deadlineConn) Write(p []byte) (int, error) {
-	if c.write > 0 {
-		c.wmu.Lock()
-		c.writeBy = time.Now().Add(c.write)
-		err := c.Conn.SetWriteDeadline(earlier(c.writeBy, c.userWr))
-		c.wmu.Unlock()
-		if err != nil {
-			return 0, err
-		}
+	if c.write <= 0 {
+		return c.Conn.Write(p)
 	}
-	return c.Conn.Write(p)
+	c.wmu.Lock()
+	c.writeBy = time.Now().Add(c.write)
+	err := c.Conn.SetWriteDeadline(earlier(c.writeBy, c.userWr))
+	c.writing++
+	c.wmu.Unlock()
+	n := 0
+	if err == nil {
+		n, err = c.Conn.Write(p)
+	}
+	c.wmu.Lock()
+	c.writing--
+	c.wmu.Unlock()
+	return n, err
 }
 
 func (c *deadlineConn) SetDeadline(t time.Time) error {
@@ -417,26 +430,29 @@ func (c *deadlineConn) SetDeadline(t time.Time) error {
 	return c.SetWriteDeadline(t)
 }
 
-// SetReadDeadline sets the handler's read deadline. A Read in flight keeps its idle timeout:
-// a later deadline (or none) set while it waits must not lift it, since the socket's one
-// deadline is that Read's too. (Once no Read waits, the last one's timeout left on the socket
-// does no harm: the next Read sets its own.)
+// SetReadDeadline sets the handler's read deadline. A Read waiting now keeps its idle
+// timeout: a later deadline (or none) set meanwhile must not lift it, since the socket's one
+// deadline is that Read's too. With no Read waiting, the socket gets t as it is, and the
+// next Read sets the earlier of the two again.
 func (c *deadlineConn) SetReadDeadline(t time.Time) error {
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
 	c.userRead = t
-	if c.idle > 0 && !c.readBy.IsZero() {
+	if c.reading > 0 {
 		return c.Conn.SetReadDeadline(earlier(c.readBy, t))
 	}
 	return c.Conn.SetReadDeadline(t)
 }
 
-// SetWriteDeadline is SetReadDeadline's counterpart for a Write and the write timeout.
+// SetWriteDeadline is SetReadDeadline's counterpart for a Write and the write timeout. With
+// no Write waiting, t goes to the socket as it is, so that a write that does not pass
+// through Write (a *tls.Conn under this wrapper answering a KeyUpdate while it reads) meets
+// the handler's deadline, not the timeout left from the last Write.
 func (c *deadlineConn) SetWriteDeadline(t time.Time) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	c.userWr = t
-	if c.write > 0 && !c.writeBy.IsZero() {
+	if c.writing > 0 {
 		return c.Conn.SetWriteDeadline(earlier(c.writeBy, t))
 	}
 	return c.Conn.SetWriteDeadline(t)
