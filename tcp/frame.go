@@ -13,11 +13,17 @@ import (
 // MaxFrameSize is the largest payload a FrameReader accepts unless told otherwise. The
 // 4-byte prefix could announce up to 4 GiB; a reader that trusted it would let any peer make
 // it allocate that much with four bytes. 16 MiB is above any message the toolkit's demos
-// send and a small price in memory.
+// send; the reader's memory grows to it only as a frame's bytes arrive (frameGrowStep).
 const MaxFrameSize = 16 << 20
 
 // frameHeaderSize is the length of the prefix: a uint32 in network byte order.
 const frameHeaderSize = 4
+
+// frameGrowStep is the room a FrameReader makes for a payload before its bytes arrive. The
+// room then doubles as they fill it, up to the announced length: memory follows what a peer
+// has sent, not what it announced, so that four bytes announcing MaxFrameSize and nothing
+// after them hold 64 KiB, not 16 MiB, on each of a server's connections.
+const frameGrowStep = 64 << 10
 
 // ErrFrameTooLarge is returned for a frame whose announced length is over the maximum.
 // Its payload is not read, so the stream cannot be resynchronised: close the connection.
@@ -32,10 +38,10 @@ type FrameReader struct {
 
 	// A read that fails part-way through a frame (a read deadline that passed) leaves its
 	// progress here, so that the next ReadFrame carries on where it stopped: hdrN bytes of
-	// the length read, or, once the length is known (inPayload), got bytes of buf.
+	// the length read, or, once the length is known (inPayload), got of its size bytes.
 	hdrN      int
 	inPayload bool
-	got       int
+	size, got int
 }
 
 // NewFrameReader returns a FrameReader over r accepting payloads of at most maxSize bytes
@@ -64,27 +70,43 @@ func (fr *FrameReader) ReadFrame() ([]byte, error) {
 		}
 		fr.hdrN = 0
 		size := binary.BigEndian.Uint32(fr.hdr[:])
-		// 2. Check the length before allocating anything for it.
+		// 2. Check the length before making room for it, and make only some room: the
+		//    buffer's, or frameGrowStep.
 		if uint64(size) > uint64(fr.max) {
 			return nil, fmt.Errorf("%w: %d bytes announced, limit %d", ErrFrameTooLarge, size, fr.max)
 		}
-		if cap(fr.buf) < int(size) {
-			fr.buf = make([]byte, size)
-		}
-		fr.buf = fr.buf[:size]
-		fr.inPayload, fr.got = true, 0
+		fr.inPayload, fr.size, fr.got = true, int(size), 0
+		fr.grow(min(fr.size, max(cap(fr.buf), frameGrowStep)))
 	}
-	// 3. Exactly that many bytes of payload, perhaps the rest of them.
-	n, err := io.ReadFull(fr.r, fr.buf[fr.got:])
-	fr.got += n
-	if err != nil {
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
+	// 3. Exactly size bytes of payload, perhaps the rest of them, the room doubling each
+	//    time the bytes fill it.
+	for {
+		n, err := io.ReadFull(fr.r, fr.buf[fr.got:])
+		fr.got += n
+		if err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
 		}
-		return nil, err
+		if fr.got == fr.size {
+			break
+		}
+		fr.grow(min(fr.size, 2*len(fr.buf)))
 	}
 	fr.inPayload = false
 	return fr.buf, nil
+}
+
+// grow makes buf n bytes long, keeping the got bytes read into it.
+func (fr *FrameReader) grow(n int) {
+	if cap(fr.buf) >= n {
+		fr.buf = fr.buf[:n]
+		return
+	}
+	b := make([]byte, n)
+	copy(b, fr.buf[:fr.got])
+	fr.buf = b
 }
 
 // WriteFrame writes payload with its length prefix. On a TCP connection the prefix and the
