@@ -56,6 +56,7 @@ var notLimits = map[string]string{
 	"http1/conn.go:writeBufferSize":                 "the size of a connection's write buffer",
 	"http1/writer.go:autoLengthBytes":               "how much body is held back to send a Content-Length instead of chunks",
 	"tcp/echo.go:echoBufferSize":                    "the echo handler's copy buffer",
+	"tcp/echo.go:echoBufferFirst":                   "the first size of the echo handler's buffer; it grows to echoBufferSize",
 	"tcp/line.go:lineReadBufferSize":                "the smallest read buffer of a LineReader",
 	"tcp/trace.go:bytesPerDumpLine":                 "16 bytes per line of a hex dump",
 	"sse/parse.go:parserBufSize":                    "the first size of the parser's buffer; the bound is DefaultMaxEventSize",
