@@ -23,8 +23,9 @@ func Dial(addr string, timeout time.Duration) (net.Conn, error) {
 	return net.DialTimeout("tcp", addr, timeout)
 }
 
-// DialContext is Dial bounded by ctx instead of a timeout, for callers that already carry
-// a deadline or want to cancel the attempt.
+// DialContext is Dial bounded by ctx, for callers that already carry a deadline or want to
+// cancel the attempt. A ctx without a deadline still gets DefaultDialTimeout for the
+// handshake: an unanswered SYN must not wait on the kernel's retries alone.
 func DialContext(ctx context.Context, addr string) (net.Conn, error) {
 	var d net.Dialer
 	if _, ok := ctx.Deadline(); !ok {

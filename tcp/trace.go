@@ -145,8 +145,10 @@ func (c *TracedConn) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// Close writes the connection's last line to the trace and closes it. The line comes first:
-// a peer (or a test) that sees the connection end can count on finding it in the trace.
+// Close writes the connection's closing line to the trace and closes it. The line comes
+// first: a peer (or a test) that sees the connection end can count on finding it in the
+// trace. A Read or Write that another goroutine has in flight then returns an error, which
+// it records after that line ("read error: use of closed network connection").
 func (c *TracedConn) Close() error {
 	c.closed.Do(func() {
 		c.tracer.printf("%s %d closed after reading %d and writing %d bytes\n",
