@@ -41,7 +41,7 @@ var (
 // Bounds of one client action. They are generous: only a server that hangs exceeds them.
 const (
 	answerTimeout = 30 * time.Second // a valid exchange, or the answer to a bad input
-	slowlorisMax  = 6 * time.Second  // a trickle gives up after this if nothing cut it
+	slowlorisMax  = 12 * time.Second // a trickle gives up after this if nothing cut it: four header timeouts, as CI floods while fuzzers take both cores
 	idleMax       = 1 * time.Second  // an idle connection closes itself after at most this
 	trickleEvery  = 100 * time.Millisecond
 )
