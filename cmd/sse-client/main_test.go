@@ -53,16 +53,22 @@ func TestExitStatusAndOutput(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			out, err := exec.Command(bin, tc.args...).CombinedOutput()
-			status := 0
-			var exit *exec.ExitError
-			if errors.As(err, &exit) {
-				status = exit.ExitCode()
-			} else {
-				require.NoError(t, err)
-			}
+			out, status := runCommand(t, bin, tc.args...)
 			require.Equal(t, tc.status, status, "%s", out)
-			require.Equal(t, tc.output, strings.ReplaceAll(string(out), "\r", ""))
+			require.Equal(t, tc.output, strings.ReplaceAll(out, "\r", ""))
 		})
 	}
+}
+
+// runCommand runs bin with args and returns what it printed, stdout and stderr together,
+// and its exit status.
+func runCommand(t *testing.T, bin string, args ...string) (output string, status int) {
+	t.Helper()
+	out, err := exec.Command(bin, args...).CombinedOutput()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return string(out), exit.ExitCode()
+	}
+	require.NoError(t, err)
+	return string(out), 0
 }

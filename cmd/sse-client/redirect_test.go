@@ -1,11 +1,9 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -49,16 +47,9 @@ func TestARedirectedStreamPrintsOnlyItsEvents(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			out, err := exec.Command(bin, "-once", tc.url).CombinedOutput()
-			status := 0
-			var exit *exec.ExitError
-			if errors.As(err, &exit) {
-				status = exit.ExitCode()
-			} else {
-				require.NoError(t, err)
-			}
+			out, status := runCommand(t, bin, "-once", tc.url)
 			require.Equal(t, tc.status, status, "%s", out)
-			require.Equal(t, tc.output, string(out))
+			require.Equal(t, tc.output, out)
 		})
 	}
 }
