@@ -19,7 +19,7 @@ import (
 //   - inflating without context takeover: nothing between messages (the flate reader comes
 //     from a pool for the length of one message);
 //   - inflating with the peer's context takeover: a window of the last 2^bits bytes of
-//     output (32 KiB at most) kept between messages;
+//     output (32 KiB at most) kept between messages, in a history of up to twice that;
 //   - compressing without context takeover: nothing between messages (pooled writers);
 //   - compressing with context takeover: one flate.Writer held for the connection's life.
 //

@@ -116,8 +116,8 @@ func (e *HandshakeError) Error() string {
 	return fmt.Sprintf("websocket: handshake refused (%d): %s", e.Status, e.Reason)
 }
 
-// decideUpgrade runs the server's checks of RFC 6455 §4.2.1 in order and builds the answer
-// of §4.2.2.
+// decideUpgrade runs the server's checks of RFC 6455 §4.2.1 in order, but for the version
+// (item 6), checked before the key (item 5), and builds the answer of §4.2.2.
 func decideUpgrade(r upgradeRequest, opts *AcceptOptions) upgradeDecision {
 	refuse := func(status int, format string, args ...any) upgradeDecision {
 		return upgradeDecision{status: status, reason: fmt.Sprintf(format, args...)}

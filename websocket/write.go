@@ -203,7 +203,7 @@ type messageWriter struct {
 	op         Opcode // the message's opcode; 0 when no message is open
 	first      bool   // no frame of the message has been sent yet
 	compressed bool
-	frag       int32   // fragment size (int32, beside the flags: two writers fit in a Conn of 896 bytes)
+	frag       int32   // fragment size (int32, beside the flags: two writers fit in a Conn of 888 bytes)
 	bp         *[]byte // pooled buffer of payload not yet sent
 	err        error
 }
@@ -353,7 +353,7 @@ func (c *Conn) flushBatchLocked() error {
 	return err
 }
 
-// writeFrameHeadroom writes one unmasked frame whose payload is frame[maxHeaderLen:], putting
+// writeFrameHeadroomLocked writes one unmasked frame whose payload is frame[maxHeaderLen:], putting
 // the header into the room left in front of it, so that header and payload leave in one
 // write without copying the payload. Only a server may use it (a client must mask into a
 // copy); the caller holds wmu.
