@@ -26,7 +26,7 @@ import (
 
 // Settings of a measurement run.
 const (
-	measurePollInterval = time.Second      // the polling page's interval, as on the page
+	measurePollInterval = time.Second      // the simulated polling page's interval (the page's own starts at 2 s)
 	measureGrace        = 30 * time.Second // beyond the run: connecting, and the last deliveries
 	measureRPCCalls     = 200              // calls of demo.rpc.add made each way, one after another
 )
