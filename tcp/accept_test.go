@@ -40,26 +40,30 @@ func (l *failOnceListener) Accept() (net.Conn, error) {
 func TestAnAcceptErrorOfOnePendingConnectionDoesNotStopTheServer(t *testing.T) {
 	for _, errno := range []syscall.Errno{syscall.ENETDOWN, syscall.EPROTO, syscall.ENOPROTOOPT,
 		syscall.EHOSTDOWN, syscall.EHOSTUNREACH, syscall.EOPNOTSUPP, syscall.ENETUNREACH, syscall.EPERM} {
-		t.Run(errno.Error(), func(t *testing.T) {
-			leakcheck.Check(t)
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			require.NoError(t, err)
-			fl := &failOnceListener{Listener: ln,
-				err: &net.OpError{Op: "accept", Net: "tcp", Addr: ln.Addr(), Err: os.NewSyscallError("accept4", errno)}}
-			srv := &tcp.Server{Handler: tcp.Echo, Logger: discardLogger()}
-			served := make(chan error, 1)
-			go func() { served <- srv.Serve(fl) }()
-
-			c := dial(t, ln.Addr().String())
-			require.NoError(t, c.SetDeadline(time.Now().Add(10*time.Second)))
-			got, err := echoRoundTrip(c, []byte("still here"))
-			require.NoError(t, err)
-			require.Equal(t, "still here", string(got))
-
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			require.NoError(t, srv.Shutdown(ctx))
-			require.ErrorIs(t, <-served, tcp.ErrServerClosed)
-		})
+		t.Run(errno.Error(), func(t *testing.T) { checkAcceptErrorIsRetried(t, errno) })
 	}
+}
+
+// checkAcceptErrorIsRetried has one Accept fail with errno and checks that the server
+// goes on serving, then shuts down cleanly.
+func checkAcceptErrorIsRetried(t *testing.T, errno syscall.Errno) {
+	leakcheck.Check(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	fl := &failOnceListener{Listener: ln,
+		err: &net.OpError{Op: "accept", Net: "tcp", Addr: ln.Addr(), Err: os.NewSyscallError("accept4", errno)}}
+	srv := &tcp.Server{Handler: tcp.Echo, Logger: discardLogger()}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(fl) }()
+
+	c := dial(t, ln.Addr().String())
+	require.NoError(t, c.SetDeadline(time.Now().Add(10*time.Second)))
+	got, err := echoRoundTrip(c, []byte("still here"))
+	require.NoError(t, err)
+	require.Equal(t, "still here", string(got))
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, srv.Shutdown(ctx))
+	require.ErrorIs(t, <-served, tcp.ErrServerClosed)
 }

@@ -341,22 +341,31 @@ func (s *Server) logger() *slog.Logger {
 // such an error of the connection it was taking on to the caller, and its manual asks that
 // ENETDOWN, EPROTO, ENOPROTOOPT, EHOSTDOWN, ENONET, EHOSTUNREACH, EOPNOTSUPP and
 // ENETUNREACH be retried "like EAGAIN", and EPERM ("firewall rules forbid connection") is
-// one connection's too: none of them is the listener's end. (ENONET is Linux's alone.)
+// one connection's too: none of them is the listener's end. (ENONET is Linux's alone: it is
+// in osTemporaryAcceptErrnos, in accept_linux.go.)
 func isTemporary(err error) bool {
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
 		return true
 	}
-	for _, errno := range []syscall.Errno{syscall.EMFILE, syscall.ENFILE, syscall.ENOBUFS,
-		syscall.ENOMEM, syscall.ECONNABORTED, syscall.ECONNRESET, syscall.EINTR,
-		syscall.ENETDOWN, syscall.EPROTO, syscall.ENOPROTOOPT, syscall.EHOSTDOWN,
-		syscall.EHOSTUNREACH, syscall.EOPNOTSUPP, syscall.ENETUNREACH, syscall.EPERM} {
+	for _, errno := range temporaryAcceptErrnos {
+		if errors.Is(err, errno) {
+			return true
+		}
+	}
+	for _, errno := range osTemporaryAcceptErrnos {
 		if errors.Is(err, errno) {
 			return true
 		}
 	}
 	return false
 }
+
+// temporaryAcceptErrnos are the errors of isTemporary that every system has.
+var temporaryAcceptErrnos = []syscall.Errno{syscall.EMFILE, syscall.ENFILE, syscall.ENOBUFS,
+	syscall.ENOMEM, syscall.ECONNABORTED, syscall.ECONNRESET, syscall.EINTR,
+	syscall.ENETDOWN, syscall.EPROTO, syscall.ENOPROTOOPT, syscall.EHOSTDOWN,
+	syscall.EHOSTUNREACH, syscall.EOPNOTSUPP, syscall.ENETUNREACH, syscall.EPERM}
 
 // connIDKey is the context key under which a handler finds its connection's id.
 type connIDKey struct{}
