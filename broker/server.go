@@ -178,8 +178,8 @@ func NewServer(opts Options) *Server {
 	return s
 }
 
-// newServerID returns INFO's server_id: 22 random upper-case letters and digits, the
-// shape nats-server uses.
+// newServerID returns INFO's server_id: 22 random characters of base32's alphabet (A to Z,
+// 2 to 7), the alphabet of nats-server's ids, which are longer (an nkey, 56 characters).
 func newServerID() string {
 	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 	b := make([]byte, 22)
