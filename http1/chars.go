@@ -39,24 +39,27 @@ func init() {
 func tokenLen(b []byte) int {
 	// Four bytes a turn while four remain: a field name runs to ten or twenty bytes, and
 	// one loop test for four lookups took 3% off BenchmarkParseRequest's browser request.
+	// Read through w, four bytes long, the four need one bounds check, not one each
+	// (b[i+1] could be past the end as far as the compiler knows): 3 to 4% more.
 	i := 0
 	for ; i+4 <= len(b); i += 4 {
-		if !tokenTable[b[i]] {
+		w := b[i : i+4 : i+4]
+		if !tokenTable[w[0]] {
 			return i
 		}
-		if !tokenTable[b[i+1]] {
+		if !tokenTable[w[1]] {
 			return i + 1
 		}
-		if !tokenTable[b[i+2]] {
+		if !tokenTable[w[2]] {
 			return i + 2
 		}
-		if !tokenTable[b[i+3]] {
+		if !tokenTable[w[3]] {
 			return i + 3
 		}
 	}
-	for ; i < len(b); i++ {
-		if !tokenTable[b[i]] {
-			return i
+	for j, c := range b[i:] {
+		if !tokenTable[c] {
+			return i + j
 		}
 	}
 	return len(b)

@@ -436,7 +436,8 @@ func parseFieldLine(b []byte, pos int) (f rawField, next int, err error) {
 	end := v0
 	for {
 		if end+8 <= len(b) {
-			m := controlBits(binary.LittleEndian.Uint64(b[end:]))
+			// (b[end:end+8], not b[end:]: Uint64 then needs no bounds check of its own.)
+			m := controlBits(binary.LittleEndian.Uint64(b[end : end+8 : end+8]))
 			if m == 0 {
 				end += 8
 				continue
