@@ -343,9 +343,7 @@ func checkTargetForm(method, target []byte) error {
 	switch {
 	case string(method) == "CONNECT":
 		// RFC 9112 §3.2.3: authority-form, only for CONNECT: uri-host ":" port.
-		colon := bytes.LastIndexByte(target, ':')
-		if colon <= 0 || colon == len(target)-1 || !isHostChars(target[:colon]) ||
-			!isDigits(target[colon+1:]) {
+		if !validAuthorityForm(target) {
 			return badRequest("CONNECT needs host:port", target)
 		}
 	case target[0] == '/': // RFC 9112 §3.2.1: origin-form
@@ -364,6 +362,23 @@ func checkTargetForm(method, target []byte) error {
 		return badRequest("invalid request target", target)
 	}
 	return nil
+}
+
+// validAuthorityForm checks CONNECT's authority-form target, uri-host ":" port (RFC 9112
+// §3.2.3). The port is digits and not empty (RFC 9110 §9.3.6: a server MUST reject a
+// CONNECT to an empty or invalid port). The host is a reg-name (RFC 3986 §3.2.2: unreserved
+// and sub-delims, so no colon) or an IPv6 address in brackets: "::0:443" is no host and
+// port, however the colons are split.
+func validAuthorityForm(target []byte) bool {
+	colon := bytes.LastIndexByte(target, ':')
+	if colon <= 0 || colon == len(target)-1 || !isDigits(target[colon+1:]) {
+		return false
+	}
+	host := target[:colon]
+	if host[0] == '[' {
+		return len(host) > 2 && host[len(host)-1] == ']' && isIPv6Literal(host[1:len(host)-1])
+	}
+	return isRegNameChars(host)
 }
 
 // validAbsoluteAuthority checks the authority of an absolute-form target (after "http://"
