@@ -36,9 +36,10 @@
 //   - Request line: exactly one SP between method, target and version; a method and field
 //     names made of token characters; a target of visible ASCII, with "%" always followed
 //     by two hex digits, in one of the four forms of
-//     RFC 9112 §3.2, authority-form for CONNECT only and asterisk-form for OPTIONS only,
-//     absolute-form with a host that is not empty and has neither userinfo nor
-//     percent-encoding, and a port of digits;
+//     RFC 9112 §3.2, authority-form for CONNECT only (a reg-name or a bracketed IPv6
+//     address, and a port of digits) and asterisk-form for OPTIONS only, absolute-form
+//     with a host that is not empty and has neither userinfo nor percent-encoding, and a
+//     port of digits;
 //     "HTTP/" DIGIT "." DIGIT, with a major version other than 1 answered by 505.
 //   - Header fields: no whitespace before the colon, no obs-fold (400), no control
 //     character but HTAB in a value (NUL, bare CR, DEL…), one Host with a valid value (none
