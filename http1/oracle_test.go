@@ -2,6 +2,7 @@ package http1
 
 import (
 	"bytes"
+	"net/netip"
 	"regexp"
 	"strconv"
 )
@@ -77,10 +78,12 @@ var (
 	fieldNameRe   = regexp.MustCompile(`^` + tchar + `+:`)
 	ctlRe         = regexp.MustCompile(`[\x00-\x08\x0a-\x1f\x7f]`) // controls but HTAB
 	hostValueRe   = regexp.MustCompile(`^[A-Za-z0-9\-._~!$&'()*+,;=:%\[\]]*$`)
-	authorityRe   = regexp.MustCompile(`^[A-Za-z0-9\-._~!$&'()*+,;=:%\[\]]+:[0-9]+$`)
-	absoluteRe    = regexp.MustCompile(`^(?i)https?://(\[[0-9A-Za-z:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=]+)(:[0-9]*)?([/?].*)?$`)
-	badPercentRe  = regexp.MustCompile(`%(?:[^0-9A-Fa-f]|.[^0-9A-Fa-f]|.?$)`)
-	contentLenRe  = regexp.MustCompile(`^[0-9]{1,18}$`)
+	// CONNECT's authority-form: a reg-name (no colon, no percent-encoding) or a bracketed
+	// IPv6 address (checked further by validAuthorityFormRule), then a port of digits.
+	authorityRe  = regexp.MustCompile(`^(?:\[([0-9A-Fa-f:.]+)\]|[A-Za-z0-9\-._~!$&'()*+,;=]+):[0-9]+$`)
+	absoluteRe   = regexp.MustCompile(`^(?i)https?://(\[[0-9A-Za-z:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=]+)(:[0-9]*)?([/?].*)?$`)
+	badPercentRe = regexp.MustCompile(`%(?:[^0-9A-Fa-f]|.[^0-9A-Fa-f]|.?$)`)
+	contentLenRe = regexp.MustCompile(`^[0-9]{1,18}$`)
 	// RFC 9112 §7.1: chunk-size [ chunk-ext ], chunk-ext = *( BWS ";" BWS name [ BWS "="
 	// BWS value ] ), a value a token or a quoted-string.
 	chunkSizeLineRe = regexp.MustCompile(`^[0-9A-Fa-f]{1,15}(?:[ \t]*;[ \t]*` + tchar +
@@ -163,7 +166,7 @@ var stricterRules = []stricterRule{
 		case target == nil:
 			return false
 		case string(method) == "CONNECT":
-			return !authorityRe.Match(target)
+			return !validAuthorityFormRule(target)
 		case target[0] == '/':
 			return false
 		case string(target) == "*":
@@ -407,4 +410,18 @@ func netHTTPStricter(data []byte) []string {
 		}
 	}
 	return names
+}
+
+// validAuthorityFormRule is the oracle's reading of CONNECT's target: authorityRe, and an
+// IPv6 address (without a zone) between the brackets if there are brackets.
+func validAuthorityFormRule(target []byte) bool {
+	m := authorityRe.FindSubmatch(target)
+	if m == nil {
+		return false
+	}
+	if m[1] == nil {
+		return true
+	}
+	a, err := netip.ParseAddr(string(m[1]))
+	return err == nil && a.Is6() && a.Zone() == ""
 }
