@@ -178,15 +178,9 @@ func Connect(addr string, options ...Option) (*Conn, error) {
 		flusherDone: make(chan struct{})}
 	c.space = sync.NewCond(&c.wmu)
 	c.parser = NewParser(ClientSide, c.handle)
-	if err := c.connect(&o); err != nil {
+	if err := c.connect(&o, hostPort, secure); err != nil {
 		nc.Close()
 		return nil, err
-	}
-	if c.info.TLSRequired && !secure {
-		// A server that requires TLS (nats-server with tls, which starts TLS after a
-		// plaintext INFO) would drop a client that went on in plaintext.
-		nc.Close()
-		return nil, fmt.Errorf("broker: the server at %s requires TLS: connect to tls://%s", hostPort, hostPort)
 	}
 	go c.readLoop()
 	go c.flushLoop()
@@ -277,7 +271,8 @@ func handshakeTLS(nc net.Conn, hostPort string, cfg *tls.Config, timeout time.Du
 }
 
 // connect runs the handshake on the caller's goroutine: INFO, CONNECT and PING, PONG.
-func (c *Conn) connect(o *clientOptions) error {
+// hostPort is the address dialled, secure whether the connection is TLS.
+func (c *Conn) connect(o *clientOptions, hostPort string, secure bool) error {
 	c.conn.SetDeadline(time.Now().Add(o.timeout))
 	defer c.conn.SetDeadline(time.Time{})
 	buf := make([]byte, 4096)
@@ -300,6 +295,13 @@ func (c *Conn) connect(o *clientOptions) error {
 			err = fmt.Errorf("%w (no INFO came: if the server serves TLS, connect to tls://)", err)
 		}
 		return err
+	}
+	if c.info.TLSRequired && !secure {
+		// NATS client protocol, INFO tls_required: the client must perform the TLS
+		// handshake. A server that requires it (nats-server with tls, which starts TLS
+		// after a plaintext INFO) would drop a client that went on in plaintext, and the
+		// CONNECT would carry its credentials in the clear: stop before it.
+		return fmt.Errorf("broker: the server at %s requires TLS: connect to tls://%s", hostPort, hostPort)
 	}
 	// 2. CONNECT with our options, then PING: the PONG says CONNECT was accepted, an
 	//    -ERR that it was not.
