@@ -188,6 +188,12 @@ func handshake(nc net.Conn, u *url.URL, opts *DialOptions) (*Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("websocket: reading the handshake response: %w", err)
 	}
+	// A response's version is its sender's (RFC 9110 §6.2), and HTTP/1.0 has neither 1xx
+	// statuses (RFC 1945 §9.1: "not a valid response to a HTTP/1.0 request") nor Upgrade:
+	// an "HTTP/1.0 101" is not the switch of RFC 9110 §7.8 that RFC 6455 §4.1 waits for.
+	if resp.StatusCode == http1.StatusSwitchingProtocols && resp.Proto == "HTTP/1.0" {
+		return nil, &HandshakeError{Status: resp.StatusCode, Reason: "a 101 on HTTP/1.0, which has no protocol switch"}
+	}
 
 	// 4. The checks of RFC 6455 §4.1.
 	sub, dc, err := checkResponse(resp.StatusCode, resp.Header.Values, key, opts.Subprotocols, opts.Deflate)
