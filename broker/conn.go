@@ -366,6 +366,11 @@ func (c *Conn) deliver(cmd *Command) {
 	}
 	c.mu.Lock()
 	sub := c.subs[sid]
+	if c.ownEnd {
+		// Close was called (by a handler, say, with more messages behind its own in
+		// this read): no handler call starts after it.
+		sub = nil
+	}
 	if sub != nil {
 		sub.delivered++
 		if sub.max > 0 && sub.delivered >= sub.max {
@@ -643,6 +648,7 @@ func (c *Conn) Flush(timeout time.Duration) error {
 // Close sends what is queued, within closeFlushTimeout, closes the connection and waits
 // for its goroutines. A handler may call it: then, or whenever a handler is running, Close
 // does not wait for the reader, which is running that handler and ends once it returns.
+// No handler call starts after Close returns.
 func (c *Conn) Close() error {
 	c.wmu.Lock()
 	c.closing = true
