@@ -183,10 +183,21 @@ func handshake(nc net.Conn, u *url.URL, opts *DialOptions) (*Conn, error) {
 
 	// 3. The response head, read by http1; the reader keeps any frames the server sent
 	//    right behind it.
+	//    RFC 9110 §15.2: "A client MUST be able to parse one or more 1xx responses
+	//    received prior to a final response, even if the client does not expect one. A
+	//    user agent MAY ignore unexpected 1xx responses": a 100 or a 103 before the 101 is
+	//    read past.
 	br := bufio.NewReaderSize(nc, maxResponseHead)
-	resp, err := http1.ReadResponse(br, "GET")
-	if err != nil {
-		return nil, fmt.Errorf("websocket: reading the handshake response: %w", err)
+	var resp *http1.Response
+	for {
+		var err error
+		resp, err = http1.ReadResponse(br, "GET")
+		if err != nil {
+			return nil, fmt.Errorf("websocket: reading the handshake response: %w", err)
+		}
+		if resp.StatusCode >= 200 || resp.StatusCode == http1.StatusSwitchingProtocols {
+			break
+		}
 	}
 	// A response's version is its sender's (RFC 9110 §6.2), and HTTP/1.0 has neither 1xx
 	// statuses (RFC 1945 §9.1: "not a valid response to a HTTP/1.0 request") nor Upgrade:
