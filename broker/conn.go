@@ -428,6 +428,9 @@ func (c *Conn) readLoop() {
 	c.space.Broadcast()
 	c.wmu.Unlock()
 	c.kickFlusher()
+	// The connection is over, whether the server went, broke the protocol or Close
+	// closed it: hang up, rather than leave a socket no one reads until Close.
+	c.conn.Close()
 }
 
 // write queues b; the flusher sends it.
