@@ -11,11 +11,13 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/wirelab/wirelab/http1"
 	"github.com/wirelab/wirelab/tcp"
@@ -57,9 +59,9 @@ const maxResponseHead = 8 << 10
 
 // Dial opens a WebSocket connection to a ws:// or wss:// URL: a TCP connection, TLS on it
 // for wss://, the opening handshake, and the checks of the server's answer. A refused
-// handshake is a *HandshakeError with the server's status. ctx bounds the dial, the TLS
-// handshake and the opening handshake; it does not bound the connection after Dial
-// returns. opts may be nil.
+// handshake is a *HandshakeError with the server's status and, in its Reason, the start of
+// the refusal's content. ctx bounds the dial, the TLS handshake and the opening handshake;
+// it does not bound the connection after Dial returns. opts may be nil.
 func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, error) {
 	if opts == nil {
 		opts = &DialOptions{}
@@ -209,9 +211,40 @@ func handshake(nc net.Conn, u *url.URL, opts *DialOptions) (*Conn, error) {
 	// 4. The checks of RFC 6455 §4.1.
 	sub, dc, err := checkResponse(resp.StatusCode, resp.Header.Values, key, opts.Subprotocols, opts.Deflate)
 	if err != nil {
+		// RFC 6455 §4.1: a status other than 101 is handled "per HTTP procedures": the
+		// refusal's content says why (ws-server's is one line of text), and so does the
+		// error.
+		var he *HandshakeError
+		if resp.StatusCode != http1.StatusSwitchingProtocols && errors.As(err, &he) {
+			if why := refusalText(resp); why != "" {
+				he.Reason += "; it said: " + why
+			}
+		}
 		return nil, err
 	}
 	return newConn(nc, br, true, opts.Options, sub, dc), nil
+}
+
+// maxRefusalText bounds what Dial reads of a refusal's content: the start of it is the
+// reason; the rest of a long page is not read.
+const maxRefusalText = 512
+
+// refusalText is the start of a refused handshake's content, its non-printable characters
+// (a line's end, a terminal's escapes) as spaces, capped as every quote in an error is.
+// Only content framed by Content-Length or chunked is read (RFC 9112 §6.3): content that
+// runs until the server closes would hold Dial until then.
+func refusalText(resp *http1.Response) string {
+	if resp.ContentLength <= 0 && !hasToken(resp.Header.Values("Transfer-Encoding"), "chunked") {
+		return ""
+	}
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxRefusalText))
+	text := strings.Map(func(r rune) rune {
+		if !unicode.IsPrint(r) {
+			return ' '
+		}
+		return r
+	}, string(b))
+	return capQuote(strings.TrimSpace(text))
 }
 
 // hostField is the Host field of the handshake for a URL's host[:port]: an IPv6 literal
