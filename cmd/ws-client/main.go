@@ -205,7 +205,10 @@ func run(c *websocket.Conn, in io.Reader, out io.Writer, s sender, app *cli.App)
 		return 0
 	}
 	if errors.Is(err, net.ErrClosed) {
-		return 0
+		// The connection was closed under the reader, which only the closing handshake's
+		// timeout does here: the server did not answer the close frame. RFC 6455 §7.1.5:
+		// closed with no close frame received, the close code is 1006, abnormal.
+		err = fmt.Errorf("the server did not answer the close frame (1006, abnormal closure): %w", err)
 	}
 	app.Log.Error("connection ended", "err", err)
 	return 1
