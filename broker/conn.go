@@ -413,15 +413,7 @@ func (c *Conn) readLoop() {
 	if c.err == nil {
 		c.err = err
 	}
-	c.closed = true
-	for _, ch := range c.pongs {
-		close(ch)
-	}
-	c.pongs = nil
-	for _, ch := range c.requests {
-		close(ch)
-	}
-	c.requests = map[string]chan *Msg{}
+	c.endLocked()
 	c.mu.Unlock()
 	c.wmu.Lock()
 	c.closing = true
@@ -431,6 +423,20 @@ func (c *Conn) readLoop() {
 	// The connection is over, whether the server went, broke the protocol or Close
 	// closed it: hang up, rather than leave a socket no one reads until Close.
 	c.conn.Close()
+}
+
+// endLocked marks the connection ended and fails whatever waits on it: each Flush for
+// its PONG, each Request for its answer. The caller holds mu.
+func (c *Conn) endLocked() {
+	c.closed = true
+	for _, ch := range c.pongs {
+		close(ch)
+	}
+	c.pongs = nil
+	for _, ch := range c.requests {
+		close(ch)
+	}
+	c.requests = map[string]chan *Msg{}
 }
 
 // write queues b; the flusher sends it.
@@ -651,7 +657,8 @@ func (c *Conn) Flush(timeout time.Duration) error {
 // Close sends what is queued, within closeFlushTimeout, closes the connection and waits
 // for its goroutines. A handler may call it: then, or whenever a handler is running, Close
 // does not wait for the reader, which is running that handler and ends once it returns.
-// No handler call starts after Close returns.
+// No handler call starts after Close returns; a Flush or Request waiting returns
+// ErrClosed at once.
 func (c *Conn) Close() error {
 	c.wmu.Lock()
 	c.closing = true
@@ -660,6 +667,9 @@ func (c *Conn) Close() error {
 	c.kickFlusher()
 	c.mu.Lock()
 	c.ownEnd = true
+	// Flush and Request fail now, not when the reader ends: that may be long after, if
+	// a handler runs.
+	c.endLocked()
 	c.mu.Unlock()
 	// The flusher's writes have no deadline (Publish waits for the socket instead); the
 	// last one gets one, so that a server that stopped reading ends it, and Close.

@@ -66,10 +66,11 @@ func (c *Conn) ensureInbox() error {
 		c.inbox = inbox
 		c.mu.Unlock()
 		_, c.inboxErr = c.Subscribe(inbox+"*", func(m *Msg) {
+			// The send is under mu, which Close holds to close the channels of the
+			// requests still waiting.
 			c.mu.Lock()
-			ch := c.requests[strings.TrimPrefix(m.Subject, inbox)]
-			c.mu.Unlock()
-			if ch != nil {
+			defer c.mu.Unlock()
+			if ch := c.requests[strings.TrimPrefix(m.Subject, inbox)]; ch != nil {
 				select {
 				case ch <- m:
 				default: // a second answer to the same request: only the first counts
