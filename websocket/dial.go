@@ -231,10 +231,13 @@ const maxRefusalText = 512
 
 // refusalText is the start of a refused handshake's content, its non-printable characters
 // (a line's end, a terminal's escapes) as spaces, capped as every quote in an error is.
-// Only content framed by Content-Length or chunked is read (RFC 9112 §6.3): content that
-// runs until the server closes would hold Dial until then.
+// Only content framed by Content-Length or chunked is read: RFC 9112 §6.3 has a response
+// whose Transfer-Encoding does not end in chunked, or that has neither field, run until the
+// server closes, which would hold Dial until then.
 func refusalText(resp *http1.Response) string {
-	if resp.ContentLength <= 0 && !hasToken(resp.Header.Values("Transfer-Encoding"), "chunked") {
+	codings := splitList(resp.Header.Values("Transfer-Encoding"))
+	chunked := len(codings) > 0 && strings.EqualFold(codings[len(codings)-1], "chunked")
+	if resp.ContentLength <= 0 && !chunked {
 		return ""
 	}
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxRefusalText))

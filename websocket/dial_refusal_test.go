@@ -56,3 +56,33 @@ func TestDialRefusalCarriesTheServersReason(t *testing.T) {
 		})
 	}
 }
+
+// Content that runs until the server closes (RFC 9112 §6.3: no Content-Length, and no
+// Transfer-Encoding whose last coding is chunked) is not read: a server that keeps the
+// connection open after such a refusal would hold Dial until its context ends, and the
+// refusal would be reported as the context's end.
+func TestDialRefusalDoesNotWaitForContentThatRunsUntilClose(t *testing.T) {
+	leakcheck.Check(t)
+	for name, framing := range map[string]string{
+		"no framing":             "",
+		"chunked, then not last": "Transfer-Encoding: chunked, gzip\r\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			addr, served := fakeHandshakeServer(t, func(nc net.Conn, req *http.Request) {
+				io.WriteString(nc, "HTTP/1.1 403 Forbidden\r\n"+framing+"\r\nno")
+				io.Copy(io.Discard, nc) // until the client closes
+			})
+			// No deadline: a Dial waiting for the content's end returns only when the
+			// failure bound cancels ctx, and then with the context's error.
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			bound := time.AfterFunc(10*time.Second, cancel)
+			defer bound.Stop()
+			_, err := Dial(ctx, "ws://"+addr+"/", nil)
+			<-served
+			var he *HandshakeError
+			require.ErrorAs(t, err, &he)
+			assert.Equal(t, http.StatusForbidden, he.Status)
+		})
+	}
+}
