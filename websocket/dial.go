@@ -28,6 +28,9 @@ type DialOptions struct {
 	Options
 
 	// Header holds extra handshake fields (Origin, Authorization, cookies, ...), in order.
+	// Dial refuses the WebSocket fields it writes itself: Sec-WebSocket-Key,
+	// Sec-WebSocket-Version, Sec-WebSocket-Protocol (see Subprotocols) and
+	// Sec-WebSocket-Extensions (see Deflate). A Host field replaces the URL's.
 	Header [][2]string
 
 	// Subprotocols are offered in Sec-WebSocket-Protocol, most preferred first: each a
@@ -93,6 +96,20 @@ func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, error) 
 		}
 		if slices.Contains(opts.Subprotocols[:i], p) {
 			return nil, fmt.Errorf("websocket: subprotocol %q offered twice", capQuote(p))
+		}
+	}
+	// Header must not hold the fields that Dial writes and checks the answer by. RFC 6455
+	// §11.3.1: Sec-WebSocket-Key "MUST NOT appear more than once in an HTTP request", and
+	// §11.3.5 the same of Sec-WebSocket-Version; a subprotocol or extension offered in
+	// Header would be one that §4.1's checks of the answer (only what was offered) refuse.
+	for _, f := range opts.Header {
+		switch {
+		case strings.EqualFold(f[0], "Sec-WebSocket-Key"), strings.EqualFold(f[0], "Sec-WebSocket-Version"):
+			return nil, fmt.Errorf("websocket: Header holds %s, which Dial writes itself", capQuote(f[0]))
+		case strings.EqualFold(f[0], "Sec-WebSocket-Protocol"):
+			return nil, fmt.Errorf("websocket: Header holds %s: offer subprotocols in DialOptions.Subprotocols", capQuote(f[0]))
+		case strings.EqualFold(f[0], "Sec-WebSocket-Extensions"):
+			return nil, fmt.Errorf("websocket: Header holds %s: permessage-deflate is offered by DialOptions.Deflate, and no other extension is spoken", capQuote(f[0]))
 		}
 	}
 	addr := u.Host
