@@ -180,9 +180,15 @@ func utf8Complete(s string) bool {
 // recognise it, not enough to flood a log.
 const errorQuoteLimit = 80
 
+// capQuote cuts s to errorQuoteLimit bytes, at the start of a UTF-8 sequence, so that a
+// quote of valid text stays valid text.
 func capQuote(s string) string {
-	if len(s) > errorQuoteLimit {
-		return s[:errorQuoteLimit] + "…"
+	if len(s) <= errorQuoteLimit {
+		return s
 	}
-	return s
+	end := errorQuoteLimit
+	for i := 0; i < utf8.UTFMax && end > 0 && !utf8.RuneStart(s[end]); i++ {
+		end--
+	}
+	return s[:end] + "…"
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -39,6 +40,8 @@ func TestDialRefusalCarriesTheServersReason(t *testing.T) {
 		{"Content-Length", "HTTP/1.1 401 Unauthorized\r\nContent-Length: 14\r\n\r\nbad\x1b[2J token\n", "bad [2J token"},
 		{"chunked", "HTTP/1.1 503 Service Unavailable\r\nTransfer-Encoding: chunked\r\n\r\n5\r\ntry a\r\n11\r\ngain in a minute\n\r\n0\r\n\r\n", "try again in a minute"},
 		{"a long page", fmt.Sprintf("HTTP/1.1 404 Not Found\r\nContent-Length: 100000\r\n\r\n%s", strings.Repeat("x", 100000)), strings.Repeat("x", errorQuoteLimit) + "…"},
+		// 3-byte characters: the cut comes back to the start of the one it would split.
+		{"a long page in UTF-8", fmt.Sprintf("HTTP/1.1 404 Not Found\r\nContent-Length: 3000\r\n\r\n%s", strings.Repeat("€", 1000)), strings.Repeat("€", errorQuoteLimit/3) + "…"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -53,6 +56,7 @@ func TestDialRefusalCarriesTheServersReason(t *testing.T) {
 			require.ErrorAs(t, err, &he)
 			assert.Contains(t, he.Reason, "did not switch protocols")
 			assert.True(t, strings.HasSuffix(he.Reason, tc.want), "reason %q does not end in %q", he.Reason, tc.want)
+			assert.True(t, utf8.ValidString(he.Reason), "reason %q is not UTF-8", he.Reason)
 		})
 	}
 }
