@@ -46,6 +46,10 @@ var (
 	ErrBadSubject    = errors.New("broker: invalid subject")
 	ErrBadHeader     = errors.New("broker: invalid header: a name must be a token, a value without CR or LF")
 	ErrPayloadTooBig = errors.New("broker: payload larger than the server's max_payload")
+
+	// ErrStaleConnection is Err's answer for a connection the client closed because the
+	// server left its keepalive PINGs unanswered (see PingInterval).
+	ErrStaleConnection = errors.New("broker: stale connection: the server left PINGs unanswered")
 )
 
 // ErrHeadersNotSupported is PublishMsg's error for a message with headers to a server whose
@@ -68,6 +72,8 @@ type clientOptions struct {
 	noEcho                  bool
 	timeout                 time.Duration
 	tls                     *tls.Config
+	pingInterval            time.Duration // <= 0: no keepalive PINGs
+	maxPingsOut             int
 }
 
 // Name sets the connection's name, shown by the server.
@@ -90,6 +96,18 @@ func Timeout(d time.Duration) Option {
 		}
 	}
 }
+
+// PingInterval sets how often the connection sends the server a PING to learn that it is
+// still there (DefaultPingInterval, 2 minutes, as nats.go does; zero or less: never). A
+// server that stops answering without closing the socket (a host gone, a link cut, a
+// process stopped) would otherwise leave the connection waiting for messages that never
+// come: once MaxPingsOut PINGs are unanswered at the next tick, the connection is closed
+// and Err says ErrStaleConnection. Any PONG, a Flush's included, counts as an answer.
+func PingInterval(d time.Duration) Option { return func(o *clientOptions) { o.pingInterval = d } }
+
+// MaxPingsOut sets how many keepalive PINGs may be unanswered before the connection is
+// stale (DefaultMaxPingsOut, 2, as nats.go; less than 1 counts as 1).
+func MaxPingsOut(n int) Option { return func(o *clientOptions) { o.maxPingsOut = max(n, 1) } }
 
 // TLSConfig sets the TLS configuration of a tls:// address, and makes any address TLS. Left
 // empty, its ServerName is the address's host; a nil or absent configuration trusts the
@@ -119,7 +137,7 @@ type Conn struct {
 	mu      sync.Mutex
 	subs    map[uint64]*Subscription
 	nextSID uint64
-	pongs   []chan struct{} // one per Flush waiting, in PING order
+	pongs   []chan struct{} // one per PING sent: a Flush's channel, nil for a keepalive PING
 	err     error           // why the connection ended
 	closed  bool
 	ownEnd  bool // Close was called: the end is the caller's, no error
@@ -134,6 +152,12 @@ type Conn struct {
 		info, pong bool
 		err        error
 	}
+
+	// Keepalive (PingInterval), guarded by mu.
+	pingInterval time.Duration
+	maxPingsOut  int
+	pingsOut     int         // keepalive PINGs sent since the last PONG
+	pingTimer    *time.Timer // nil without keepalive
 
 	readerDone, flusherDone chan struct{}
 	inHandler               atomic.Bool // the reader is running a message handler
@@ -150,7 +174,8 @@ type Conn struct {
 // broker serves it: the TLS layer sits between the socket and the protocol, and nothing of
 // the protocol changes above it.
 func Connect(addr string, options ...Option) (*Conn, error) {
-	o := clientOptions{timeout: DefaultConnectTimeout}
+	o := clientOptions{timeout: DefaultConnectTimeout, pingInterval: DefaultPingInterval,
+		maxPingsOut: DefaultMaxPingsOut}
 	for _, opt := range options {
 		opt(&o)
 	}
@@ -175,7 +200,7 @@ func Connect(addr string, options ...Option) (*Conn, error) {
 	}
 	c := &Conn{conn: nc, kick: make(chan struct{}, 1), subs: map[uint64]*Subscription{},
 		requests: map[string]chan *Msg{}, readerDone: make(chan struct{}),
-		flusherDone: make(chan struct{})}
+		flusherDone: make(chan struct{}), pingInterval: o.pingInterval, maxPingsOut: o.maxPingsOut}
 	c.space = sync.NewCond(&c.wmu)
 	c.parser = NewParser(ClientSide, c.handle)
 	if err := c.connect(&o, hostPort, secure); err != nil {
@@ -184,7 +209,34 @@ func Connect(addr string, options ...Option) (*Conn, error) {
 	}
 	go c.readLoop()
 	go c.flushLoop()
+	if c.pingInterval > 0 {
+		c.mu.Lock() // (a tick waits for it, should it come first)
+		c.pingTimer = time.AfterFunc(c.pingInterval, c.pingTick)
+		c.mu.Unlock()
+	}
 	return c, nil
+}
+
+// pingTick runs every PingInterval: it sends a keepalive PING, or, when MaxPingsOut of
+// them are still unanswered, closes the connection as stale. The reader, whose Read the
+// close ends, then fails whatever waits, as for any end of the connection.
+func (c *Conn) pingTick() {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	if c.pingsOut >= c.maxPingsOut {
+		c.err = ErrStaleConnection
+		c.mu.Unlock()
+		c.conn.Close()
+		return
+	}
+	c.pingsOut++
+	c.pongs = append(c.pongs, nil) // its PONG is nobody's Flush
+	c.pingTimer.Reset(c.pingInterval)
+	c.mu.Unlock()
+	c.write([]byte("PING\r\n")) // (an error: the connection is closing, and says why)
 }
 
 // natsPort is the port of an address that gives none: NATS's registered port.
@@ -336,8 +388,11 @@ func (c *Conn) handle(cmd *Command) error {
 			return nil
 		}
 		c.mu.Lock()
+		c.pingsOut = 0 // the server is there
 		if len(c.pongs) > 0 {
-			close(c.pongs[0])
+			if c.pongs[0] != nil {
+				close(c.pongs[0])
+			}
 			c.pongs = c.pongs[1:]
 		}
 		c.mu.Unlock()
@@ -429,8 +484,13 @@ func (c *Conn) readLoop() {
 // its PONG, each Request for its answer. The caller holds mu.
 func (c *Conn) endLocked() {
 	c.closed = true
+	if c.pingTimer != nil {
+		c.pingTimer.Stop()
+	}
 	for _, ch := range c.pongs {
-		close(ch)
+		if ch != nil {
+			close(ch)
+		}
 	}
 	c.pongs = nil
 	for _, ch := range c.requests {

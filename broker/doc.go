@@ -32,7 +32,9 @@
 //     user/password is checked in CONNECT before anything else.
 //   - [Conn] (conn.go, request.go, header.go): the Go client, the server's counterpart on
 //     the same Parser: [Connect], [Conn.Publish], [Conn.Subscribe], [Conn.QueueSubscribe],
-//     [Conn.Request], [Conn.Flush], [Conn.Close].
+//     [Conn.Request], [Conn.Flush], [Conn.Close]. It PINGs the server every
+//     [PingInterval] and closes a connection whose server left [MaxPingsOut] of them
+//     unanswered ([ErrStaleConnection]).
 //   - [NewAnnotator] (trace.go): the broker's reading of the bytes for tcp's tracer, which
 //     names each operation and each payload boundary in `broker -trace`.
 //
