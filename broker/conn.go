@@ -159,6 +159,11 @@ type Conn struct {
 	pingsOut     int         // keepalive PINGs sent since the last PONG
 	pingTimer    *time.Timer // nil without keepalive
 
+	// errIsServers: err is the latest -ERR, which ends the connection if it is fatal
+	// (the server closes after it) and not otherwise; anything the server sends after it
+	// shows it was not, and clears err. Set and cleared by the reader.
+	errIsServers atomic.Bool
+
 	readerDone, flusherDone chan struct{}
 	inHandler               atomic.Bool // the reader is running a message handler
 }
@@ -228,6 +233,7 @@ func (c *Conn) pingTick() {
 	}
 	if c.pingsOut >= c.maxPingsOut {
 		c.err = ErrStaleConnection
+		c.errIsServers.Store(false)
 		c.mu.Unlock()
 		c.conn.Close()
 		return
@@ -370,6 +376,9 @@ func (c *Conn) connect(o *clientOptions, hostPort string, secure bool) error {
 
 // handle is the parser's handler: it runs on the reader goroutine (or in Connect).
 func (c *Conn) handle(cmd *Command) error {
+	if cmd.Op != OpErr && c.errIsServers.Load() {
+		c.forgetServerError()
+	}
 	switch cmd.Op {
 	case OpInfo:
 		var info serverInfo
@@ -405,12 +414,26 @@ func (c *Conn) handle(cmd *Command) error {
 			c.handshake.err = err
 		}
 		c.mu.Lock()
-		c.err = err
+		if !c.closed {
+			c.err = err
+			c.errIsServers.Store(true)
+		}
 		c.mu.Unlock()
 	case OpMsg, OpHMsg:
 		c.deliver(cmd)
 	}
 	return nil
+}
+
+// forgetServerError clears an -ERR the server went on after: it did not end the
+// connection, so Err, should the connection end later, must not give it as the reason.
+func (c *Conn) forgetServerError() {
+	c.mu.Lock()
+	if c.errIsServers.Load() && !c.closed {
+		c.err = nil
+		c.errIsServers.Store(false)
+	}
+	c.mu.Unlock()
 }
 
 // deliver hands one MSG or HMSG to its subscription's handler.
