@@ -161,7 +161,8 @@ type Conn struct {
 
 	// errIsServers: err is the latest -ERR, which ends the connection if it is fatal
 	// (the server closes after it) and not otherwise; anything the server sends after it
-	// shows it was not, and clears err. Set and cleared by the reader.
+	// shows it was not, and clears err. Set by the reader; cleared by it, or by pingTick
+	// when it puts ErrStaleConnection in err.
 	errIsServers atomic.Bool
 
 	readerDone, flusherDone chan struct{}
