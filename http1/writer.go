@@ -60,7 +60,8 @@ type response struct {
 	held        []byte
 	closeAfter  bool // the connection closes after this response
 	closeMarked bool // "Connection: close" was written
-	aborted     bool // the handler panicked after the head went out: the body stays unfinished
+	aborted     bool // the handler panicked after the head went out, or a write failed: the body stays unfinished
+	writeErr    error // why a write straight to the connection failed; every later Write and Flush fails with it
 }
 
 // newResponse readies the connection's response writer for r, keeping its storage.
@@ -179,8 +180,20 @@ func (w *response) WriteString(s string) (int, error) {
 
 // writeBody writes body bytes after the head, as a chunk when chunked.
 func (w *response) writeBody(p []byte) (int, error) {
+	if w.writeErr != nil {
+		return 0, w.writeErr
+	}
 	if len(p) == 0 {
 		return 0, nil
+	}
+	room := writeBufferSize // what the buffer the next write takes has free
+	if w.c.bw != nil {
+		room = w.c.bw.Available()
+	}
+	if w.chunked && len(p)+chunkFraming > room {
+		if n, err, done := w.writeChunkVectored(p); done {
+			return n, err
+		}
 	}
 	bw := w.c.out()
 	if !w.chunked {
@@ -196,6 +209,49 @@ func (w *response) writeBody(p []byte) (int, error) {
 	return n, err
 }
 
+// chunkFraming is the most a chunk adds to its data: the size in hex (16 digits at most),
+// the CRLF after it and the CRLF after the data.
+const chunkFraming = 16 + 2 + 2
+
+// crlf ends a chunk's data.
+var crlf = []byte("\r\n")
+
+// writeChunkVectored sends p as one chunk, with a single system call, when the connection
+// is a plain TCP socket: the size line, p and the CRLF after it are three pieces of one
+// writev (net.Buffers), sent straight from where they are. Through the 4 KiB write buffer,
+// a longer chunk would be copied into it and sent in two or three writes, each of them a
+// TCP segment for the client to take in: an event stream's batch of events is such a
+// chunk every time. Whatever the buffer holds (the head, an earlier small chunk) goes
+// first, so the bytes stay in order. It reports done false, having written nothing, over
+// TLS or a traced connection, whose writes must go through their own Write: the caller
+// then writes the chunk through the buffer.
+//
+// A failed or partial write leaves the chunk unfinished on the wire: the response is
+// then aborted, every later Write and Flush fails with the same error (as they would
+// after a failed write through the buffer, which keeps its error), and the connection
+// closes after the response without a last chunk (finish).
+func (w *response) writeChunkVectored(p []byte) (n int, err error, done bool) {
+	c := w.c
+	if _, ok := c.nc.(*net.TCPConn); !ok {
+		return 0, nil, false
+	}
+	if err := c.flush(); err != nil {
+		return 0, err, true
+	}
+	head := strconv.AppendInt(c.chunkHead[:0], int64(len(p)), 16)
+	head = append(head, '\r', '\n')
+	c.pieceArr = [3][]byte{head, p, crlf}
+	c.pieces = c.pieceArr[:]
+	c.setWriteTimeout(c.writeTO)
+	sent, err := c.pieces.WriteTo(c.nc) // writev(2); WriteTo consumes pieces
+	c.pieceArr, c.pieces = [3][]byte{}, nil // keep no reference to p
+	n = int(min(max(sent-int64(len(head)), 0), int64(len(p))))
+	if err != nil {
+		w.aborted, w.closeAfter, w.writeErr = true, true, err
+	}
+	return n, err, true
+}
+
 // Flush sends the head and whatever body has been written so far. Without a
 // Content-Length the body is chunked from here on (close-delimited for an HTTP/1.0 client).
 func (w *response) Flush() error {
@@ -207,6 +263,9 @@ func (w *response) Flush() error {
 	}
 	if !w.headSent {
 		w.sendHead(false)
+	}
+	if w.writeErr != nil {
+		return w.writeErr
 	}
 	if err := w.c.flush(); err != nil {
 		return err
