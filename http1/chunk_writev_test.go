@@ -36,7 +36,7 @@ func chunkyHandler(long1, long2 []byte, buffered chan<- bool) HandlerFunc {
 // order, whatever the buffer held before.
 func TestALongChunkLeavesFromWhereItIs(t *testing.T) {
 	leakcheck.Check(t)
-	long1 := bytes.Repeat([]byte("0123456789abcdef"), 640)   // 10 KiB
+	long1 := bytes.Repeat([]byte("0123456789abcdef"), 640)  // 10 KiB
 	long2 := bytes.Repeat([]byte("ABCDEFGHIJKLMNOP"), 6400) // 100 KiB
 	want := "5\r\nsmall\r\n" +
 		"2800\r\n" + string(long1) + "\r\n" +

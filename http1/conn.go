@@ -86,14 +86,6 @@ type conn struct {
 	rdlKnown, wdlKnown bool
 	writeTO            time.Duration
 
-	// A chunk too long for the write buffer goes out in one writev of three pieces
-	// (response.writeChunkVectored): its size line, kept in chunkHead, the data and the
-	// CRLF after it, in pieceArr; pieces is the list of them that writev consumes. Both
-	// live here so that no write allocates.
-	chunkHead [18]byte
-	pieceArr  [3][]byte
-	pieces    net.Buffers
-
 	idleMu       sync.Mutex
 	idle         bool        // waiting for the next request: Shutdown may interrupt (idleMu)
 	stopIdleHook func() bool // stops serve's shutdown hook

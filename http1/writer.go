@@ -58,9 +58,9 @@ type response struct {
 	noBody      bool  // HEAD, 204, 304: Write is counted, not sent
 	written     int64 // body bytes the handler wrote
 	held        []byte
-	closeAfter  bool // the connection closes after this response
-	closeMarked bool // "Connection: close" was written
-	aborted     bool // the handler panicked after the head went out, or a write failed: the body stays unfinished
+	closeAfter  bool  // the connection closes after this response
+	closeMarked bool  // "Connection: close" was written
+	aborted     bool  // the handler panicked after the head went out, or a write failed: the body stays unfinished
 	writeErr    error // why a write straight to the connection failed; every later Write and Flush fails with it
 }
 
@@ -216,6 +216,18 @@ const chunkFraming = 16 + 2 + 2
 // crlf ends a chunk's data.
 var crlf = []byte("\r\n")
 
+// chunkPieces is what one vectored chunk write needs: the size line, kept in head, and the
+// list of the three pieces that writev consumes. They come from a pool, not from the
+// connection, so that a waiting connection (an event stream's) is no larger for them, and
+// no write allocates.
+type chunkPieces struct {
+	head [18]byte
+	arr  [3][]byte
+	bufs net.Buffers
+}
+
+var chunkPiecePool = sync.Pool{New: func() any { return new(chunkPieces) }}
+
 // writeChunkVectored sends p as one chunk, with a single system call, when the connection
 // is a plain TCP socket: the size line, p and the CRLF after it are three pieces of one
 // writev (net.Buffers), sent straight from where they are. Through the 4 KiB write buffer,
@@ -238,13 +250,15 @@ func (w *response) writeChunkVectored(p []byte) (n int, err error, done bool) {
 	if err := c.flush(); err != nil {
 		return 0, err, true
 	}
-	head := strconv.AppendInt(c.chunkHead[:0], int64(len(p)), 16)
+	pc := chunkPiecePool.Get().(*chunkPieces)
+	head := strconv.AppendInt(pc.head[:0], int64(len(p)), 16)
 	head = append(head, '\r', '\n')
-	c.pieceArr = [3][]byte{head, p, crlf}
-	c.pieces = c.pieceArr[:]
+	pc.arr = [3][]byte{head, p, crlf}
+	pc.bufs = pc.arr[:]
 	c.setWriteTimeout(c.writeTO)
-	sent, err := c.pieces.WriteTo(c.nc) // writev(2); WriteTo consumes pieces
-	c.pieceArr, c.pieces = [3][]byte{}, nil // keep no reference to p
+	sent, err := pc.bufs.WriteTo(c.nc) // writev(2); WriteTo consumes bufs
+	pc.arr, pc.bufs = [3][]byte{}, nil // keep no reference to p
+	chunkPiecePool.Put(pc)
 	n = int(min(max(sent-int64(len(head)), 0), int64(len(p))))
 	if err != nil {
 		w.aborted, w.closeAfter, w.writeErr = true, true, err
