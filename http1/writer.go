@@ -229,7 +229,8 @@ type chunkPieces struct {
 var chunkPiecePool = sync.Pool{New: func() any { return new(chunkPieces) }}
 
 // writeChunkVectored sends p as one chunk, with a single system call, when the connection
-// is a plain TCP socket: the size line, p and the CRLF after it are three pieces of one
+// is a plain TCP socket: the size line, p and the CRLF after it (RFC 9112 §7.1, as in
+// writeBody) are three pieces of one
 // writev (net.Buffers), sent straight from where they are. Through the 4 KiB write buffer,
 // a longer chunk would be copied into it and sent in two or three writes, each of them a
 // TCP segment for the client to take in: an event stream's batch of events is such a
