@@ -112,25 +112,26 @@ type Conn struct {
 	deflate     *deflateConfig // nil unless permessage-deflate was negotiated
 
 	// Read side, owned by the one goroutine that reads (rmu).
-	rmu sync.Mutex
-	r   readState
+	rmu  sync.Mutex
+	r    readState
+	sock *socketRead // the wait on the socket itself (sockread.go), once looked for
 
 	// Write side: wmsg is held for a whole data message (so two messages never mix their
 	// fragments); wmu for one frame (so a control frame can go between two fragments).
 	wmsg      sync.Mutex
 	wmu       sync.Mutex
-	werr      error // sticky write error, guarded by wmu
-	closeSent bool  // guarded by wmu
-	wnext     uint8 // the writer of the next message (ws), guarded by wmsg
+	werr      error       // sticky write error, guarded by wmu
+	closeSent bool        // guarded by wmu
+	wnext     uint8       // the writer of the next message (ws), guarded by wmsg
+	batching  atomic.Bool // whether batch is in use: the reader looks without the lock
 	maskRand  *mrand.ChaCha8
 	// The message writers, taken in turn (takeWriter): the one NextWriter handed out for a
 	// message is not the one the next message gets, so a second Close on it, or a Write
 	// after Close (a deferred Close as well as an explicit one, say), finds it closed
 	// instead of acting on another goroutine's message.
-	ws       [2]messageWriter
-	defl     deflater // the compressor, shared by the writers: the context runs on between messages
-	batch    *[]byte  // frames waiting to be written together (batchWrites), guarded by wmu
-	batching atomic.Bool
+	ws    [2]messageWriter
+	defl  deflater // the compressor, shared by the writers: the context runs on between messages
+	batch *[]byte  // frames waiting to be written together (batchWrites), guarded by wmu
 
 	// Lifetime.
 	done            chan struct{} // closed when the TCP connection is closed

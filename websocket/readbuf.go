@@ -44,6 +44,9 @@ func (s *readSource) Read(p []byte) (int, error) {
 		}
 		return n, nil
 	}
+	if sr := s.c.sock; sr != nil && sr.active {
+		return sr.read(p)
+	}
 	return s.c.conn.Read(p)
 }
 
@@ -84,6 +87,11 @@ func (c *Conn) growReadBuffer() {
 // bytes of it have already been read ahead, there is nothing to wait for. Otherwise the
 // read buffer goes back to its pool and the wait reads into the connection's small idle
 // buffer; when bytes arrive, a pooled read buffer takes over, starting with them.
+//
+// On a plain TCP socket (sockread.go), once the connection has had a message, the wait needs
+// no buffer of its own: when bytes come, or if they have come already, a pooled read buffer
+// is taken and they are read into it, as many as have come, in one read, where the idle
+// buffer would take 256 bytes of them and leave the rest to a second read.
 func (c *Conn) awaitFrame() error {
 	if c.buffered() > 0 {
 		if c.br == nil {
@@ -91,9 +99,16 @@ func (c *Conn) awaitFrame() error {
 		}
 		return nil
 	}
+	s := c.sock.found()
+	if c.br != nil {
+		s = c.socket() // after a message: look for the socket, the first time
+	}
 	c.releaseReadBuffer()
 	// The peer may be waiting for batched answers before it sends anything.
 	c.flushBeforeBlocking(1)
+	if s != nil {
+		return s.fill(c)
+	}
 	for {
 		n, err := c.conn.Read(c.src.idle[:])
 		if n > 0 {
