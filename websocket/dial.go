@@ -206,9 +206,11 @@ func handshake(nc net.Conn, u *url.URL, opts *DialOptions) (*Conn, error) {
 	//    received prior to a final response, even if the client does not expect one. A
 	//    user agent MAY ignore unexpected 1xx responses": a 100 or a 103 before the 101 is
 	//    read past.
+	//    A server that sends nothing but interim answers is not answering: after
+	//    maxInterimResponses of them, Dial gives up.
 	br := bufio.NewReaderSize(nc, maxResponseHead)
 	var resp *http1.Response
-	for {
+	for interim := 0; ; interim++ {
 		var err error
 		resp, err = http1.ReadResponse(br, "GET")
 		if err != nil {
@@ -216,6 +218,9 @@ func handshake(nc net.Conn, u *url.URL, opts *DialOptions) (*Conn, error) {
 		}
 		if resp.StatusCode >= 200 || resp.StatusCode == http1.StatusSwitchingProtocols {
 			break
+		}
+		if interim == maxInterimResponses {
+			return nil, fmt.Errorf("websocket: more than %d interim (1xx) responses and no answer to the handshake", maxInterimResponses)
 		}
 	}
 	// A response's version is its sender's (RFC 9110 §6.2), and HTTP/1.0 has neither 1xx
@@ -231,8 +236,12 @@ func handshake(nc net.Conn, u *url.URL, opts *DialOptions) (*Conn, error) {
 		// RFC 6455 §4.1: a status other than 101 is handled "per HTTP procedures": the
 		// refusal's content says why (ws-server's is one line of text), and so does the
 		// error.
+		// The content is waited for refusalTextWait at most: a server that announces
+		// more than it sends must not hold Dial until its context ends. (A later read
+		// deadline than the context's does not outlast it: the context closes nc.)
 		var he *HandshakeError
 		if resp.StatusCode != http1.StatusSwitchingProtocols && errors.As(err, &he) {
+			nc.SetReadDeadline(time.Now().Add(refusalTextWait))
 			if why := refusalText(resp); why != "" {
 				he.Reason += "; it said: " + why
 			}
@@ -245,6 +254,15 @@ func handshake(nc net.Conn, u *url.URL, opts *DialOptions) (*Conn, error) {
 // maxRefusalText bounds what Dial reads of a refusal's content: the start of it is the
 // reason; the rest of a long page is not read.
 const maxRefusalText = 512
+
+// refusalTextWait bounds how long Dial waits for a refusal's content; what came by then is
+// the reason.
+const refusalTextWait = time.Second
+
+// maxInterimResponses is how many interim (1xx) responses Dial reads past before the
+// answer to its handshake (RFC 9110 §15.2 sets no number; a server that sends one or two,
+// a 100 or a 103, is well within it).
+const maxInterimResponses = 8
 
 // refusalText is the start of a refused handshake's content, its non-printable characters
 // (a line's end, a terminal's escapes) as spaces, capped as every quote in an error is.

@@ -90,3 +90,25 @@ func TestDialRefusalDoesNotWaitForContentThatRunsUntilClose(t *testing.T) {
 		})
 	}
 }
+
+// A refusal that announces more content than it sends, on a connection the server keeps
+// open, holds Dial refusalTextWait at most: the error is the refusal, with what did come as
+// its reason, not the end of the context.
+func TestDialRefusalWaitsBrieflyForContentThatDoesNotCome(t *testing.T) {
+	leakcheck.Check(t)
+	addr, served := fakeHandshakeServer(t, func(nc net.Conn, req *http.Request) {
+		io.WriteString(nc, "HTTP/1.1 403 Forbidden\r\nContent-Length: 100\r\n\r\ngo away")
+		io.Copy(io.Discard, nc) // until the client closes
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	bound := time.AfterFunc(20*time.Second, cancel)
+	defer bound.Stop()
+	_, err := Dial(ctx, "ws://"+addr+"/", nil)
+	<-served
+	assert.NoError(t, ctx.Err(), "Dial returned when its context ended")
+	var he *HandshakeError
+	require.ErrorAs(t, err, &he)
+	assert.Equal(t, http.StatusForbidden, he.Status)
+	assert.Contains(t, he.Reason, "it said: go away")
+}
