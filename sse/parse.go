@@ -357,15 +357,18 @@ func parseDigits(v []byte) (time.Duration, bool) {
 	if len(v) == 0 {
 		return 0, false
 	}
+	const maxMs = math.MaxInt64 / int64(time.Millisecond)
 	var ms int64
 	for _, c := range v {
 		if c < '0' || c > '9' {
 			return 0, false
 		}
-		if ms <= (math.MaxInt64/int64(time.Millisecond)-9)/10 {
-			ms = ms*10 + int64(c-'0')
+		// ms*10 + d stays within maxMs exactly when ms <= (maxMs-d)/10; a bound that
+		// assumed the largest digit would cap values up to nine below maxMs.
+		if d := int64(c - '0'); ms <= (maxMs-d)/10 {
+			ms = ms*10 + d
 		} else {
-			ms = math.MaxInt64 / int64(time.Millisecond)
+			ms = maxMs
 		}
 	}
 	return time.Duration(ms) * time.Millisecond, true

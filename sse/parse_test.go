@@ -214,6 +214,12 @@ var parserCases = []parserCase{
 		in: "retry: 0\n\n", retry: -1},
 	{name: "a huge retry is capped, not wrapped",
 		in: "retry: 99999999999999999999999\n\n", retry: time.Duration(1<<63-1) / time.Millisecond * time.Millisecond},
+	{name: "the largest retry a time.Duration holds is read exactly",
+		in: "retry: 9223372036854\n\n", retry: 9223372036854 * time.Millisecond},
+	{name: "a retry just under the cap is read exactly, not capped",
+		in: "retry: 9223372036850\n\n", retry: 9223372036850 * time.Millisecond},
+	{name: "a retry one past the cap is capped",
+		in: "retry: 9223372036855\n\n", retry: 9223372036854 * time.Millisecond},
 
 	// Comments and unknown fields.
 	{name: "a comment line is ignored",
