@@ -1,6 +1,7 @@
 package websocket
 
 import (
+	"crypto/tls"
 	"io"
 	"net"
 	"os"
@@ -28,6 +29,9 @@ func TestOnlyAPlainSocketIsReadDirectly(t *testing.T) {
 
 	traced := tcp.NewTracer(io.Discard).Wrap(sc, 1)
 	assert.Nil(t, NewConn(traced, nil, false, Options{}).socket(), "a traced connection: its reads must pass through the tracer")
+
+	// A TLS connection's bytes are not the socket's (nothing is sent: no handshake runs).
+	assert.Nil(t, NewConn(tls.Client(sc, &tls.Config{InsecureSkipVerify: true}), nil, false, Options{}).socket(), "a TLS connection")
 
 	p1, p2 := net.Pipe()
 	defer p1.Close()
