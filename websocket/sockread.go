@@ -20,7 +20,8 @@ import (
 // traced or TLS connection has none: it must be read through its own Read, and its reader
 // waits the ordinary way, with the small idle buffer. A connection looks for it at its
 // first wait with a read buffer, that is after its first message: one that has only been
-// idle since its handshake holds none (96 bytes with what it points to).
+// idle since its handshake holds none (88 bytes: the socketRead, its method value fn and
+// the RawConn).
 type socketRead struct {
 	c      *Conn
 	rc     syscall.RawConn
