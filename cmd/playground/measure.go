@@ -190,7 +190,13 @@ func startMeasurement(perTransport int) (*measurement, error) {
 
 // startPlayground is startMeasurement for a playground made by the caller.
 func startPlayground(p *playground, perTransport int) (*measurement, error) {
-	svcs := p.services("127.0.0.1:0", "127.0.0.1:0")
+	return startPlaygroundOn(p, perTransport, "127.0.0.1:0", "127.0.0.1:0")
+}
+
+// startPlaygroundOn is startPlayground on the given addresses: those of a playground that
+// was stopped, for one that restarts.
+func startPlaygroundOn(p *playground, perTransport int, httpAddr, brokerAddr string) (*measurement, error) {
+	svcs := p.services(httpAddr, brokerAddr)
 	var lns []net.Listener
 	for _, s := range svcs {
 		ln, err := net.Listen("tcp", s.Addr)

@@ -86,10 +86,15 @@ func (l *messageLog) last() int64 {
 }
 
 // after returns up to maxPollAnswer messages with an id above n, oldest first, and the channel
-// that will be closed at the next append.
+// that will be closed at the next append. An n above the newest id was given by an earlier
+// run of the playground, whose ids started again at 1 when it restarted: the client has none
+// of this run's messages, and gets them from the first.
 func (l *messageLog) after(n int64) ([]message, <-chan struct{}) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if n > l.lastID {
+		n = 0
+	}
 	var out []message
 	for _, m := range l.msgs {
 		if m.ID > n {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -47,4 +48,24 @@ func TestASubscriberThatFallsAQueueBehindIsDropped(t *testing.T) {
 	assert.Equal(t, subscriberQueue, got, "the queue's messages, then the close")
 	l.add("demo.t", []byte("after"), time.Now(), timedFromFeed)
 	assert.Equal(t, "after", (<-live).Data, "the live one carries on")
+}
+
+// TestAnIDFromAnEarlierRunGetsThisRunsMessages: a client that asks after an id above the
+// newest has it from a run before a restart, whose ids started again at 1; it gets this
+// run's messages from the first, instead of waiting until the ids pass its own.
+func TestAnIDFromAnEarlierRunGetsThisRunsMessages(t *testing.T) {
+	l := newMessageLog()
+	msgs, _ := l.after(57)
+	assert.Empty(t, msgs, "none yet")
+	for i := 1; i <= 3; i++ {
+		l.add("demo.t", []byte(fmt.Sprint(i)), time.Now(), timedFromFeed)
+	}
+	msgs, _ = l.after(57)
+	require.Len(t, msgs, 3)
+	assert.Equal(t, int64(1), msgs[0].ID)
+	msgs, _ = l.after(3)
+	assert.Empty(t, msgs, "the newest id itself is this run's: nothing after it")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	assert.Len(t, l.wait(ctx, 57), 3, "a long poll does not wait for them either")
 }

@@ -47,6 +47,11 @@ type playground struct {
 
 	httpAddr, brokerAddr net.Addr
 
+	// run tells this run of the playground from the one before a restart, whose message ids
+	// were the same numbers: /stats gives it, and a page that sees it change loads itself
+	// again (web/app.js:refreshStats). It is the start time in µs since the epoch.
+	run string
+
 	mu        sync.Mutex
 	feed      *broker.Conn   // subscribed to demo.>; publishes for the page and curl
 	responder *broker.Conn   // answers demo.rpc.add
@@ -70,6 +75,7 @@ func newPlayground(log *slog.Logger, tick time.Duration, traceTo io.Writer) *pla
 		traceTo: traceTo,
 		ready:   make(chan struct{}),
 		stop:    make(chan struct{}),
+		run:     strconv.FormatInt(time.Now().UnixMicro(), 10),
 	}
 	p.ticker.interval = tick
 	p.ticker.set(tick > 0)

@@ -220,6 +220,7 @@ func (p *playground) serveStats(w http1.ResponseWriter, r *http1.Request) {
 	writeJSON(w, 200, map[string]any{
 		"nowUs":      time.Now().UnixMicro(), // the page's clock is set against it
 		"lastId":     p.msgs.last(),
+		"run":        p.run, // changes when the playground restarts
 		"ticker":     p.ticker.on(),
 		"transports": p.meter.snapshot(r.Query().Get("c")),
 		"hints":      p.hints(),

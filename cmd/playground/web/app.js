@@ -16,6 +16,7 @@ for (const t of transports) {
 const maxListed = 50;      // messages kept in each panel's list
 const maxLatencies = 500;  // latencies kept for the median and p95
 let lastId = 0;            // the newest message id when the page loaded
+let run = "";              // the server's run when the page loaded (/stats)
 let ws = null;
 let es = null;
 
@@ -203,6 +204,12 @@ let statsRefreshed = 0; // how many times the server's figures came back
 async function refreshStats() {
   try {
     const s = await getStats();
+    if (s.run !== run) {
+      // The playground restarted, and its message ids started again at 1: the ids this page
+      // has seen and asks after are another run's. It starts again, as a new page would.
+      location.reload();
+      return;
+    }
     statsRefreshed++;
     for (const t of transports) Object.assign(state[t].server, s.transports[t] || {});
     document.getElementById("ticker").checked = s.ticker;
@@ -380,6 +387,7 @@ async function start() {
     return;
   }
   lastId = s.lastId;
+  run = s.run;
   wsAfter = lastId;
   document.getElementById("hints").textContent = s.hints.join("\n");
   poll();
