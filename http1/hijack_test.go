@@ -167,3 +167,58 @@ func switchToLines(t *testing.T, w ResponseWriter) (net.Conn, *bufio.ReadWriter)
 	require.NoError(t, err)
 	return nc, brw
 }
+
+// deadlineCounter is a connection that counts the write deadlines set on it and keeps the
+// last.
+type deadlineCounter struct {
+	net.Conn
+	set  int
+	last time.Time
+}
+
+func (d *deadlineCounter) SetWriteDeadline(t time.Time) error {
+	d.set++
+	d.last = t
+	return nil
+}
+
+func (d *deadlineCounter) Write(p []byte) (int, error) { return len(p), nil }
+
+// TestAHijackedConnMovesItsWriteDeadlineOnlyWhenItMatters: the server's write timeout
+// bounds every write of a hijacked connection, but a deadline that would move by less than
+// an eighth of the timeout stays (the rule of conn.setWriteTimeout): a WebSocket's stream of
+// small writes does not reset a timer for each.
+func TestAHijackedConnMovesItsWriteDeadlineOnlyWhenItMatters(t *testing.T) {
+	for _, d := range []time.Duration{DefaultWriteTimeout, 2 * time.Second} {
+		nc := &deadlineCounter{}
+		hc := &hijackedConn{Conn: nc, writeTO: d}
+		start := time.Now()
+		for range 1000 {
+			hc.Write([]byte("x"))
+		}
+		if time.Since(start) < d/8 {
+			assert.Equal(t, 1, nc.set, "%v: 1000 writes in less than an eighth of the timeout set one deadline", d)
+		}
+		assert.False(t, nc.last.Before(start.Add(d*7/8)), "%v: the deadline is at least 7/8 of the timeout away", d)
+		assert.False(t, nc.last.After(time.Now().Add(d)), "%v: and at most the timeout", d)
+	}
+
+	// Past an eighth of the timeout, the next write moves it.
+	nc := &deadlineCounter{}
+	hc := &hijackedConn{Conn: nc, writeTO: 40 * time.Millisecond}
+	hc.Write([]byte("x"))
+	first := nc.last
+	time.Sleep(10 * time.Millisecond) // more than 40/8 ms: the time that passes is what is tested
+	before := time.Now()
+	hc.Write([]byte("x"))
+	require.Equal(t, 2, nc.set)
+	assert.True(t, nc.last.After(first))
+	assert.False(t, nc.last.Before(before.Add(40*time.Millisecond)), "the full timeout from the write")
+
+	// A caller's own deadline ends the server's: no more are set.
+	hc.SetWriteDeadline(time.Time{})
+	set := nc.set
+	time.Sleep(10 * time.Millisecond)
+	hc.Write([]byte("x"))
+	assert.Equal(t, set, nc.set)
+}

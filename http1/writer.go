@@ -577,15 +577,37 @@ type hijackedConn struct {
 	once    sync.Once
 	closed  chan struct{} // closed at the first Close: what the server's goroutine waits for
 	writeTO time.Duration // the server's write timeout bounds every write…
+	wdl     atomic.Int64  // (the write deadline set for it, in ns since the epoch; 0: none yet)
 	// …until the caller sets write deadlines of its own.
 	ownWriteDeadline atomic.Bool
 }
 
 func (hc *hijackedConn) Write(p []byte) (int, error) {
 	if hc.writeTO > 0 && !hc.ownWriteDeadline.Load() {
-		hc.Conn.SetWriteDeadline(time.Now().Add(hc.writeTO))
+		hc.keepWriteTimeout()
 	}
 	return hc.Conn.Write(p)
+}
+
+// keepWriteTimeout moves the write deadline to the write timeout from now, as the server's
+// own connection does (conn.setWriteTimeout): unless it would move by less than an eighth of
+// the timeout, so that a WebSocket sending thousands of messages a second does not reset a
+// runtime timer, and mostly reads no clock, for each. A write then ends between 7/8 and all
+// of the timeout after it began, if the peer takes nothing. Writes may come from several
+// goroutines at once: the deadline is kept in an atomic, and two that move it together set
+// it to much the same instant.
+func (hc *hijackedConn) keepWriteTimeout() {
+	d := hc.writeTO
+	last := hc.wdl.Load()
+	if last != 0 && thisSecond().keeps(time.Unix(0, last), d) {
+		return
+	}
+	dl := time.Now().Add(d)
+	if last != 0 && dl.UnixNano() >= last && dl.UnixNano()-last < int64(d/8) {
+		return
+	}
+	hc.wdl.Store(dl.UnixNano())
+	hc.Conn.SetWriteDeadline(dl)
 }
 
 // SetWriteDeadline hands write deadlines to the caller: the server's timeout stops applying.
