@@ -21,7 +21,7 @@ func (c *conn) setReadTimeout(d time.Duration) {
 			return
 		}
 		dl = time.Now().Add(d)
-		if c.rdlKnown && !c.rdl.IsZero() && !dl.Before(c.rdl) && dl.Sub(c.rdl) < d/8 {
+		if c.rdlKnown && !c.rdl.IsZero() && movesLittle(c.rdl, dl, d) {
 			return
 		}
 	} else if c.rdlKnown && c.rdl.IsZero() {
@@ -37,11 +37,17 @@ func (c *conn) setWriteTimeout(d time.Duration) {
 		return
 	}
 	dl := time.Now().Add(d)
-	if c.wdlKnown && !dl.Before(c.wdl) && dl.Sub(c.wdl) < d/8 {
+	if c.wdlKnown && movesLittle(c.wdl, dl, d) {
 		return
 	}
 	c.nc.SetWriteDeadline(dl)
 	c.wdl, c.wdlFor, c.wdlKnown = dl, d, true
+}
+
+// movesLittle reports whether moving a deadline from last to dl, for the timeout d, would
+// move it later by less than an eighth of d: then it stays where it is (see setReadTimeout).
+func movesLittle(last, dl time.Time, d time.Duration) bool {
+	return !dl.Before(last) && dl.Sub(last) < d/8
 }
 
 // timeoutWriter is what the connection's bufio.Writer writes to: every write must finish

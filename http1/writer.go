@@ -603,7 +603,7 @@ func (hc *hijackedConn) keepWriteTimeout() {
 		return
 	}
 	dl := time.Now().Add(d)
-	if last != 0 && dl.UnixNano() >= last && dl.UnixNano()-last < int64(d/8) {
+	if last != 0 && movesLittle(time.Unix(0, last), dl, d) {
 		return
 	}
 	hc.wdl.Store(dl.UnixNano())
