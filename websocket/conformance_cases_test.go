@@ -533,5 +533,41 @@ func compressionCases() []confCase {
 		confCase{id: "12.93", name: "the first acceptable offer is taken", offer: "permessage-deflate; server_max_window_bits=7, permessage-deflate; server_no_context_takeover", wantExt: "permessage-deflate; server_no_context_takeover",
 			send: [][]byte{frame(OpText, (&clientDeflater{}).compress([]byte("second offer")), rsv(4))}, want: []event{textEv("second offer")}, serverNoContext: true},
 	)
-	return cs
+	return append(cs, rfc7692Examples()...)
+}
+
+// The examples of RFC 7692 §7.2.3, each "Hello" as another compressor might send it, sent
+// by the client (masked) and echoed.
+func rfc7692Examples() []confCase {
+	// §7.2.3.1: one compressed block (its BFINAL 0), after the 00 00 ff ff was removed.
+	hello := []byte{0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00}
+	ex := func(id, name string, send ...[]byte) confCase {
+		want := make([]event, 0, len(send))
+		for _, f := range send {
+			if f[0]&0x0f != byte(OpContinuation) {
+				want = append(want, textEv("Hello"))
+			}
+		}
+		return confCase{id: id, name: "RFC 7692 §7.2.3: " + name, offer: "permessage-deflate", wantExt: "permessage-deflate",
+			send: send, want: want}
+	}
+	return []confCase{
+		ex("12.94", "one compressed block", frame(OpText, hello, rsv(4))),
+		ex("12.95", "one compressed block in two fragments, RSV1 on the first",
+			frame(OpText, hello[:3], rsv(4), notFin), frame(OpContinuation, hello[3:])),
+		// §7.2.3.2: the second "Hello" is a back-reference into the first message's window.
+		ex("12.96", "the second message refers to the first's sliding window",
+			frame(OpText, hello, rsv(4)), frame(OpText, []byte{0xf2, 0x00, 0x11, 0x00, 0x00}, rsv(4))),
+		// §7.2.3.3: a stored block, the bytes of "Hello" as they are.
+		ex("12.97", "a block with no compression",
+			frame(OpText, []byte{0x00, 0x05, 0x00, 0xfa, 0xff, 'H', 'e', 'l', 'l', 'o', 0x00}, rsv(4))),
+		// §7.2.3.4: a final block (BFINAL 1) and a byte after it, which is not data; the
+		// window is still the next message's.
+		ex("12.98", "a block with BFINAL set, then a message that refers to its window",
+			frame(OpText, []byte{0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00}, rsv(4)),
+			frame(OpText, []byte{0xf2, 0x00, 0x11, 0x00, 0x00}, rsv(4))),
+		// §7.2.3.5: two blocks, the first ended by a sync flush (its 00 00 ff ff kept).
+		ex("12.99", "two blocks in one message",
+			frame(OpText, []byte{0xf2, 0x48, 0x05, 0x00, 0x00, 0x00, 0xff, 0xff, 0xca, 0xc9, 0xc9, 0x07, 0x00}, rsv(4))),
+	}
 }
