@@ -126,6 +126,30 @@ func TestPublishHandler(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, 413, resp.StatusCode)
 	})
+	t.Run("a chunked body is held to the limit as it is read", func(t *testing.T) {
+		// No length to refuse in advance: the handler reads up to the limit and one byte
+		// more, and refuses the event once that byte comes.
+		for _, n := range []int{64, 65} {
+			c, err := net.Dial("tcp", addr)
+			require.NoError(t, err)
+			require.NoError(t, c.SetDeadline(time.Now().Add(10*time.Second)))
+			before := hub.Stats().Published
+			_, err = fmt.Fprintf(c, "POST /publish HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"+
+				"%x\r\n%s\r\n0\r\n\r\n", n, strings.Repeat("y", n))
+			require.NoError(t, err)
+			resp, err := http1.ReadResponse(bufio.NewReader(c), "POST")
+			require.NoError(t, err)
+			resp.Body.Close()
+			c.Close()
+			if n == 64 {
+				require.Equal(t, 200, resp.StatusCode, "an event of exactly the limit")
+				require.Equal(t, before+1, hub.Stats().Published)
+			} else {
+				require.Equal(t, 413, resp.StatusCode, "an event one byte over the limit")
+				require.Equal(t, before, hub.Stats().Published)
+			}
+		}
+	})
 	t.Run("GET is not allowed", func(t *testing.T) {
 		c := &http1.Client{}
 		defer c.CloseIdleConnections()
