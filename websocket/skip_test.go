@@ -64,7 +64,7 @@ func TestNextReaderSkipsWhatIsLeftOfTheLastMessage(t *testing.T) {
 		t.Fatal("no pong to the ping sent in the middle of the skipped message")
 	}
 
-	// 3. The first message's reader is finished: it reads nothing more.
+	// 3. Both ends are still in step: the closing handshake goes through.
 	require.NoError(t, server.Close(StatusNormalClosure, ""))
 	assert.Equal(t, StatusNormalClosure, CloseStatus(<-clientRead))
 }
