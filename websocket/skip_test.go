@@ -84,10 +84,13 @@ func rawClient(t *testing.T, opts Options) (*rawPeer, *Conn) {
 	return &rawPeer{nc: cc, br: bufio.NewReader(cc)}, server
 }
 
-func (p *rawPeer) writeFrame(t *testing.T, op Opcode, fin bool, payload []byte) {
+// send writes frames built by the conformance suite's frame (masked, as a client's are).
+func (p *rawPeer) send(t *testing.T, frames ...[]byte) {
 	t.Helper()
-	h := Header{Fin: fin, Opcode: op, Masked: true, Key: [4]byte{0x12, 0x34, 0x56, 0x78}}
-	require.NoError(t, WriteFrame(p.nc, h, payload))
+	for _, f := range frames {
+		_, err := p.nc.Write(f)
+		require.NoError(t, err)
+	}
 }
 
 // answerClose reads the frames the server sends, in the background, until its close frame,
@@ -122,9 +125,8 @@ func TestASkippedTextMessageIsStillCheckedForUTF8(t *testing.T) {
 	leakcheck.Check(t)
 	raw, server := rawClient(t, Options{})
 	// A text message whose second fragment is not UTF-8 (0xff never appears in it).
-	raw.writeFrame(t, OpText, false, []byte("valid so far, "))
-	raw.writeFrame(t, OpContinuation, true, []byte("then \xff"))
-	raw.writeFrame(t, OpClose, true, []byte{0x03, 0xe8}) // so that a miss fails, not hangs
+	raw.send(t, frame(OpText, []byte("valid so far, "), notFin), frame(OpContinuation, []byte("then \xff")),
+		closeFrame(StatusNormalClosure, "")) // the close, so that a miss fails, not hangs
 
 	closeCode := raw.answerClose()
 	_, r, err := server.NextReader()
@@ -142,9 +144,8 @@ func TestASkippedMessageStillCountsAgainstTheReadLimit(t *testing.T) {
 	leakcheck.Check(t)
 	raw, server := rawClient(t, Options{ReadLimit: 1000})
 	// 600 bytes, then 600 more: the message is over the limit only with its second frame.
-	raw.writeFrame(t, OpBinary, false, make([]byte, 600))
-	raw.writeFrame(t, OpContinuation, true, make([]byte, 600))
-	raw.writeFrame(t, OpClose, true, []byte{0x03, 0xe8}) // so that a miss fails, not hangs
+	raw.send(t, frame(OpBinary, make([]byte, 600), notFin), frame(OpContinuation, make([]byte, 600)),
+		closeFrame(StatusNormalClosure, "")) // the close, so that a miss fails, not hangs
 
 	closeCode := raw.answerClose()
 	_, r, err := server.NextReader()
