@@ -21,17 +21,8 @@ func TestCloseEndsWaitingFlushAndRequestWhileAHandlerRuns(t *testing.T) {
 	leakcheck.Check(t)
 	addr, served := fakeBroker(t, func(c net.Conn) {
 		br := handshakeOnly(c)
-		if br == nil {
+		if br == nil || !awaitSub(br, "busy") {
 			return
-		}
-		for {
-			line, err := br.ReadString('\n')
-			if err != nil {
-				return
-			}
-			if strings.HasPrefix(line, "SUB busy ") {
-				break
-			}
 		}
 		io.WriteString(c, "MSG busy 1 0\r\n\r\n")
 		io.Copy(io.Discard, br) // until the client goes

@@ -200,6 +200,20 @@ func handshake(c net.Conn, info, pong string) *bufio.Reader {
 // handshakeOnly is handshake with fakeBrokerInfo and a plain PONG.
 func handshakeOnly(c net.Conn) *bufio.Reader { return handshake(c, fakeBrokerInfo, "PONG\r\n") }
 
+// awaitSub reads the client's lines from br until one subscribes to subject (a SUB line
+// naming it). It reports false if the client went first.
+func awaitSub(br *bufio.Reader, subject string) bool {
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			return false
+		}
+		if strings.HasPrefix(line, "SUB "+subject+" ") {
+			return true
+		}
+	}
+}
+
 // answerPings reads the client's lines from br until it goes, answering each PING with
 // PONG, and gives every line, trimmed, to each (when not nil).
 func answerPings(c net.Conn, br *bufio.Reader, each func(line string)) {
