@@ -50,15 +50,6 @@ func movesLittle(last, dl time.Time, d time.Duration) bool {
 	return !dl.Before(last) && dl.Sub(last) < d/8
 }
 
-// timeoutWriter is what the connection's bufio.Writer writes to: every write must finish
-// within the write timeout.
-type timeoutWriter struct{ c *conn }
-
-func (w timeoutWriter) Write(p []byte) (int, error) {
-	w.c.setWriteTimeout(w.c.writeTO)
-	return w.c.nc.Write(p)
-}
-
 // second is one second of the server's clock: when it began, and its Date. The first
 // response or deadline of each second reads the clock and makes it; a timer set for the
 // second's end retires it. Until then whatever needs the time only to within a second —

@@ -31,7 +31,7 @@ const lingerTimeout = 500 * time.Millisecond
 // writeBuffers holds write buffers that no connection needs for now. A stream gives its
 // buffer back after each Flush (see response.Flush) and takes one again for its next write,
 // so that a stream waiting for its next event holds none.
-var writeBuffers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, writeBufferSize) }}
+var writeBuffers = sync.Pool{New: func() any { return newOutBuffer() }}
 
 // readBuffers holds read buffers that no connection needs for now: a connection gives its
 // buffer back while its client watcher waits (see conn.startWatchLocked). A read buffer is
@@ -59,7 +59,7 @@ type conn struct {
 	// the client watcher waits (it reads into rd instead), bw between the writes of a
 	// stream. They come from readPool and writeBuffers, and go back to them.
 	br       *bufio.Reader
-	bw       *bufio.Writer
+	bw       *outBuffer
 	rd       connReader // what br reads from: the connection, after the watcher's byte
 	readPool *sync.Pool
 
@@ -170,10 +170,10 @@ func (c *conn) releaseReadBuffer() {
 }
 
 // out returns the write buffer, taking one from writeBuffers if the connection has none.
-func (c *conn) out() *bufio.Writer {
+func (c *conn) out() *outBuffer {
 	if c.bw == nil {
-		c.bw = writeBuffers.Get().(*bufio.Writer)
-		c.bw.Reset(timeoutWriter{c})
+		c.bw = writeBuffers.Get().(*outBuffer)
+		c.bw.c = c
 	}
 	return c.bw
 }
@@ -190,6 +190,7 @@ func (c *conn) flush() error {
 // writeBuffers. The caller makes sure that it holds no byte.
 func (c *conn) releaseWriteBuffer() {
 	if c.bw != nil {
+		c.bw.c, c.bw.err, c.bw.buf = nil, nil, c.bw.buf[:0]
 		writeBuffers.Put(c.bw)
 		c.bw = nil
 	}

@@ -123,7 +123,7 @@ func (w *response) writeInterim(status int) {
 			continue
 		}
 		if checkField(f.name, f.value) == nil {
-			writeField(bw, f.name, f.value)
+			bw.Write(appendField(bw.AvailableBuffer(), f.name, f.value))
 		}
 	}
 	bw.WriteString("\r\n")
@@ -216,51 +216,29 @@ const chunkFraming = 16 + 2 + 2
 // crlf ends a chunk's data.
 var crlf = []byte("\r\n")
 
-// chunkPieces is what one vectored chunk write needs: the size line, kept in head, and the
-// list of the three pieces that writev consumes. They come from a pool, not from the
-// connection, so that a waiting connection (an event stream's) is no larger for them, and
-// no write allocates.
-type chunkPieces struct {
-	head [18]byte
-	arr  [3][]byte
-	bufs net.Buffers
-}
-
-var chunkPiecePool = sync.Pool{New: func() any { return new(chunkPieces) }}
-
 // writeChunkVectored sends p as one chunk, with a single system call, when the connection
-// is a plain TCP socket: the size line, p and the CRLF after it (RFC 9112 §7.1, as in
-// writeBody) are three pieces of one
-// writev (net.Buffers), sent straight from where they are. Through the 4 KiB write buffer,
-// a longer chunk would be copied into it and sent in two or three writes, each of them a
-// TCP segment for the client to take in: an event stream's batch of events is such a
-// chunk every time. Whatever the buffer holds (the head, an earlier small chunk) goes
-// first, so the bytes stay in order. It reports done false, having written nothing, over
+// is a plain TCP socket: whatever the write buffer holds (the head, an earlier small
+// chunk), the size line, p and the CRLF after it (RFC 9112 §7.1, as in writeBody) are the
+// pieces of one writev (outBuffer.writeWith), sent straight from where they are. Through
+// the 4 KiB write buffer, a longer chunk would be copied into it and sent in two or three
+// writes, each of them a TCP segment for the client to take in: an event stream's batch of
+// events is such a chunk every time. It reports done false, having written nothing, over
 // TLS or a traced connection, whose writes must go through their own Write: the caller
 // then writes the chunk through the buffer.
 //
 // A failed or partial write leaves the chunk unfinished on the wire: the response is
-// then aborted, every later Write and Flush fails with the same error (as they would
-// after a failed write through the buffer, which keeps its error), and the connection
-// closes after the response without a last chunk (finish).
+// then aborted, every later Write and Flush fails with the same error (the buffer keeps
+// it), and the connection closes after the response without a last chunk (finish).
 func (w *response) writeChunkVectored(p []byte) (n int, err error, done bool) {
 	c := w.c
 	if _, ok := c.nc.(*net.TCPConn); !ok {
 		return 0, nil, false
 	}
-	if err := c.flush(); err != nil {
-		return 0, err, true
-	}
-	pc := chunkPiecePool.Get().(*chunkPieces)
-	head := strconv.AppendInt(pc.head[:0], int64(len(p)), 16)
+	bw := c.out()
+	head := strconv.AppendInt(bw.sizeLine[:0], int64(len(p)), 16)
 	head = append(head, '\r', '\n')
-	pc.arr = [3][]byte{head, p, crlf}
-	pc.bufs = pc.arr[:]
-	c.setWriteTimeout(c.writeTO)
-	sent, err := pc.bufs.WriteTo(c.nc) // writev(2); WriteTo consumes bufs
-	pc.arr, pc.bufs = [3][]byte{}, nil // keep no reference to p
-	chunkPiecePool.Put(pc)
-	n = int(min(max(sent-int64(len(head)), 0), int64(len(p))))
+	sent, err := bw.writeWith(head, p, crlf)
+	n = min(max(sent-len(head), 0), len(p))
 	if err != nil {
 		w.aborted, w.closeAfter, w.writeErr = true, true, err
 	}
@@ -407,7 +385,7 @@ func (w *response) sendHead(final bool) {
 }
 
 // writeStatusLine writes "HTTP/1.1 200 OK" and CRLF.
-func writeStatusLine(bw *bufio.Writer, status int) {
+func writeStatusLine(bw *outBuffer, status int) {
 	bw.Write(appendStatusLine(bw.AvailableBuffer(), status))
 }
 
