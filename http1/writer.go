@@ -234,6 +234,7 @@ func (w *response) writeChunkVectored(p []byte) (n int, err error, done bool) {
 	if _, ok := c.nc.(*net.TCPConn); !ok {
 		return 0, nil, false
 	}
+	hadBuffer := c.bw != nil
 	bw := c.out()
 	head := strconv.AppendInt(bw.sizeLine[:0], int64(len(p)), 16)
 	head = append(head, '\r', '\n')
@@ -241,6 +242,10 @@ func (w *response) writeChunkVectored(p []byte) (n int, err error, done bool) {
 	n = min(max(sent-len(head), 0), len(p))
 	if err != nil {
 		w.aborted, w.closeAfter, w.writeErr = true, true, err
+	} else if !hadBuffer {
+		// A stream that had given its buffer back keeps none for this chunk: it took one
+		// only for the chunk's size line, and the buffer is empty again.
+		c.releaseWriteBuffer()
 	}
 	return n, err, true
 }
