@@ -32,8 +32,8 @@ func (b *outBuffer) Available() int { return cap(b.buf) - len(b.buf) }
 // Buffered is how many bytes wait to be sent.
 func (b *outBuffer) Buffered() int { return len(b.buf) }
 
-// AvailableBuffer is an empty slice over the free space, to append to and then Write
-// (which then copies nothing that fits).
+// AvailableBuffer is an empty slice over the free space, to append to and pass to the next
+// Write: what fits is then already in its place.
 func (b *outBuffer) AvailableBuffer() []byte { return b.buf[len(b.buf):] }
 
 // Write buffers p if it fits. If it does not, p is sent now, behind what is waiting: in
