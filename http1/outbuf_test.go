@@ -124,10 +124,11 @@ func TestOutBufferThroughAnotherConnFillsAndFlushes(t *testing.T) {
 func TestOutBufferKeepsItsFirstError(t *testing.T) {
 	for _, name := range []string{"tcp", "pipe"} {
 		t.Run(name, func(t *testing.T) {
-			var server, client net.Conn
+			var server net.Conn
 			if name == "tcp" {
-				server, client = tcpPair(t)
+				server, _ = tcpPair(t) // closed at the test's end
 			} else {
+				var client net.Conn
 				server, client = net.Pipe()
 				defer client.Close()
 			}
