@@ -71,7 +71,8 @@ func (b *outBuffer) Write(p []byte) (int, error) {
 	return n + len(p), nil
 }
 
-// WriteString is Write for a string.
+// WriteString is Write for a string. One that does not fit is converted to bytes, a copy:
+// the server writes only short strings (a CRLF, an interim status line, the last chunk).
 func (b *outBuffer) WriteString(s string) (int, error) {
 	if b.err == nil && len(s) <= b.Available() {
 		b.buf = append(b.buf, s...)
