@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/wirelab/wirelab/internal/loopback"
 )
 
 // outBufferOn is a write buffer on nc, as a connection's.
@@ -17,29 +19,6 @@ func outBufferOn(nc net.Conn) *outBuffer {
 	b := newOutBuffer()
 	b.c = &conn{nc: nc, writeTO: time.Minute}
 	return b
-}
-
-// tcpPair is both ends of a loopback TCP connection.
-func tcpPair(t *testing.T) (server, client net.Conn) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			close(accepted)
-			return
-		}
-		accepted <- c
-	}()
-	client, err = net.Dial("tcp", ln.Addr().String())
-	require.NoError(t, err)
-	server = <-accepted
-	require.NotNil(t, server)
-	t.Cleanup(func() { server.Close(); client.Close() })
-	return server, client
 }
 
 // readN reads n bytes from nc, failing the test after a generous bound.
@@ -56,7 +35,9 @@ func readN(t *testing.T, nc net.Conn, n int) string {
 // once with the bytes before it (one writev), and nothing of it stays in the buffer; a
 // write that fits waits for the next.
 func TestOutBufferSendsALongWriteWithWhatWaits(t *testing.T) {
-	server, client := tcpPair(t)
+	client, server := loopback.Pair(t)
+	defer client.Close()
+	defer server.Close()
 	b := outBufferOn(server)
 	head := "HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n"
 	body := bytes.Repeat([]byte("0123456789"), 500)
@@ -124,14 +105,13 @@ func TestOutBufferThroughAnotherConnFillsAndFlushes(t *testing.T) {
 func TestOutBufferKeepsItsFirstError(t *testing.T) {
 	for _, name := range []string{"tcp", "pipe"} {
 		t.Run(name, func(t *testing.T) {
-			var server net.Conn
+			var server, client net.Conn
 			if name == "tcp" {
-				server, _ = tcpPair(t) // closed at the test's end
+				client, server = loopback.Pair(t)
 			} else {
-				var client net.Conn
 				server, client = net.Pipe()
-				defer client.Close()
 			}
+			defer client.Close()
 			b := outBufferOn(server)
 			server.Close()
 			b.WriteString("waits")
