@@ -53,11 +53,9 @@ func echoOne(c *Conn) error {
 		n += k
 	}
 	if err == io.EOF {
-		if c.readAhead() {
-			// More of the peer's frames are already here: let the answers gather and
-			// leave together (the reader flushes them before it could block).
-			c.batchWrites()
-		}
+		// The answer joins a batch, which the reader writes before it waits for the
+		// peer: answers to messages that keep coming leave together.
+		c.batchWrites()
 		return c.WriteMessage(op, buf[:n])
 	}
 	if err != nil {

@@ -104,11 +104,12 @@ func (c *Conn) awaitFrame() error {
 		s = c.socket() // after a message: look for the socket, the first time
 	}
 	c.releaseReadBuffer()
-	// The peer may be waiting for batched answers before it sends anything.
-	c.flushBeforeBlocking(1)
 	if s != nil {
+		// fillFd writes Echo's batched answers before it waits.
 		return s.fill(c)
 	}
+	// The peer may be waiting for batched answers before it sends anything.
+	c.flushBeforeBlocking(1)
 	for {
 		n, err := c.conn.Read(c.src.idle[:])
 		if n > 0 {
@@ -139,14 +140,4 @@ func (c *Conn) input() io.Reader {
 		return c.br
 	}
 	return &c.src
-}
-
-// readAhead reports whether bytes of the peer's next frames are already here (Echo, between
-// reading a message and answering it). It does not wait for a reader that holds the lock.
-func (c *Conn) readAhead() bool {
-	if !c.rmu.TryLock() {
-		return false
-	}
-	defer c.rmu.Unlock()
-	return c.buffered() > 0
 }

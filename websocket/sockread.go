@@ -28,7 +28,10 @@ type socketRead struct {
 	fn     func(fd uintptr) bool // fillFd, made once so that a wait allocates nothing
 	fd     uintptr               // the descriptor, while fillFd runs
 	active bool                  // while fillFd runs: the read buffer reads fd (readSource.Read)
-	err    error                 // what fillFd's read found
+	// streaming: the peer's frames had come while the answers to the last ones were made,
+	// so the next read looks for more before it writes the answers (fillFd).
+	streaming bool
+	err       error // what fillFd's read found
 }
 
 // noSocket is Conn.sock once the connection was found to have no plain socket under it.
@@ -98,18 +101,55 @@ func (s *socketRead) fill(c *Conn) error {
 // each time the poller says the socket can be read. It takes a read buffer, which reads the
 // descriptor directly (readSource.Read) while it runs; if nothing had come after all, it
 // gives the buffer back and asks RawConn.Read to wait.
+//
+// Echo's batched answers (Conn.batchWrites) are written here, before the wait, when the
+// read begins. Which comes first, the write or the first read, depends on the peer:
+//   - A peer that waits for each answer before it sends again (one message in flight) has
+//     sent nothing more: the batch is written first, then the read finds nothing, then the
+//     wait.
+//   - A peer that keeps sending (many messages in flight) has most often sent more while
+//     the answers were made: the read comes first, and if it finds frames, their answers
+//     join the same batch and each write carries more of them. If it finds nothing, the
+//     batch is written, and the socket read once more, since more may have come during
+//     the write: a read costs less than a wait for the poller, which puts this goroutine
+//     to sleep and wakes it.
+//
+// The last such read tells which kind of peer this is (streaming): whether frames had
+// come while the answers were made.
 func (s *socketRead) fillFd(fd uintptr) bool {
 	c := s.c
 	c.takeReadBuffer()
-	s.fd, s.active = fd, true
-	_, err := c.br.Peek(1)
-	s.active = false
+	// Answers wait only on the first call of a read: a wait comes after they were written.
+	answers := c.batching.Load()
+	if answers && !s.streaming {
+		c.flushBatch()
+	}
+	err := s.peek(fd)
+	if answers {
+		s.streaming = err == nil
+		if err != nil && c.batching.Load() {
+			// Nothing more has come (or the end has): the peer may be waiting for them.
+			c.flushBatch()
+			if err == errWouldWait {
+				err = s.peek(fd)
+			}
+		}
+	}
 	if err == errWouldWait {
 		c.releaseReadBuffer()
 		return false // wait for the poller
 	}
 	s.err = err
 	return true
+}
+
+// peek fills the empty read buffer with one read of fd: nil if bytes came, errWouldWait if
+// none had, or the read's error.
+func (s *socketRead) peek(fd uintptr) error {
+	s.fd, s.active = fd, true
+	_, err := s.c.br.Peek(1)
+	s.active = false
+	return err
 }
 
 // read is one read(2) of the descriptor, which Go keeps in non-blocking mode: what has come,

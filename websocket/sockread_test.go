@@ -1,11 +1,13 @@
 package websocket
 
 import (
+	"bufio"
 	"crypto/tls"
 	"io"
 	"net"
 	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 	"unsafe"
@@ -59,14 +61,7 @@ func TestOnlyAPlainSocketIsReadDirectly(t *testing.T) {
 // buffer back.
 func TestTheWaitOnASocket(t *testing.T) {
 	leakcheck.Check(t)
-	cc, sc := loopback.Pair(t)
-	defer cc.Close()
-	c := NewConn(sc, nil, false, Options{})
-	defer c.CloseNow()
-	c.rmu.Lock()
-	defer c.rmu.Unlock()
-	s := c.socket()
-	require.NotNil(t, s)
+	cc, sc, c, s := readerOnASocket(t)
 
 	// 1. Bytes that came before the wait: all of them are in a pooled buffer at once.
 	burst := strings.Repeat("0123456789", 100)
@@ -103,6 +98,130 @@ func TestTheWaitOnASocket(t *testing.T) {
 	cc.Close()
 	assert.ErrorIs(t, s.fill(c), io.EOF)
 	assert.Nil(t, c.br, "the read buffer after the end of the stream")
+}
+
+// TestBatchedAnswersLeaveBeforeTheWait: on a socket, Echo's batched answers are always
+// written before the reader waits for the peer, and before the peer's end is reported. To
+// a peer that waits for each answer they are written at once; from a peer that keeps
+// sending, frames that have come while the answers were made are read first, and their
+// answers join the batch.
+func TestBatchedAnswersLeaveBeforeTheWait(t *testing.T) {
+	leakcheck.Check(t)
+	cc, sc, c, s := readerOnASocket(t)
+	answers := bufio.NewReader(cc)
+	expectAnswer := func(want string) {
+		t.Helper()
+		cc.SetReadDeadline(time.Now().Add(confTimeout))
+		h, p := readEchoFrame(t, answers)
+		assert.Equal(t, OpText, h.Opcode)
+		assert.Equal(t, want, string(p))
+	}
+	answer := func(msg string) {
+		t.Helper()
+		c.batchWrites()
+		require.NoError(t, c.WriteMessage(OpText, []byte(msg)))
+	}
+	send := func(msg string) int {
+		t.Helper()
+		f := appendClientFrame(nil, OpText, []byte(msg))
+		_, err := cc.Write(f)
+		require.NoError(t, err)
+		return len(f)
+	}
+	// waitThenSend: the peer reads the answer while the reader waits, and only then sends
+	// msg, which ends the wait.
+	waitThenSend := func(want, msg string) {
+		t.Helper()
+		waited := make(chan error, 1)
+		go func() { waited <- s.fill(c) }()
+		expectAnswer(want)
+		n := send(msg)
+		require.NoError(t, <-waited)
+		assert.False(t, c.batching.Load())
+		c.br.Discard(n)
+		c.releaseReadBuffer()
+	}
+	// sentAlready: the peer sent msg before the read; it is in the socket when the read
+	// begins.
+	sentAlready := func(msg string) {
+		t.Helper()
+		n := send(msg)
+		awaitArrived(t, sc, n)
+		require.NoError(t, s.fill(c))
+		require.Equal(t, n, c.buffered(), "the frame that had come")
+		c.br.Discard(n)
+		c.releaseReadBuffer()
+	}
+
+	// Which kind of peer the reader takes this one for (s.streaming) is set by each step
+	// here: what the reader has seen of it is in the steps' names.
+
+	// 1. A peer that waits for each answer, and sends again only once it has it.
+	s.streaming = false
+	answer("one")
+	waitThenSend("one", "two")
+
+	// 2. Its next frame had come: the answer was written first all the same, but the read
+	//    has seen that this peer keeps sending.
+	s.streaming = false
+	answer("two")
+	sentAlready("three")
+	assert.False(t, c.batching.Load())
+	expectAnswer("two")
+	assert.True(t, s.streaming, "a frame had come while the answer was made")
+
+	// 3. So the next read looks first: a frame has come, and the answer still waits in the
+	//    batch for the answers to it.
+	answer("three")
+	sentAlready("four")
+	assert.True(t, c.batching.Load(), "the answer still waits in the batch")
+	assert.True(t, s.streaming)
+
+	// 4. Nothing more has come: the batch is written before the wait, and the reader no
+	//    longer takes the peer for one that keeps sending.
+	answer("four")
+	waitThenSend("three", "five")
+	expectAnswer("four")
+	assert.False(t, s.streaming)
+
+	// 5. The peer has ended its half of the stream: the answer leaves before the end is
+	//    reported, also to a peer taken for one that keeps sending (to the other kind it
+	//    is written before the read, as in step 1).
+	s.streaming = true
+	answer("five")
+	require.NoError(t, cc.(*net.TCPConn).CloseWrite())
+	assert.ErrorIs(t, s.fill(c), io.EOF)
+	expectAnswer("five")
+}
+
+// readerOnASocket is a server Conn on one end of a loopback pair, its socketRead found,
+// with its read lock held by the test as by a reader; cc is the peer's end.
+func readerOnASocket(t *testing.T) (cc, sc net.Conn, c *Conn, s *socketRead) {
+	t.Helper()
+	cc, sc = loopback.Pair(t)
+	t.Cleanup(func() { cc.Close() })
+	c = NewConn(sc, nil, false, Options{})
+	t.Cleanup(func() { c.CloseNow() })
+	c.rmu.Lock()
+	t.Cleanup(c.rmu.Unlock)
+	s = c.socket()
+	require.NotNil(t, s)
+	return cc, sc, c, s
+}
+
+// awaitArrived waits until n bytes from the peer are in nc's socket, unread, so that a
+// test does not depend on how soon a write on loopback reaches the other end.
+func awaitArrived(t *testing.T, nc net.Conn, n int) {
+	t.Helper()
+	rc, err := nc.(*net.TCPConn).SyscallConn()
+	require.NoError(t, err)
+	nc.SetReadDeadline(time.Now().Add(confTimeout))
+	defer nc.SetReadDeadline(time.Time{})
+	buf := make([]byte, n)
+	require.NoError(t, rc.Read(func(fd uintptr) bool {
+		k, _, err := syscall.Recvfrom(int(fd), buf, syscall.MSG_PEEK)
+		return err == nil && k >= n
+	}))
 }
 
 // TestPipelinedMessagesOnASocket: a burst of messages sent in one write, and then a second

@@ -21,7 +21,8 @@ var writeBufPool = sync.Pool{New: func() any {
 
 // batchPool holds the buffers in which Echo's answers gather (batchWrites). One is as large
 // as a read buffer: the answers to a read buffer's worth of messages fit in it, since a
-// server's frame header is four bytes shorter than the client's (no masking key).
+// server's frame header is four bytes shorter than the client's (no masking key). It is
+// also the most that waits: an answer that does not fit sends the batch on its way.
 var batchPool = sync.Pool{New: func() any {
 	b := make([]byte, 0, readBufferSize)
 	return &b
@@ -314,10 +315,11 @@ func (w *messageWriter) sendFrame(p []byte, fin bool) error {
 
 // batchWrites starts collecting the server's small frames in one buffer instead of writing
 // each at once; flushBatch (or any frame that does not fit, or a close frame) writes them
-// all in one system call. Echo uses it while the peer's next frames are already buffered:
-// answers to a burst of pipelined messages then leave together, as one TCP segment instead
-// of one each. The reader flushes before any read that could block, so nothing waits in the
-// batch while this end waits for the peer.
+// all in one system call. Echo uses it for every short answer: answers to pipelined
+// messages then leave together, as one TCP segment instead of one each. The reader flushes
+// before any read that could wait (on a plain socket, once a read has found nothing more
+// to read: socketRead.fillFd), so nothing waits in the batch while this end waits for the
+// peer.
 func (c *Conn) batchWrites() {
 	c.wmu.Lock()
 	if c.batch == nil && !c.client {
