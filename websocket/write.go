@@ -317,9 +317,8 @@ func (w *messageWriter) sendFrame(p []byte, fin bool) error {
 // each at once; flushBatch (or any frame that does not fit, or a close frame) writes them
 // all in one system call. Echo uses it for every short answer: answers to pipelined
 // messages then leave together, as one TCP segment instead of one each. The reader flushes
-// before any read that could wait (on a plain socket, once a read has found nothing more
-// to read: socketRead.fillFd), so nothing waits in the batch while this end waits for the
-// peer.
+// before any read that could wait (on a plain socket, inside the wait itself:
+// socketRead.fillFd), so nothing waits in the batch while this end waits for the peer.
 func (c *Conn) batchWrites() {
 	c.wmu.Lock()
 	if c.batch == nil && !c.client {
